@@ -125,8 +125,8 @@ type Visibility string
 
 // The visibilities.
 const (
-	Public   Visibility = "public"
-	Private  Visibility = "private"
+	Public           Visibility = "public"
+	Private          Visibility = "private"
 	AudienceSpecific Visibility = "audience"
 )
 

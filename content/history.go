@@ -1,6 +1,7 @@
 package content
 
 import (
+	"slices"
 	"sort"
 	"time"
 )
@@ -123,19 +124,13 @@ func addInterval(days []DayTotals, st ComponentStatus, from, to time.Time, loc *
 			end = to
 		}
 		secs := int32(end.Sub(from) / time.Second)
-		i := len(days)
-		if i == 0 || days[i-1].Day != day {
-			// Intervals arrive in time order, so a new day is always appended
-			// (a sort keeps that true should a zone change reorder days).
-			days = append(days, DayTotals{Day: day})
-			if i > 0 && days[i-1].Day > day {
-				sort.Slice(days, func(a, b int) bool { return days[a].Day < days[b].Day })
-				for j := range days {
-					if days[j].Day == day {
-						i = j
-						break
-					}
-				}
+		i := len(days) - 1
+		if i < 0 || days[i].Day != day {
+			// Intervals arrive in time order, so a new day is almost always
+			// the last; a zone change may reorder days, so keep them sorted.
+			i = sort.Search(len(days), func(k int) bool { return days[k].Day >= day })
+			if i == len(days) || days[i].Day != day {
+				days = slices.Insert(days, i, DayTotals{Day: day})
 			}
 		}
 		add(&days[i], st, secs)

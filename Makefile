@@ -1,0 +1,38 @@
+# statusedge: `make run` starts the whole system with the demo site; `make test` runs every test.
+GO        ?= go
+DATA      ?= ./data
+FUZZTIME  ?= 4s
+TESTFLAGS ?= -count=1 -timeout 14m
+
+.PHONY: run build test vet unit fuzz-short bench clean
+
+run:
+	$(GO) run ./cmd/statusedge dev --data $(DATA)
+
+build:
+	$(GO) build -o bin/statusedge ./cmd/statusedge
+
+test: vet unit fuzz-short
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+
+unit:
+	$(GO) test $(TESTFLAGS) ./...
+
+# A short run of every fuzz target beyond its committed seed corpus.
+fuzz-short:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || { \
+	      $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; exit 1; }; \
+	  done; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin $(DATA)

@@ -1,0 +1,62 @@
+package pkgdoc
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestEveryPackageIsDocumented walks the module and checks that every
+// package with Go files has a package doc comment of some substance.
+func TestEveryPackageIsDocumented(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatalf("module root not found at %s: %v", root, err)
+	}
+	checked := 0
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		name := d.Name()
+		if path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "data" || name == "node_modules") {
+			return filepath.SkipDir
+		}
+		pkgs, err := parser.ParseDir(token.NewFileSet(), path, func(fi fs.FileInfo) bool {
+			return !strings.HasSuffix(fi.Name(), "_test.go")
+		}, parser.ParseComments|parser.PackageClauseOnly)
+		if err != nil {
+			return err
+		}
+		for _, p := range pkgs {
+			checked++
+			var doc string
+			for _, f := range p.Files {
+				if f.Doc != nil {
+					doc += f.Doc.Text()
+				}
+			}
+			if len(strings.Fields(doc)) < 8 {
+				rel, _ := filepath.Rel(root, path)
+				t.Errorf("package %s (%s) has no package doc saying what it does", p.Name, rel)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 3 {
+		t.Fatalf("checked only %d packages", checked)
+	}
+}
