@@ -1,0 +1,92 @@
+package bench
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestParseWrk(t *testing.T) {
+	out := []byte(`Running 2s test @ http://127.0.0.1:8080/
+  1 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   612.11us  201.21us   8.02ms   91.12%
+    Req/Sec   101.23k     3.01k  108.00k    80.00%
+  Latency Distribution
+     50%  590.00us
+     75%  650.00us
+     90%  720.00us
+     99%    1.20ms
+  203012 requests in 2.00s, 1.21GB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 5
+Requests/sec: 101480.51
+Transfer/sec:    604.12MB
+`)
+	r, err := ParseWrk(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Result{Requests: 203012, Duration: 2 * time.Second, RPS: 101480.51,
+		P50: 590 * time.Microsecond, P90: 720 * time.Microsecond, P99: 1200 * time.Microsecond, Errors: 8}
+	if r != want {
+		t.Fatalf("got %+v\nwant %+v", r, want)
+	}
+	if _, err := ParseWrk([]byte("unable to connect to 127.0.0.1:1 Connection refused")); err == nil {
+		t.Fatal("a failed run parsed as a report")
+	}
+}
+
+func TestQuantile(t *testing.T) {
+	s := Samples{Values: []time.Duration{5, 1, 4, 2, 3, 10, 9, 8, 7, 6}}
+	for _, tt := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 5}, {0.9, 9}, {0.99, 10}, {1, 10}, {0, 1}} {
+		if got := s.Quantile(tt.q); got != tt.want {
+			t.Errorf("Quantile(%v) = %v, want %v", tt.q, got, tt.want)
+		}
+	}
+}
+
+// TestNginxUnderWrk runs the real tools briefly: nginx serves a precompressed
+// page, wrk loads it, and the report comes out with its plot.
+func TestNginxUnderWrk(t *testing.T) {
+	page := bytes.Repeat([]byte("<p>all systems operational</p>\n"), 200)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(page)
+	zw.Close()
+	ctx := context.Background()
+	n, err := StartNginx(ctx, t.TempDir(), map[string][]byte{"index.html": page, "index.html.gz": gz.Bytes()}, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop()
+	r, err := Run(ctx, Load{Name: "nginx", URL: n.URL + "/", Duration: time.Second, Connections: 8,
+		Headers: []string{"Accept-Encoding: gzip"}, CPU: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Requests < 100 || r.Errors != 0 || r.P99 <= 0 {
+		t.Fatalf("implausible run: %+v", r)
+	}
+	dir := t.TempDir()
+	files, err := Report{Title: "nginx", When: time.Now(), Loads: []Result{r},
+		Samples: []Samples{{Name: "x", Values: []time.Duration{time.Millisecond, 2 * time.Millisecond}}}}.Write(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"report.md", "report.json", "throughput.png", "latency-cdf.png"} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if len(files) != 4 {
+		t.Errorf("Write listed %v", files)
+	}
+}

@@ -1,0 +1,143 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrNoWrk is returned when the wrk load generator is not installed.
+var ErrNoWrk = errors.New("bench: wrk not found (apt-get install wrk)")
+
+// Load describes one wrk run.
+type Load struct {
+	Name        string        // what is measured, e.g. "edge" or "nginx"
+	URL         string        // the target, on loopback
+	Duration    time.Duration // default 10s
+	Connections int           // default 64
+	Threads     int           // default 1
+	Headers     []string      // "Name: value"
+	// CPU pins wrk to this core with taskset when >= 0.
+	CPU int
+}
+
+// Result is what one run measured.
+type Result struct {
+	Name     string        `json:"name"`
+	URL      string        `json:"url"`
+	Requests int64         `json:"requests"`
+	Duration time.Duration `json:"duration_ns"`
+	RPS      float64       `json:"requests_per_second"`
+	P50      time.Duration `json:"p50_ns"`
+	P90      time.Duration `json:"p90_ns"`
+	P99      time.Duration `json:"p99_ns"`
+	// Errors counts socket errors and non-2xx/3xx answers.
+	Errors int64 `json:"errors"`
+}
+
+// Run runs wrk with --latency and parses its report.
+func Run(ctx context.Context, l Load) (Result, error) {
+	if _, err := exec.LookPath("wrk"); err != nil {
+		return Result{}, ErrNoWrk
+	}
+	if l.Duration <= 0 {
+		l.Duration = 10 * time.Second
+	}
+	if l.Connections <= 0 {
+		l.Connections = 64
+	}
+	if l.Threads <= 0 {
+		l.Threads = 1
+	}
+	args := []string{"wrk", "--latency", "-t", strconv.Itoa(l.Threads), "-c", strconv.Itoa(l.Connections),
+		"-d", fmt.Sprintf("%ds", int(l.Duration.Seconds()))}
+	for _, h := range l.Headers {
+		args = append(args, "-H", h)
+	}
+	args = append(args, l.URL)
+	if l.CPU >= 0 {
+		args = append([]string{"taskset", "-c", strconv.Itoa(l.CPU)}, args...)
+	}
+	out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput()
+	if err != nil {
+		return Result{}, fmt.Errorf("bench: %s: %w: %s", strings.Join(args, " "), err, out)
+	}
+	r, err := ParseWrk(out)
+	if err != nil {
+		return Result{}, fmt.Errorf("bench: %s: %w", l.Name, err)
+	}
+	r.Name, r.URL = l.Name, l.URL
+	return r, nil
+}
+
+var (
+	wrkTotal   = regexp.MustCompile(`(\d+) requests in ([\d.]+)(us|ms|s|m)`)
+	wrkRPS     = regexp.MustCompile(`Requests/sec:\s+([\d.]+)`)
+	wrkPct     = regexp.MustCompile(`^\s*(50|90|99)%\s+([\d.]+)(us|ms|s)\s*$`)
+	wrkSockErr = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
+	wrkNon2xx  = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
+)
+
+// ParseWrk reads the report that `wrk --latency` prints.
+func ParseWrk(out []byte) (Result, error) {
+	var r Result
+	var sawTotal, sawRPS bool
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		line := sc.Text()
+		if m := wrkTotal.FindStringSubmatch(line); m != nil {
+			r.Requests, _ = strconv.ParseInt(m[1], 10, 64)
+			r.Duration = dur(m[2], m[3])
+			sawTotal = true
+		}
+		if m := wrkRPS.FindStringSubmatch(line); m != nil {
+			r.RPS, _ = strconv.ParseFloat(m[1], 64)
+			sawRPS = true
+		}
+		if m := wrkPct.FindStringSubmatch(line); m != nil {
+			d := dur(m[2], m[3])
+			switch m[1] {
+			case "50":
+				r.P50 = d
+			case "90":
+				r.P90 = d
+			case "99":
+				r.P99 = d
+			}
+		}
+		if m := wrkSockErr.FindStringSubmatch(line); m != nil {
+			for _, s := range m[1:] {
+				n, _ := strconv.ParseInt(s, 10, 64)
+				r.Errors += n
+			}
+		}
+		if m := wrkNon2xx.FindStringSubmatch(line); m != nil {
+			n, _ := strconv.ParseInt(m[1], 10, 64)
+			r.Errors += n
+		}
+	}
+	if !sawTotal || !sawRPS {
+		return r, fmt.Errorf("not a wrk --latency report: %.200q", out)
+	}
+	return r, nil
+}
+
+func dur(num, unit string) time.Duration {
+	f, _ := strconv.ParseFloat(num, 64)
+	switch unit {
+	case "us":
+		return time.Duration(f * float64(time.Microsecond))
+	case "ms":
+		return time.Duration(f * float64(time.Millisecond))
+	case "m":
+		return time.Duration(f * float64(time.Minute))
+	}
+	return time.Duration(f * float64(time.Second))
+}
