@@ -172,19 +172,50 @@ const PartialOutageWeight = 0.3
 // UptimeFormula is the published formula, shown on the page.
 const UptimeFormula = "uptime = 1 − (major outage + 0.3 × partial outage) ÷ (tracked time − maintenance); degraded performance counts as up"
 
+// Window is a run of days ending with the day of Now, in a time zone: the
+// dates and day boundaries that every component's uptime over those days
+// shares. Build it once per page with NewWindow and read many components
+// through UptimeIn.
+type Window struct {
+	Now    time.Time
+	Loc    *time.Location
+	First  int32       // day number of the first day
+	Dates  []string    // YYYY-MM-DD of each day
+	Starts []time.Time // the start of each day, and the end of the last
+}
+
+// NewWindow returns the window of days days ending with now's day in loc.
+func NewWindow(now time.Time, days int, loc *time.Location) *Window {
+	last := DayNumber(now, loc)
+	w := &Window{Now: now, Loc: loc, First: last - int32(days) + 1,
+		Dates: make([]string, days), Starts: make([]time.Time, days+1)}
+	for i := range days + 1 {
+		w.Starts[i] = DayStart(w.First+int32(i), loc)
+		if i < days {
+			w.Dates[i] = DayDate(w.First + int32(i))
+		}
+	}
+	return w
+}
+
 // Uptime returns the daily uptime of component id for the days days ending
 // with the day of now (oldest first), in O(days).
 func (h History) Uptime(id string, now time.Time, days int, loc *time.Location) []DayUptime {
+	return h.UptimeIn(id, NewWindow(now, days, loc))
+}
+
+// UptimeIn returns the daily uptime of component id over w, in O(days).
+func (h History) UptimeIn(id string, w *Window) []DayUptime {
+	days := len(w.Dates)
 	out := make([]DayUptime, days)
-	last := DayNumber(now, loc)
-	first := last - int32(days) + 1
 	for i := range out {
-		out[i] = DayUptime{Date: DayDate(first + int32(i)), Worst: Operational}
+		out[i] = DayUptime{Date: w.Dates[i], Worst: Operational}
 	}
 	ch, ok := h.Components[id]
 	if !ok {
 		return out
 	}
+	first, last := w.First, w.First+int32(days)-1
 	// The closed intervals: a binary search for the first day, then a walk.
 	j := sort.Search(len(ch.Days), func(k int) bool { return ch.Days[k].Day >= first })
 	totals := make([]DayTotals, days)
@@ -192,12 +223,15 @@ func (h History) Uptime(id string, now time.Time, days int, loc *time.Location) 
 		totals[ch.Days[j].Day-first] = ch.Days[j]
 	}
 	// The open interval: the current status since it began.
-	if ch.Status != Operational && now.After(ch.Since) {
+	if ch.Status != Operational && w.Now.After(ch.Since) {
 		from := ch.Since
-		if s := DayStart(first, loc); from.Before(s) {
-			from = s
+		if from.Before(w.Starts[0]) {
+			from = w.Starts[0]
 		}
-		for _, d := range addInterval(nil, ch.Status, from, now, loc) {
+		for _, d := range addInterval(nil, ch.Status, from, w.Now, w.Loc) {
+			if d.Day < first || d.Day > last {
+				continue
+			}
 			t := &totals[d.Day-first]
 			t.Degraded += d.Degraded
 			t.Partial += d.Partial
@@ -206,13 +240,12 @@ func (h History) Uptime(id string, now time.Time, days int, loc *time.Location) 
 		}
 	}
 	for i := range out {
-		day := first + int32(i)
-		start, end := DayStart(day, loc), DayStart(day+1, loc)
+		start, end := w.Starts[i], w.Starts[i+1]
 		if start.Before(ch.Tracked) {
 			start = ch.Tracked
 		}
-		if end.After(now) {
-			end = now
+		if end.After(w.Now) {
+			end = w.Now
 		}
 		t := totals[i]
 		d := &out[i]
@@ -241,11 +274,17 @@ func (h History) Uptime(id string, now time.Time, days int, loc *time.Location) 
 // GroupUptime averages the daily uptime of the given children: a day's value
 // is the mean of the children with data that day; Worst is the worst of them.
 func (h History) GroupUptime(children []string, now time.Time, days int, loc *time.Location) []DayUptime {
-	out := h.Uptime("", now, days, loc)
+	return h.GroupUptimeIn(children, NewWindow(now, days, loc))
+}
+
+// GroupUptimeIn is GroupUptime over w.
+func (h History) GroupUptimeIn(children []string, w *Window) []DayUptime {
+	days := len(w.Dates)
+	out := h.UptimeIn("", w)
 	sums := make([]float64, days)
 	counts := make([]int, days)
 	for _, id := range children {
-		for i, d := range h.Uptime(id, now, days, loc) {
+		for i, d := range h.UptimeIn(id, w) {
 			o := &out[i]
 			o.Degraded += d.Degraded
 			o.Partial += d.Partial

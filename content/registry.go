@@ -40,6 +40,7 @@ type RegistryAudience struct {
 type LayoutComponent struct {
 	ID                 string  `json:"id"`
 	Name               string  `json:"name"`
+	Description        *string `json:"description"`
 	Group              bool    `json:"group"`
 	GroupID            *string `json:"group_id"`
 	Position           int     `json:"position"`
@@ -62,7 +63,7 @@ func (s *Site) Entry() RegistryEntry {
 	}
 	for _, c := range s.Components {
 		e.Layout = append(e.Layout, LayoutComponent{
-			ID: c.ID, Name: c.Name, Group: c.Group, GroupID: c.GroupID, Position: c.Position,
+			ID: c.ID, Name: c.Name, Description: c.Description, Group: c.Group, GroupID: c.GroupID, Position: c.Position,
 			Showcase: c.Showcase, OnlyShowIfDegraded: c.OnlyShowIfDegraded,
 		})
 	}

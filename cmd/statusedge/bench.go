@@ -1,12 +1,355 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/statusedge/statusedge/bench"
+	"github.com/statusedge/statusedge/demo"
+	"github.com/statusedge/statusedge/dev"
+	"github.com/statusedge/statusedge/gossip"
+	"github.com/statusedge/statusedge/gossip/gossiptest"
 )
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "statusedge bench: not built yet")
-	return 1
+	usage := func() {
+		fmt.Fprintln(stderr, `usage: statusedge bench <load|propagation> [flags]
+
+  load          cache-hit throughput of an edge next to nginx and a bare fasthttp server
+                serving the same precompressed page, each pinned to core 0, wrk on core 1
+  propagation   time from a write's acknowledgment to every region's edge serving it`)
+	}
+	if len(args) == 0 {
+		usage()
+		return 2
+	}
+	switch args[0] {
+	case "load":
+		return benchLoad(ctx, args[1:], stdout, stderr)
+	case "propagation":
+		return benchPropagation(ctx, args[1:], stdout, stderr)
+	case "bare": // internal: the bare fasthttp yardstick, run pinned by "load"
+		return benchBare(ctx, args[1:], stderr)
+	case "-h", "--help", "help":
+		usage()
+		return 0
+	}
+	fmt.Fprintf(stderr, "statusedge bench: unknown benchmark %q\n", args[0])
+	usage()
+	return 2
+}
+
+func benchLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("statusedge bench load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "bench-out/load", "directory for report.md, report.json and plots")
+	dur := fs.Duration("duration", 10*time.Second, "length of each wrk run")
+	conns := fs.Int("connections", 64, "wrk connections")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *dur < time.Second || *conns < 1 {
+		fmt.Fprintln(stderr, "statusedge bench load: --duration must be ≥ 1s and --connections ≥ 1")
+		return 2
+	}
+	serverCPU, loadCPU := 0, 1
+	if runtime.NumCPU() < 2 {
+		serverCPU, loadCPU = -1, -1
+	}
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "statusedge bench load: %v\n", err)
+		return 1
+	}
+	tmp, err := os.MkdirTemp("", "statusedge-bench-")
+	if err != nil {
+		fmt.Fprintf(stderr, "statusedge bench load: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	fail := func(err error) int { fmt.Fprintf(stderr, "statusedge bench load: %v\n", err); return 1 }
+
+	// 1. The edge (with its origin, idle once the page is cached) pinned to one core.
+	apiAddr, pageAddr := freeAddr(), freeAddr()
+	devCmd, err := startPinned(ctx, serverCPU, self, "dev", "--data", filepath.Join(tmp, "data"), "--api-addr", apiAddr, "--listen", pageAddr)
+	if err != nil {
+		return fail(err)
+	}
+	defer stopProcess(devCmd)
+	edgeURL := "http://" + pageAddr + "/"
+	gz, err := fetchGzip(ctx, edgeURL, demo.Hostname, 30*time.Second)
+	if err != nil {
+		return fail(fmt.Errorf("edge: %w", err))
+	}
+	identity, err := gunzip(gz)
+	if err != nil {
+		return fail(err)
+	}
+
+	// 2. nginx with the same bytes, gzip_static, one worker on the same core.
+	ng, err := bench.StartNginx(ctx, filepath.Join(tmp, "nginx"), map[string][]byte{"index.html": identity, "index.html.gz": gz}, serverCPU)
+	if err != nil {
+		return fail(err)
+	}
+	defer ng.Stop()
+
+	// 3. Bare fasthttp handing out the same gzip bytes, on the same core.
+	gzFile := filepath.Join(tmp, "page.html.gz")
+	if err := os.WriteFile(gzFile, gz, 0o644); err != nil {
+		return fail(err)
+	}
+	bareAddr := freeAddr()
+	bareCmd, err := startPinned(ctx, serverCPU, self, "bench", "bare", "--listen", bareAddr, "--file", gzFile)
+	if err != nil {
+		return fail(err)
+	}
+	defer stopProcess(bareCmd)
+	if _, err := fetchGzip(ctx, "http://"+bareAddr+"/", demo.Hostname, 10*time.Second); err != nil {
+		return fail(fmt.Errorf("bare fasthttp: %w", err))
+	}
+
+	headers := []string{"Accept-Encoding: gzip", "Host: " + demo.Hostname}
+	rep := bench.Report{Title: "cache-hit throughput: demo page, gzip", When: time.Now(), Setup: map[string]string{
+		"cores":           strconv.Itoa(runtime.NumCPU()),
+		"servers pinned":  fmt.Sprintf("core %d", serverCPU),
+		"wrk pinned":      fmt.Sprintf("core %d, 1 thread, %d connections, %s", loadCPU, *conns, *dur),
+		"page bytes gzip": strconv.Itoa(len(gz)),
+	}}
+	for _, t := range []struct{ name, url string }{{"edge", edgeURL}, {"nginx", ng.URL + "/"}, {"bare fasthttp", "http://" + bareAddr + "/"}} {
+		fmt.Fprintf(stdout, "loading %s for %s…\n", t.name, *dur)
+		r, err := bench.Run(ctx, bench.Load{Name: t.name, URL: t.url, Duration: *dur, Connections: *conns, Headers: headers, CPU: loadCPU})
+		if err != nil {
+			return fail(err)
+		}
+		rep.Loads = append(rep.Loads, r)
+	}
+	edge, ngx, bare := rep.Loads[0].RPS, rep.Loads[1].RPS, rep.Loads[2].RPS
+	rep.Notes = append(rep.Notes, fmt.Sprintf("edge / nginx = %.2f; edge / bare fasthttp = %.2f", edge/ngx, edge/bare))
+	files, err := rep.Write(*out)
+	if err != nil {
+		return fail(err)
+	}
+	fmt.Fprint(stdout, rep.Markdown())
+	fmt.Fprintf(stdout, "\nwrote %s\n", strings.Join(files, ", "))
+	return 0
+}
+
+func benchPropagation(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("statusedge bench propagation", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "bench-out/propagation", "directory for report.md, report.json and plots")
+	changes := fs.Int("changes", 200, "number of changes to publish")
+	regions := fs.Int("regions", 3, "regions on this machine")
+	latencies := fs.String("latency", "0,100ms", "comma-separated one-way latencies added between regions (gossip)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var lats []time.Duration
+	for _, s := range strings.Split(*latencies, ",") {
+		if s == "0" {
+			lats = append(lats, 0)
+			continue
+		}
+		d, err := time.ParseDuration(strings.TrimSpace(s))
+		if err != nil || d < 0 {
+			fmt.Fprintf(stderr, "statusedge bench propagation: --latency: %q is not a duration\n", s)
+			return 2
+		}
+		lats = append(lats, d)
+	}
+	if *changes < 1 || *regions < 1 {
+		fmt.Fprintln(stderr, "statusedge bench propagation: --changes and --regions must be ≥ 1")
+		return 2
+	}
+	rep := bench.Report{Title: "propagation: write acknowledged → every edge serves it", When: time.Now(), Setup: map[string]string{
+		"regions": strconv.Itoa(*regions), "changes": strconv.Itoa(*changes), "cores": strconv.Itoa(runtime.NumCPU()),
+		"latency": "added one way between regions to gossip by a delaying memberlist transport (raft replication between replicas is not delayed)",
+	}}
+	for _, lat := range lats {
+		samples, err := propagationRun(ctx, *regions, *changes, lat)
+		if err != nil {
+			fmt.Fprintf(stderr, "statusedge bench propagation: %v\n", err)
+			return 1
+		}
+		rep.Samples = append(rep.Samples, samples...)
+	}
+	files, err := rep.Write(*out)
+	if err != nil {
+		fmt.Fprintf(stderr, "statusedge bench propagation: %v\n", err)
+		return 1
+	}
+	fmt.Fprint(stdout, rep.Markdown())
+	fmt.Fprintf(stdout, "\nwrote %s\n", strings.Join(files, ", "))
+	return 0
+}
+
+func propagationRun(ctx context.Context, regions, changes int, latency time.Duration) ([]bench.Samples, error) {
+	dir, err := os.MkdirTemp("", "statusedge-prop-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	network := gossiptest.NewNetwork(uint64(time.Now().UnixNano()))
+	network.SetLatency(latency)
+	var hookErr error
+	sys, err := dev.Start(ctx, dev.Config{DataDir: dir, Regions: regions, StartRedis: true, GossipOnly: true,
+		GossipHook: func(name string, c *gossip.Config) {
+			tr, err := network.Listen(name[strings.LastIndex(name, "-")+1:], 0, nil)
+			if err != nil {
+				hookErr = err
+				return
+			}
+			c.Transport = tr
+		}})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		_ = sys.Shutdown(sctx)
+	}()
+	if hookErr != nil {
+		return nil, hookErr
+	}
+	site := sys.Regions[0].Origin.Site("acme")
+	var comp string
+	for _, c := range site.Components {
+		if !c.Group {
+			comp = c.ID
+			break
+		}
+	}
+	var targets []bench.Target
+	for _, r := range sys.Regions {
+		name := fmt.Sprintf("%s (+%s)", r.Name, latency)
+		targets = append(targets, bench.Target{Name: name, URL: r.PageURL, Host: demo.Hostname})
+	}
+	return bench.Propagation(ctx, sys.Regions[0].APIURL, sys.OperatorToken, "acme", comp, targets, changes, 0)
+}
+
+// benchBare serves one gzip file for every request with bare fasthttp: the
+// ceiling the edge's cache-hit path is compared to.
+func benchBare(ctx context.Context, args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("statusedge bench bare", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "127.0.0.1:0", "address")
+	file := fs.String("file", "", "gzip file to serve")
+	if err := fs.Parse(args); err != nil || *file == "" {
+		return 2
+	}
+	body, err := os.ReadFile(*file)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	srv := &fasthttp.Server{Handler: func(c *fasthttp.RequestCtx) {
+		c.Response.Header.SetContentType("text/html; charset=utf-8")
+		c.Response.Header.Set("Content-Encoding", "gzip")
+		c.Response.SetBodyRaw(body)
+	}}
+	go func() { <-ctx.Done(); _ = srv.Shutdown() }()
+	if err := srv.ListenAndServe(*listen); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "127.0.0.1:0"
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startPinned starts a child process pinned to cpu (>= 0) with taskset.
+func startPinned(ctx context.Context, cpu int, bin string, args ...string) (*exec.Cmd, error) {
+	if cpu >= 0 {
+		args = append([]string{"-c", strconv.Itoa(cpu), bin}, args...)
+		bin = "taskset"
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stdout = io.Discard
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", strings.Join(cmd.Args, " "), err)
+	}
+	go func() { // keep the child's warnings visible without blocking it
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			fmt.Fprintln(os.Stderr, "  |", sc.Text())
+		}
+	}()
+	return cmd, nil
+}
+
+func stopProcess(cmd *exec.Cmd) {
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	_ = cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
+// fetchGzip polls url until it answers 200 with a gzip body, and returns it.
+func fetchGzip(ctx context.Context, url, host string, within time.Duration) ([]byte, error) {
+	deadline := time.Now().Add(within)
+	tr := &http.Transport{DisableCompression: true}
+	var last error
+	for time.Now().Before(deadline) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		req.Host = host
+		req.Header.Set("Accept-Encoding", "gzip")
+		resp, err := tr.RoundTrip(req)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && resp.Header.Get("Content-Encoding") == "gzip" && resp.Header.Get("X-Statusedge-Skeleton") == "" {
+				return b, nil
+			}
+			last = fmt.Errorf("answer %d, encoding %q", resp.StatusCode, resp.Header.Get("Content-Encoding"))
+		} else {
+			last = err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if last == nil {
+		last = errors.New("no answer")
+	}
+	return nil, fmt.Errorf("%s not ready: %w", url, last)
+}
+
+func gunzip(b []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(zr)
 }

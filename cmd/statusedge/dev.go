@@ -2,11 +2,92 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/statusedge/statusedge/demo"
+	"github.com/statusedge/statusedge/dev"
 )
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "statusedge dev: not built yet")
-	return 1
+	fs := flag.NewFlagSet("statusedge dev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", "./data", "directory for raft data and dev secrets")
+	regions := fs.Int("regions", 1, "number of regions on this machine (each: origin replica, edge, and with 2+ regions its own redis-server)")
+	apiAddr := fs.String("api-addr", "127.0.0.1:7080", "first region's management API address")
+	listen := fs.String("listen", "127.0.0.1:8080", "first region's edge (page) address")
+	redis := fs.String("redis", "", "an existing Redis (host:port) for the single region's edge; none: no L2 cache")
+	startRedis := fs.Bool("start-redis", false, "start a redis-server per region (default with 2+ regions when redis-server is installed)")
+	budget := fs.Duration("render-budget", 0, "edge render budget before the skeleton is sent (0: the edge default)")
+	verbose := fs.Bool("v", false, "log at debug level")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: statusedge dev [flags]\n\nRuns the whole system in this process with the demo site \"Acme Cloud\".\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "statusedge dev: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *regions < 1 || *regions > 6 {
+		fmt.Fprintln(stderr, "statusedge dev: --regions: must be between 1 and 6")
+		return 2
+	}
+	if *redis != "" && *regions > 1 {
+		fmt.Fprintln(stderr, "statusedge dev: --redis: only with one region (several regions start their own)")
+		return 2
+	}
+	if !*startRedis && *regions > 1 {
+		if _, err := exec.LookPath("redis-server"); err == nil {
+			*startRedis = true
+		}
+	}
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	sys, err := dev.Start(ctx, dev.Config{
+		DataDir: *data, Regions: *regions, APIAddr: *apiAddr, PageAddr: *listen,
+		RedisAddr: *redis, StartRedis: *startRedis, RenderBudget: *budget, Logger: log,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "statusedge dev: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "statusedge dev is running (Ctrl-C stops it)")
+	for _, r := range sys.Regions {
+		page := strings.Replace(r.PageURL, "127.0.0.1", demo.Hostname, 1) + "/"
+		redisNote := "no Redis (L1 and origin only)"
+		if r.RedisURL != "" {
+			redisNote = "Redis " + r.RedisURL
+		}
+		fmt.Fprintf(stdout, "  region %-3s page %s   API %s   %s\n", r.Name, page, r.APIURL, redisNote)
+	}
+	fmt.Fprintf(stdout, "  admin token  %s\n", sys.OperatorToken)
+	fmt.Fprintf(stdout, "  try: STATUSEDGE_ORIGIN=%s STATUSEDGE_TOKEN=%s statusedge ctl incident list --site acme\n",
+		sys.Regions[0].APIURL, sys.OperatorToken)
+
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "stopping…")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := sys.Shutdown(sctx); err != nil {
+		fmt.Fprintf(stderr, "statusedge dev: shutdown: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "stopped")
+	return 0
 }

@@ -2,11 +2,150 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/statusedge/statusedge/edge"
+	"github.com/statusedge/statusedge/skeleton"
 )
 
+// prefixList is a repeatable CIDR flag.
+type prefixList []netip.Prefix
+
+func (p *prefixList) String() string {
+	s := make([]string, len(*p))
+	for i, x := range *p {
+		s[i] = x.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (p *prefixList) Set(v string) error {
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") { // a bare address is a /32 or /128
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return err
+			}
+			*p = append(*p, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		x, err := netip.ParsePrefix(f)
+		if err != nil {
+			return err
+		}
+		*p = append(*p, x.Masked())
+	}
+	return nil
+}
+
 func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "statusedge edge: not built yet")
-	return 1
+	fs := flag.NewFlagSet("edge", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: statusedge edge --origin URL --cluster-secret S [flags]\n\nRun one edge node: the visitor-facing cache in front of a region's origin.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	d := edge.DefaultConfig()
+	region := fs.String("region", "local", "`name` of this edge's region")
+	listen := fs.String("listen", "127.0.0.1:8080", "`address` to serve visitors on")
+	redisAddr := fs.String("redis", "", "regional Redis `host:port` (empty: no L2)")
+	originURL := fs.String("origin", "", "the region's origin replica, e.g. http://127.0.0.1:7070 (required)")
+	secret := fs.String("cluster-secret", "", "cluster secret for the origin's internal API (or $STATUSEDGE_CLUSTER_SECRET)")
+	l1 := fs.Int64("l1-bytes", d.L1Bytes, "bound of the in-process cache, in `bytes`")
+	budget := fs.Duration("render-budget", d.RenderBudget, "wait this long for a render before sending the skeleton")
+	sessionKey := fs.String("session-key", "", "key (>= 32 bytes) that signs session cookies; default: derived from the cluster secret, so every edge agrees")
+	var trusted prefixList
+	fs.Var(&trusted, "trusted-proxy", "`CIDR` whose X-Forwarded-For is believed (repeatable, or comma-separated)")
+	verbose := fs.Bool("v", false, "debug logs")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "statusedge edge: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if *secret == "" {
+		*secret = os.Getenv("STATUSEDGE_CLUSTER_SECRET")
+	}
+	if *originURL == "" || *secret == "" {
+		fmt.Fprintln(stderr, "statusedge edge: --origin and --cluster-secret are required")
+		fs.Usage()
+		return 2
+	}
+	key := []byte(*sessionKey)
+	if *sessionKey == "" {
+		m := hmac.New(sha256.New, []byte(*secret))
+		m.Write([]byte("statusedge edge session key v1"))
+		key = m.Sum(nil)
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	sk, err := skeleton.New()
+	if err != nil {
+		fmt.Fprintf(stderr, "statusedge edge: skeleton: %v\n", err)
+		return 1
+	}
+	cfg := d
+	cfg.Region, cfg.RedisAddr, cfg.L1Bytes, cfg.RenderBudget = *region, *redisAddr, *l1, *budget
+	cfg.Origin = edge.NewHTTPOrigin(*originURL, *secret, nil)
+	cfg.Shell, cfg.SessionKey, cfg.TrustedProxies, cfg.Logger = sk, key, trusted, log
+	if cfg.RenderTimeout < cfg.RenderBudget {
+		cfg.RenderTimeout = cfg.RenderBudget
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "statusedge edge: %v\n", err)
+		return 2
+	}
+	srv, err := edge.New(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "statusedge edge: %v\n", err)
+		return 1
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "statusedge edge: %v\n", err)
+		_ = srv.Shutdown(context.Background())
+		return 1
+	}
+	log.Info("edge listening", "addr", ln.Addr().String(), "region", *region, "origin", *originURL, "redis", *redisAddr)
+	fmt.Fprintf(stdout, "edge listening on http://%s\n", ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		log.Error("edge stopped", "err", err)
+		_ = srv.Shutdown(context.Background())
+		return 1
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Error("shutdown", "err", err)
+		return 1
+	}
+	<-errc
+	log.Info("edge stopped")
+	return 0
 }

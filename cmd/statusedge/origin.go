@@ -2,11 +2,136 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/statusedge/statusedge/origin"
+	"github.com/statusedge/statusedge/origin/render"
 )
 
+// runOrigin runs one origin replica until ctx is done.
 func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "statusedge origin: not built yet")
-	return 1
+	fs := flag.NewFlagSet("origin", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: statusedge origin --data DIR --raft-addr HOST:PORT --api-addr HOST:PORT [--join URL] [--region R] [--voter=true|false] [--bootstrap] [--id ID] [--operator-token T] [--cluster-secret S]")
+		fs.PrintDefaults()
+	}
+	var (
+		data      = fs.String("data", "", "data directory (raft log, stable store, snapshots)")
+		raftAddr  = fs.String("raft-addr", "", "raft TCP address to bind")
+		raftAdv   = fs.String("raft-advertise", "", "raft address peers dial (default: the bound address)")
+		apiAddr   = fs.String("api-addr", "", "management and internal API address to bind")
+		apiURL    = fs.String("api-url", "", "URL peers use to reach the API (default: http://<api-addr>)")
+		join      = fs.String("join", "", "API URL of any cluster member to join through")
+		region    = fs.String("region", "", "region name (informational)")
+		voter     = fs.Bool("voter", true, "join as a voter (false: non-voter)")
+		bootstrap = fs.Bool("bootstrap", false, "bootstrap a new single-voter cluster if there is no state")
+		id        = fs.String("id", "", "raft server id (default: the raft address)")
+		opToken   = fs.String("operator-token", os.Getenv("STATUSEDGE_OPERATOR_TOKEN"), "operator token (env STATUSEDGE_OPERATOR_TOKEN)")
+		secret    = fs.String("cluster-secret", os.Getenv("STATUSEDGE_CLUSTER_SECRET"), "cluster secret (env STATUSEDGE_CLUSTER_SECRET)")
+		logLevel  = fs.String("log-level", "info", "log level: debug, info, warn, error")
+	)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "statusedge origin: "+format+"\n", a...)
+		return 2
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	case *data == "":
+		return usageErr("--data is required")
+	case *raftAddr == "":
+		return usageErr("--raft-addr is required")
+	case *apiAddr == "":
+		return usageErr("--api-addr is required")
+	case len(*opToken) < 16:
+		return usageErr("--operator-token (or STATUSEDGE_OPERATOR_TOKEN) must be at least 16 characters")
+	case len(*secret) < 16:
+		return usageErr("--cluster-secret (or STATUSEDGE_CLUSTER_SECRET) must be at least 16 characters")
+	case *bootstrap && *join != "":
+		return usageErr("--bootstrap and --join exclude each other")
+	}
+	lvl := hclog.LevelFromString(*logLevel)
+	if lvl == hclog.NoLevel {
+		return usageErr("--log-level %q: want debug, info, warn or error", *logLevel)
+	}
+	ln, err := net.Listen("tcp", *apiAddr)
+	if err != nil {
+		fmt.Fprintf(stderr, "statusedge origin: --api-addr: %v\n", err)
+		return 1
+	}
+	cfg := origin.DefaultConfig()
+	cfg.ID, cfg.DataDir, cfg.RaftAddr, cfg.RaftAdvertise = *id, *data, *raftAddr, *raftAdv
+	if cfg.ID == "" {
+		cfg.ID = *raftAddr
+		if *raftAdv != "" {
+			cfg.ID = *raftAdv
+		}
+	}
+	cfg.APIAddr = *apiURL
+	if cfg.APIAddr == "" {
+		cfg.APIAddr = "http://" + ln.Addr().String()
+	}
+	cfg.Region, cfg.Voter, cfg.Bootstrap = *region, *voter, *bootstrap
+	cfg.OperatorToken, cfg.ClusterSecret = *opToken, *secret
+	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "origin", Level: lvl, Output: stderr})
+	rend, err := render.New()
+	if err != nil {
+		ln.Close()
+		fmt.Fprintf(stderr, "statusedge origin: renderer: %v\n", err)
+		return 1
+	}
+	cfg.Renderer = rend
+	node, err := origin.Open(cfg)
+	if err != nil {
+		ln.Close()
+		fmt.Fprintf(stderr, "statusedge origin: %v\n", err)
+		return 1
+	}
+	srv := &http.Server{Handler: node.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "origin %s: raft %s, API %s, region %q, voter %v\n", cfg.ID, node.RaftAddr(), cfg.APIAddr, cfg.Region, cfg.Voter)
+
+	code := 0
+	if *join != "" {
+		jctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		err := node.JoinCluster(jctx, *join)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			fmt.Fprintf(stderr, "statusedge origin: %v\n", err)
+			code = 1
+		}
+	}
+	if code == 0 {
+		select {
+		case <-ctx.Done():
+		case err := <-serveErr:
+			fmt.Fprintf(stderr, "statusedge origin: serve: %v\n", err)
+			code = 1
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv.Shutdown(sctx) // stop accepting, drain
+	if err := node.Shutdown(sctx); err != nil {
+		fmt.Fprintf(stderr, "statusedge origin: shutdown: %v\n", err)
+		code = 1
+	}
+	return code
 }

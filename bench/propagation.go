@@ -1,0 +1,109 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Target is one edge whose freshness is measured, and the Host it serves.
+type Target struct {
+	Name string // e.g. the region
+	URL  string // the edge, http://127.0.0.1:port
+	Host string // the site's hostname
+	Path string // the page watched, default "/"
+}
+
+// Propagation measures, over changes writes, the time from the management
+// API's acknowledgment of a change to the moment each target serves a page
+// of that version or newer (its X-Statusedge-Version header). Each change is
+// a component status flip posted to api for site; the token is an operator or
+// site token. poll is how often each target is asked (default 2 ms).
+func Propagation(ctx context.Context, api, token, site, componentID string, targets []Target, changes int, poll time.Duration) ([]Samples, error) {
+	if poll <= 0 {
+		poll = 2 * time.Millisecond
+	}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
+	out := make([]Samples, len(targets))
+	for i, t := range targets {
+		out[i].Name = t.Name
+		if targets[i].Path == "" {
+			targets[i].Path = "/"
+		}
+	}
+	statuses := []string{"degraded_performance", "operational"}
+	for n := 0; n < changes; n++ {
+		body, _ := json.Marshal(map[string]string{"status": statuses[n%2]})
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPatch,
+			fmt.Sprintf("%s/v1/sites/%s/components/%s", api, site, componentID), bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return out, fmt.Errorf("bench: change %d: %w", n, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		acked := time.Now()
+		if resp.StatusCode != http.StatusOK {
+			return out, fmt.Errorf("bench: change %d: %d %s", n, resp.StatusCode, b)
+		}
+		var c struct {
+			Version uint64 `json:"version"`
+		}
+		version, err := strconv.ParseUint(resp.Header.Get("X-Statusedge-Version"), 10, 64)
+		if err != nil {
+			if json.Unmarshal(b, &c) != nil || c.Version == 0 {
+				return out, fmt.Errorf("bench: change %d: the answer carries no version", n)
+			}
+			version = c.Version
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, len(targets))
+		for i, t := range targets {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				d, err := waitVersion(ctx, client, t, version, acked, poll)
+				errs[i] = err
+				out[i].Values = append(out[i].Values, d)
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				return out, fmt.Errorf("bench: change %d: %s: %w", n, targets[i].Name, err)
+			}
+		}
+	}
+	return out, nil
+}
+
+func waitVersion(ctx context.Context, client *http.Client, t Target, version uint64, since time.Time, poll time.Duration) (time.Duration, error) {
+	deadline := since.Add(30 * time.Second)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodHead, t.URL+t.Path, nil)
+		req.Host = t.Host
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if v, _ := strconv.ParseUint(resp.Header.Get("X-Statusedge-Version"), 10, 64); v >= version && resp.StatusCode == http.StatusOK {
+				return time.Since(since), nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("version %d not served after 30s", version)
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(poll):
+		}
+	}
+}

@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	_ "time/tzdata" // --time-zone is checked locally, also where the OS has no zoneinfo
+
+	"github.com/statusedge/statusedge/content"
+	"github.com/statusedge/statusedge/origin/client"
+)
+
+func siteNoun() ctlNoun {
+	return ctlNoun{name: "site", short: "status pages (create and list need the operator token)", verbs: []ctlVerb{
+		{name: "create", short: "create a site; prints its API token once", setup: siteCreate},
+		{name: "list", short: "list every site", setup: siteList},
+		{name: "get", args: "SITE", short: "show a site (id or slug)", setup: siteGet},
+		{name: "update", args: "SITE", short: "change a site's settings", setup: siteUpdate},
+		{name: "delete", args: "SITE", short: "delete a site and all its content (needs --yes)", setup: siteDelete},
+	}}
+}
+
+// siteFlags are the settable fields of a site.
+type ctlSiteFlags struct {
+	name, slug, timeZone, visibility, url, logoURL, accent, password string
+	hostnames, cidrs                                                 ctlMulti
+}
+
+func registerSiteFlags(fs *flag.FlagSet) *ctlSiteFlags {
+	f := &ctlSiteFlags{}
+	fs.StringVar(&f.name, "name", "", "the page's name")
+	fs.StringVar(&f.slug, "slug", "", "short lowercase name, e.g. acme")
+	fs.Var(&f.hostnames, "hostname", "a hostname of the page, repeatable (the default subdomain first)")
+	fs.StringVar(&f.timeZone, "time-zone", "", "IANA time zone, e.g. Europe/Berlin")
+	fs.StringVar(&f.visibility, "visibility", "", "one of "+ctlEnumList(content.Visibilities))
+	fs.StringVar(&f.url, "url", "", "the page's public URL")
+	fs.StringVar(&f.logoURL, "logo-url", "", "logo image URL")
+	fs.StringVar(&f.accent, "accent-color", "", "accent colour #rrggbb")
+	fs.StringVar(&f.password, "password", "", "page password of a private site (8-72 bytes; empty removes it)")
+	fs.Var(&f.cidrs, "allow-cidr", "admit visitors from this prefix without a password, repeatable")
+	return f
+}
+
+// input checks the flags that were given and builds the request.
+func (f *ctlSiteFlags) input(set map[string]bool, create bool) (client.SiteInput, error) {
+	var in client.SiteInput
+	if create || set["name"] {
+		if create && !set["name"] {
+			return in, ctlFlagErr("name", "required")
+		}
+		if err := ctlCheckName("name", f.name); err != nil {
+			return in, err
+		}
+		in.Name = &f.name
+	}
+	if create || set["slug"] {
+		if create && !set["slug"] {
+			return in, ctlFlagErr("slug", "required (e.g. acme)")
+		}
+		if !ctlSlugRE.MatchString(f.slug) {
+			return in, ctlFlagErr("slug", "must be 1-63 lowercase letters, digits and dashes")
+		}
+		in.Slug = &f.slug
+	}
+	if set["hostname"] {
+		hs := []string(f.hostnames)
+		for i, h := range hs {
+			hs[i] = strings.ToLower(strings.TrimSpace(h))
+			if !strings.Contains(hs[i], ".") || strings.ContainsAny(hs[i], "/: ") {
+				return in, ctlFlagErr("hostname", "%q must be a hostname such as status.example.com", ctlClean(h))
+			}
+		}
+		if err := ctlCheckRefs("hostname", hs); err != nil {
+			return in, err
+		}
+		in.Hostnames = &hs
+	}
+	if set["time-zone"] {
+		if err := ctlCheckTimeZone("time-zone", f.timeZone); err != nil {
+			return in, err
+		}
+		in.TimeZone = &f.timeZone
+	}
+	if set["visibility"] {
+		if err := ctlCheckEnum("visibility", f.visibility, content.Visibilities); err != nil {
+			return in, err
+		}
+		in.Visibility = client.Ptr(content.Visibility(f.visibility))
+	}
+	if set["url"] {
+		if err := ctlCheckURL("url", f.url); err != nil {
+			return in, err
+		}
+		in.URL = &f.url
+	}
+	if set["logo-url"] || set["accent-color"] {
+		if err := ctlCheckURL("logo-url", f.logoURL); err != nil {
+			return in, err
+		}
+		if f.accent != "" && !ctlColorRE.MatchString(f.accent) {
+			return in, ctlFlagErr("accent-color", "must be #rrggbb")
+		}
+		in.Branding = &content.Branding{LogoURL: f.logoURL, AccentColor: f.accent}
+	}
+	if set["password"] || set["allow-cidr"] {
+		in.Access = &client.AccessInput{}
+		if set["password"] {
+			if err := ctlCheckPassword("password", f.password); err != nil {
+				return in, err
+			}
+			in.Access.Password = &f.password
+		}
+		if set["allow-cidr"] {
+			if err := ctlCheckCIDRs("allow-cidr", f.cidrs); err != nil {
+				return in, err
+			}
+			in.Access.AllowCIDRs = (*[]string)(&f.cidrs)
+		}
+	}
+	return in, nil
+}
+
+func siteCreate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
+	f := registerSiteFlags(fs)
+	return func(ctx context.Context) error {
+		in, err := f.input(s.set, true)
+		if err != nil {
+			return err
+		}
+		c, err := s.client()
+		if err != nil {
+			return err
+		}
+		var raw []byte
+		var replayed bool
+		out, err := c.CreateSite(ctx, in, s.write(&raw, &replayed)...)
+		if err != nil {
+			return err
+		}
+		s.out(raw, func(w io.Writer) {
+			if out.Site != nil {
+				fmt.Fprintf(w, "created site %s %q (slug %s)%s\n", ctlClean(out.Site.ID), ctlClean(out.Site.Name), ctlClean(out.Site.Slug), ctlReplayNote(replayed))
+			}
+			if out.APIToken != "" {
+				fmt.Fprintf(w, "api token (shown once; store it now): %s\n", ctlClean(out.APIToken))
+			}
+		})
+		return nil
+	}
+}
+
+func siteList(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
+	return func(ctx context.Context) error {
+		c, err := s.client()
+		if err != nil {
+			return err
+		}
+		var raw []byte
+		list, err := c.Sites(ctx, client.RawBody(&raw))
+		if err != nil {
+			return err
+		}
+		s.out(raw, func(w io.Writer) {
+			if len(list) == 0 {
+				fmt.Fprintln(w, "no sites")
+				return
+			}
+			tw := ctlTable(w)
+			fmt.Fprintln(tw, "ID\tSLUG\tVISIBILITY\tVERSION\tNAME\tHOSTNAMES")
+			for _, st := range list {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", ctlClean(st.ID), ctlClean(st.Slug), st.Visibility, st.Version,
+					ctlFirstLine(st.Name, 40), ctlClean(strings.Join(st.Hostnames, " ")))
+			}
+			tw.Flush()
+		})
+		return nil
+	}
+}
+
+func siteGet(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if err := s.checkID(); err != nil {
+			return err
+		}
+		c, err := s.client()
+		if err != nil {
+			return err
+		}
+		var raw []byte
+		st, err := c.Site(ctx, s.args[0], client.RawBody(&raw))
+		if err != nil {
+			return err
+		}
+		s.out(raw, func(w io.Writer) { ctlPrintSite(w, st) })
+		return nil
+	}
+}
+
+func ctlPrintSite(w io.Writer, st *content.Site) {
+	open := 0
+	for _, in := range st.Incidents {
+		if in.Status.Unresolved() {
+			open++
+		}
+	}
+	tw := ctlTable(w)
+	fmt.Fprintf(tw, "id:\t%s\n", ctlClean(st.ID))
+	fmt.Fprintf(tw, "name:\t%s\n", ctlClean(st.Name))
+	fmt.Fprintf(tw, "slug:\t%s\n", ctlClean(st.Slug))
+	fmt.Fprintf(tw, "hostnames:\t%s\n", ctlDash(ctlClean(strings.Join(st.Hostnames, " "))))
+	fmt.Fprintf(tw, "url:\t%s\n", ctlDash(ctlClean(st.URL)))
+	fmt.Fprintf(tw, "time zone:\t%s\n", ctlDash(ctlClean(st.TimeZone)))
+	fmt.Fprintf(tw, "visibility:\t%s\n", st.Visibility)
+	fmt.Fprintf(tw, "version:\t%d\n", st.Version)
+	// The management API's site view may leave the content out.
+	if len(st.Components)+len(st.Incidents)+len(st.Maintenances)+len(st.Audiences) > 0 {
+		fmt.Fprintf(tw, "content:\t%d components, %d incidents (%d open), %d maintenances, %d audiences\n",
+			len(st.Components), len(st.Incidents), open, len(st.Maintenances), len(st.Audiences))
+	}
+	tw.Flush()
+}
+
+func siteUpdate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
+	f := registerSiteFlags(fs)
+	return func(ctx context.Context) error {
+		if err := s.checkID(); err != nil {
+			return err
+		}
+		in, err := f.input(s.set, false)
+		if err != nil {
+			return err
+		}
+		if in == (client.SiteInput{}) {
+			return ctlUsagef("site update: nothing to change (see 'statusedge ctl site update -h')")
+		}
+		c, err := s.client()
+		if err != nil {
+			return err
+		}
+		var raw []byte
+		st, err := c.UpdateSite(ctx, s.args[0], in, s.write(&raw, nil)...)
+		if err != nil {
+			return err
+		}
+		s.out(raw, func(w io.Writer) {
+			fmt.Fprintf(w, "updated site %s %q (version %d)\n", ctlClean(st.ID), ctlClean(st.Name), st.Version)
+		})
+		return nil
+	}
+}
+
+func siteDelete(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
+	yes := fs.Bool("yes", false, "really delete the site and all of its content")
+	return func(ctx context.Context) error {
+		if err := s.checkID(); err != nil {
+			return err
+		}
+		if !*yes {
+			return ctlFlagErr("yes", "required: deleting site %q removes its page and all its content", ctlClean(s.args[0]))
+		}
+		c, err := s.client()
+		if err != nil {
+			return err
+		}
+		var raw []byte
+		if err := c.DeleteSite(ctx, s.args[0], s.write(&raw, nil)...); err != nil {
+			return err
+		}
+		s.out(raw, func(w io.Writer) { fmt.Fprintf(w, "deleted site %s\n", ctlClean(s.args[0])) })
+		return nil
+	}
+}
+
+// mustJSON encodes a value the client already decoded (cannot fail).
+func ctlJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

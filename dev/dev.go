@@ -1,0 +1,451 @@
+// Package dev starts whole statusedge topologies on one machine: `statusedge
+// dev` for people, and the same harness for tests.
+//
+// In: a Config (data directory, number of regions, addresses, an optional
+// Redis). Out: a running System — per region an origin replica (raft on disk,
+// management and internal API), an edge (fasthttp) in front of it, a gossip
+// node for each of the two, and a redis-server when one is wanted — seeded
+// with the demo site, and Shutdown to stop it all in order: edges, gossip,
+// origins, Redis.
+//
+// Regions: the first region bootstraps a single-voter raft cluster; with
+// three or more regions the first three hold the voters (a majority survives
+// the loss of any one region) and every further region holds a non-voter
+// replica that serves local reads. Everything binds to 127.0.0.1.
+package dev
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/statusedge/statusedge/demo"
+	"github.com/statusedge/statusedge/edge"
+	"github.com/statusedge/statusedge/gossip"
+	"github.com/statusedge/statusedge/internal/redisserver"
+	"github.com/statusedge/statusedge/origin"
+	"github.com/statusedge/statusedge/origin/render"
+	"github.com/statusedge/statusedge/skeleton"
+)
+
+// Config describes a topology. Zero values take the defaults noted.
+type Config struct {
+	// DataDir holds every replica's raft data and the dev secrets (required).
+	DataDir string
+	// Regions is the number of regions (default 1).
+	Regions int
+	// APIAddr and PageAddr are the first region's management API and edge
+	// listen addresses (default 127.0.0.1:0, any free port); other regions
+	// take free ports.
+	APIAddr, PageAddr string
+	// RedisAddr is an existing Redis for a single region. With no address,
+	// StartRedis decides whether each region gets its own redis-server.
+	RedisAddr string
+	// StartRedis starts a redis-server per region (needs redis-server).
+	StartRedis bool
+	// Seed imports the demo site into an empty cluster (default true; set
+	// NoSeed to leave it empty).
+	NoSeed bool
+	// RenderBudget is the edges' render budget (0: the edge's default).
+	RenderBudget time.Duration
+	// GossipOnly turns the edges' version long poll off, so that only
+	// gossip tells them of new versions (tests of gossip itself).
+	GossipOnly bool
+	// Fast uses short raft and gossip timings (tests).
+	Fast bool
+	// GossipHook, if set, adjusts each gossip node's config before it
+	// starts (fault injection in tests: a lossy or delaying Transport).
+	GossipHook func(name string, c *gossip.Config)
+	// Logger gets the system's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// System is a running topology.
+type System struct {
+	Regions       []*Region
+	OperatorToken string
+	ClusterSecret string
+	// SiteToken is the demo site's API token (only when this run seeded it).
+	SiteToken string
+
+	log      *slog.Logger
+	renderer *render.Renderer
+	shell    *skeleton.Skeleton
+	cfg      Config
+}
+
+// Region is one region of a System.
+type Region struct {
+	Name     string
+	Origin   *origin.Node
+	APIURL   string // management and internal API of the origin replica
+	Edge     *edge.Server
+	PageURL  string              // the edge, e.g. http://127.0.0.1:8080
+	Redis    *redisserver.Server // nil when the region has no Redis of its own
+	RedisURL string              // the Redis address the edge uses, "" for none
+
+	originGossip, edgeGossip *gossip.Node
+	apiServer                *http.Server
+	edgeLn                   net.Listener
+	cancelSub                func()
+	edgeDone                 chan error
+	dir                      string
+}
+
+type secrets struct {
+	OperatorToken string `json:"operator_token"`
+	ClusterSecret string `json:"cluster_secret"`
+	SessionKey    string `json:"session_key"`
+}
+
+// Start builds and starts the topology described by cfg.
+func Start(ctx context.Context, cfg Config) (*System, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("dev: DataDir is required")
+	}
+	if cfg.Regions <= 0 {
+		cfg.Regions = 1
+	}
+	if cfg.RedisAddr != "" && cfg.Regions > 1 {
+		return nil, errors.New("dev: RedisAddr is for one region; use StartRedis for several")
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("dev: data dir: %w", err)
+	}
+	sec, err := loadSecrets(filepath.Join(cfg.DataDir, "secrets.json"))
+	if err != nil {
+		return nil, err
+	}
+	r, err := render.New()
+	if err != nil {
+		return nil, fmt.Errorf("dev: renderer: %w", err)
+	}
+	sk, err := skeleton.New()
+	if err != nil {
+		return nil, fmt.Errorf("dev: skeleton: %w", err)
+	}
+	s := &System{OperatorToken: sec.OperatorToken, ClusterSecret: sec.ClusterSecret, log: log, renderer: r, shell: sk, cfg: cfg}
+	fail := func(err error) (*System, error) {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = s.Shutdown(sctx)
+		return nil, err
+	}
+
+	var seeds []string
+	for i := 0; i < cfg.Regions; i++ {
+		name := regionName(i)
+		reg, err := s.startOrigin(ctx, i, name, sec, seeds)
+		if err != nil {
+			return fail(err)
+		}
+		s.Regions = append(s.Regions, reg)
+		seeds = append(seeds, reg.originGossip.Addr().String())
+	}
+	if !cfg.NoSeed {
+		if err := s.seed(ctx); err != nil {
+			return fail(err)
+		}
+	}
+	for i, reg := range s.Regions {
+		if err := s.startEdge(ctx, i, reg, sec, seeds); err != nil {
+			return fail(err)
+		}
+	}
+	return s, nil
+}
+
+func regionName(i int) string {
+	names := []string{"eu", "us", "ap", "sa", "af", "me"}
+	if i < len(names) {
+		return names[i]
+	}
+	return "r" + strconv.Itoa(i)
+}
+
+func (s *System) startOrigin(ctx context.Context, i int, name string, sec secrets, seeds []string) (*Region, error) {
+	cfg := s.cfg
+	reg := &Region{Name: name, dir: filepath.Join(cfg.DataDir, name)}
+	addr := "127.0.0.1:0"
+	if i == 0 && cfg.APIAddr != "" {
+		addr = cfg.APIAddr
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("dev: region %s: api listen: %w", name, err)
+	}
+	reg.APIURL = "http://" + ln.Addr().String()
+
+	oc := origin.DefaultConfig()
+	oc.ID = "origin-" + name
+	oc.DataDir = filepath.Join(reg.dir, "origin")
+	oc.RaftAddr = "127.0.0.1:0"
+	if p, err := stablePort(reg.dir, "raft-port"); err == nil {
+		oc.RaftAddr = "127.0.0.1:" + strconv.Itoa(p)
+	}
+	oc.APIAddr = reg.APIURL
+	oc.Region = name
+	oc.Voter = i < 3
+	oc.Bootstrap = i == 0
+	oc.OperatorToken = sec.OperatorToken
+	oc.ClusterSecret = sec.ClusterSecret
+	oc.Renderer = s.renderer
+	oc.Logger = hclog.New(&hclog.LoggerOptions{Name: oc.ID, Level: hclog.Error, Output: io.Discard})
+	if cfg.Fast {
+		oc.HeartbeatTimeout, oc.ElectionTimeout, oc.LeaderLeaseTimeout = 300*time.Millisecond, 300*time.Millisecond, 200*time.Millisecond
+		oc.CommitTimeout = 5 * time.Millisecond
+	}
+	node, err := origin.Open(oc)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("dev: region %s: %w", name, err)
+	}
+	reg.Origin = node
+	reg.apiServer = &http.Server{Handler: node.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = reg.apiServer.Serve(ln) }()
+
+	if i > 0 {
+		if err := node.JoinCluster(ctx, s.Regions[0].APIURL); err != nil {
+			return reg, fmt.Errorf("dev: region %s: join: %w", name, err)
+		}
+	}
+	if err := waitFor(ctx, 20*time.Second, func() bool { _, api := node.LeaderAddr(); return api != "" }); err != nil {
+		return reg, fmt.Errorf("dev: region %s: no leader: %w", name, err)
+	}
+
+	gc := s.gossipConfig("origin-"+name, gossip.RoleOrigin, name, seeds)
+	gc.Versions = func() map[string]uint64 { _, v := node.Versions(); return v }
+	g, err := gossip.New(gc)
+	if err != nil {
+		return reg, fmt.Errorf("dev: region %s: origin gossip: %w", name, err)
+	}
+	reg.originGossip = g
+	// Every replica announces what it applies: an edge that hears a version
+	// from its own region's replica can render it there at once.
+	reg.cancelSub = node.Subscribe(func(c origin.Change) {
+		if !c.Deleted {
+			_ = g.Publish(c.SiteID, c.Version)
+		}
+	})
+	return reg, nil
+}
+
+func (s *System) gossipConfig(nodeName string, role gossip.Role, region string, seeds []string) gossip.Config {
+	gc := gossip.DefaultConfig()
+	gc.Name, gc.Role, gc.Region = nodeName, role, region
+	gc.BindAddr, gc.BindPort = "127.0.0.1", 0
+	gc.Seeds = append([]string(nil), seeds...)
+	gc.Profile = gossip.ProfileLocal // one machine
+	gc.Logger = s.log.With("gossip", nodeName)
+	if s.cfg.GossipHook != nil {
+		s.cfg.GossipHook(nodeName, &gc)
+	}
+	return gc
+}
+
+func (s *System) startEdge(ctx context.Context, i int, reg *Region, sec secrets, seeds []string) error {
+	cfg := s.cfg
+	switch {
+	case cfg.RedisAddr != "":
+		reg.RedisURL = cfg.RedisAddr
+	case cfg.StartRedis:
+		rd, err := redisserver.Start(ctx, filepath.Join(reg.dir, "redis"))
+		if err != nil {
+			return fmt.Errorf("dev: region %s: %w", reg.Name, err)
+		}
+		reg.Redis, reg.RedisURL = rd, rd.Addr
+	}
+	key, _ := hex.DecodeString(sec.SessionKey)
+	ec := edge.DefaultConfig()
+	ec.Region = reg.Name
+	ec.Origin = edge.NewHTTPOrigin(reg.APIURL, sec.ClusterSecret, nil)
+	ec.Shell = s.shell
+	ec.RedisAddr = reg.RedisURL
+	ec.SessionKey = key
+	ec.Logger = s.log.With("edge", reg.Name)
+	if cfg.RenderBudget > 0 {
+		ec.RenderBudget = cfg.RenderBudget
+	}
+	if cfg.GossipOnly {
+		ec.VersionsWait = -1
+	}
+	e, err := edge.New(ec)
+	if err != nil {
+		return fmt.Errorf("dev: region %s: edge: %w", reg.Name, err)
+	}
+	reg.Edge = e
+	addr := "127.0.0.1:0"
+	if i == 0 && cfg.PageAddr != "" {
+		addr = cfg.PageAddr
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("dev: region %s: edge listen: %w", reg.Name, err)
+	}
+	reg.edgeLn = ln
+	reg.PageURL = "http://" + ln.Addr().String()
+	reg.edgeDone = make(chan error, 1)
+	go func() { reg.edgeDone <- e.Serve(ln) }()
+
+	gc := s.gossipConfig("edge-"+reg.Name, gossip.RoleEdge, reg.Name, seeds)
+	gc.Invalidator = e
+	g, err := gossip.New(gc)
+	if err != nil {
+		return fmt.Errorf("dev: region %s: edge gossip: %w", reg.Name, err)
+	}
+	reg.edgeGossip = g
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := e.WaitReady(wctx); err != nil {
+		return fmt.Errorf("dev: region %s: edge not ready: %w", reg.Name, err)
+	}
+	return nil
+}
+
+// seed imports the demo site when the cluster has no site yet.
+func (s *System) seed(ctx context.Context) error {
+	leader := s.Regions[0].Origin
+	if len(leader.Sites()) > 0 {
+		return nil
+	}
+	site, err := leader.ImportSite(ctx, demo.Site(time.Now()))
+	if err != nil {
+		return fmt.Errorf("dev: seed the demo site: %w", err)
+	}
+	// Every replica has the site before any edge asks for it.
+	for _, r := range s.Regions {
+		if err := r.Origin.WaitVersion(ctx, site.ID, site.Version); err != nil {
+			return fmt.Errorf("dev: region %s: demo site not replicated: %w", r.Name, err)
+		}
+	}
+	return nil
+}
+
+// Shutdown stops the system in order: edges stop accepting and drain, gossip
+// nodes leave, origins stop serving and shut raft down, Redis stops.
+func (s *System) Shutdown(ctx context.Context) error {
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	for _, r := range s.Regions {
+		if r.Edge == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.Edge.Shutdown(ctx); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("edge %s: %w", r.Name, err))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, r := range s.Regions {
+		for _, g := range []*gossip.Node{r.edgeGossip, r.originGossip} {
+			if g != nil {
+				_ = g.Shutdown(ctx)
+			}
+		}
+	}
+	// Followers first, so the leader does not see its peers vanish mid-write.
+	for i := len(s.Regions) - 1; i >= 0; i-- {
+		r := s.Regions[i]
+		if r.cancelSub != nil {
+			r.cancelSub()
+		}
+		if r.apiServer != nil {
+			_ = r.apiServer.Shutdown(ctx)
+		}
+		if r.Origin != nil {
+			if err := r.Origin.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("origin %s: %w", r.Name, err))
+			}
+		}
+		if r.Redis != nil {
+			r.Redis.Stop()
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func loadSecrets(path string) (secrets, error) {
+	var sec secrets
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if err := json.Unmarshal(b, &sec); err != nil {
+			return sec, fmt.Errorf("dev: %s: %w", path, err)
+		}
+		return sec, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return sec, fmt.Errorf("dev: %w", err)
+	}
+	sec = secrets{OperatorToken: "op_" + randomHex(20), ClusterSecret: randomHex(32), SessionKey: randomHex(32)}
+	b, _ = json.MarshalIndent(sec, "", "  ")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return sec, fmt.Errorf("dev: save secrets: %w", err)
+	}
+	return sec, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// stablePort keeps a region's raft port across restarts (raft remembers its
+// peers by address), picking a free one the first time.
+func stablePort(dir, name string) (int, error) {
+	path := filepath.Join(dir, name)
+	if b, err := os.ReadFile(path); err == nil {
+		if p, err := strconv.Atoi(string(b)); err == nil {
+			return p, nil
+		}
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	p := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return 0, err
+	}
+	return p, os.WriteFile(path, []byte(strconv.Itoa(p)), 0o600)
+}
+
+func waitFor(ctx context.Context, d time.Duration, ok func() bool) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	for !ok() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
+}

@@ -1,0 +1,208 @@
+package dev
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/statusedge/statusedge/demo"
+	"github.com/statusedge/statusedge/gossip"
+	"github.com/statusedge/statusedge/gossip/gossiptest"
+)
+
+// startSystem starts a topology for one test and stops it at the end.
+func startSystem(tb testing.TB, cfg Config) *System {
+	tb.Helper()
+	if cfg.DataDir == "" {
+		cfg.DataDir = tb.TempDir()
+	}
+	cfg.Fast = true
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s, err := Start(ctx, cfg)
+	if err != nil {
+		tb.Fatalf("start: %v", err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			tb.Errorf("shutdown: %v", err)
+		}
+	})
+	return s
+}
+
+// page fetches path from an edge as a visitor of the demo site would.
+func page(tb testing.TB, edgeURL, path string) (int, http.Header, string) {
+	tb.Helper()
+	req, _ := http.NewRequest(http.MethodGet, edgeURL+path, nil)
+	req.Host = demo.Hostname
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+// postIncident creates an incident through the management API and returns
+// the site version its acknowledgment carries.
+func postIncident(tb testing.TB, s *System, apiURL, name string) uint64 {
+	tb.Helper()
+	body, _ := json.Marshal(map[string]any{"name": name, "status": "investigating", "impact": "minor", "body": "Looking into " + name})
+	req, _ := http.NewRequest(http.MethodPost, apiURL+"/v1/sites/acme/incidents", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+s.OperatorToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatalf("post incident: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated {
+		tb.Fatalf("post incident: %d %s", resp.StatusCode, b)
+	}
+	v, err := strconv.ParseUint(resp.Header.Get("X-Statusedge-Version"), 10, 64)
+	if err != nil {
+		// Fall back to the replica's own view of the site.
+		return s.Regions[0].Origin.Site("acme").Version
+	}
+	return v
+}
+
+// waitServes polls an edge until its page contains want, and returns how
+// long that took.
+func waitServes(tb testing.TB, edgeURL, path, want string, within time.Duration) time.Duration {
+	tb.Helper()
+	start := time.Now()
+	for {
+		code, _, body := page(tb, edgeURL, path)
+		if code == http.StatusOK && strings.Contains(body, want) {
+			return time.Since(start)
+		}
+		if time.Since(start) > within {
+			tb.Fatalf("%s%s does not show %q after %v (last answer %d)", edgeURL, path, want, within, code)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestSingleRegionServesAndUpdates(t *testing.T) {
+	s := startSystem(t, Config{})
+	r := s.Regions[0]
+	code, h, body := page(t, r.PageURL, "/")
+	if code != http.StatusOK || !strings.Contains(body, "Acme Cloud") || !strings.Contains(body, "Elevated error rates on the API") {
+		t.Fatalf("demo page: %d %.200s", code, body)
+	}
+	if h.Get("X-Statusedge-Version") == "" {
+		t.Error("the page carries no version header")
+	}
+	code, _, body = page(t, r.PageURL, "/api/v2/summary.json")
+	if code != http.StatusOK || !strings.Contains(body, `"indicator"`) {
+		t.Fatalf("summary.json: %d %.200s", code, body)
+	}
+	postIncident(t, s, r.APIURL, "Queue backlog in eu-west")
+	waitServes(t, r.PageURL, "/", "Queue backlog in eu-west", 10*time.Second)
+	waitServes(t, r.PageURL, "/api/v2/incidents/unresolved.json", "Queue backlog in eu-west", 10*time.Second)
+}
+
+// TestRestartKeepsContentAndVersions stops a system and starts it again on
+// the same data: the content is there and versions did not go back.
+func TestRestartKeepsContentAndVersions(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := Start(ctx, Config{DataDir: dir, Fast: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	postIncident(t, s, s.Regions[0].APIURL, "Before the restart")
+	before := s.Regions[0].Origin.Site("acme").Version
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s2 := startSystem(t, Config{DataDir: dir})
+	if err := s2.Regions[0].Origin.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v := s2.Regions[0].Origin.Site("acme").Version; v < before {
+		t.Fatalf("version went back from %d to %d", before, v)
+	}
+	waitServes(t, s2.Regions[0].PageURL, "/", "Before the restart", 10*time.Second)
+	if s2.OperatorToken != s.OperatorToken {
+		t.Error("the operator token changed across a restart")
+	}
+}
+
+// multiRegion starts three regions whose gossip runs over a fault-injecting
+// network, one group per region.
+func multiRegion(t *testing.T) (*System, *gossiptest.Network) {
+	t.Helper()
+	network := gossiptest.NewNetwork(1)
+	s := startSystem(t, Config{Regions: 3, StartRedis: true, GossipOnly: true, GossipHook: func(name string, c *gossip.Config) {
+		tr, err := network.Listen(name, 0, nil) // one fault group per node
+		if err != nil {
+			t.Fatalf("gossip transport: %v", err)
+		}
+		c.Transport = tr
+		c.PushPullInterval = time.Second // anti-entropy every second
+	}})
+	return s, network
+}
+
+func TestPublishReachesEveryRegion(t *testing.T) {
+	s, _ := multiRegion(t)
+	if len(s.Regions) != 3 {
+		t.Fatalf("%d regions", len(s.Regions))
+	}
+	for _, r := range s.Regions {
+		if r.RedisURL == "" {
+			t.Errorf("region %s has no Redis", r.Name)
+		}
+		waitServes(t, r.PageURL, "/", "Acme Cloud", 10*time.Second)
+	}
+	for i := range 3 {
+		name := fmt.Sprintf("Published change %d", i)
+		postIncident(t, s, s.Regions[i].APIURL, name) // writes to followers are forwarded
+		for _, r := range s.Regions {
+			waitServes(t, r.PageURL, "/", name, 10*time.Second)
+		}
+	}
+}
+
+func TestPartitionedRegionConvergesAfterHeal(t *testing.T) {
+	s, network := multiRegion(t)
+	for _, r := range s.Regions {
+		waitServes(t, r.PageURL, "/", "Acme Cloud", 10*time.Second)
+	}
+	network.Partition("edge-ap") // the ap edge hears no gossip at all
+	postIncident(t, s, s.Regions[0].APIURL, "While ap was cut off")
+	waitServes(t, s.Regions[0].PageURL, "/", "While ap was cut off", 10*time.Second)
+	if _, _, body := page(t, s.Regions[2].PageURL, "/"); strings.Contains(body, "While ap was cut off") {
+		t.Fatal("region ap learned of the change through the partition: the test does not test gossip")
+	}
+	network.Heal()
+	waitServes(t, s.Regions[2].PageURL, "/", "While ap was cut off", 20*time.Second)
+}
+
+func TestLossyGossipConverges(t *testing.T) {
+	s, network := multiRegion(t)
+	network.SetLoss(0.3, 0.3, 50*time.Millisecond)
+	for i := range 5 {
+		postIncident(t, s, s.Regions[0].APIURL, fmt.Sprintf("Lossy %d", i))
+	}
+	for _, r := range s.Regions {
+		waitServes(t, r.PageURL, "/", "Lossy 4", 20*time.Second)
+	}
+	if st := network.Stats(); st.Dropped == 0 {
+		t.Errorf("the lossy network dropped nothing: %+v", st)
+	}
+}

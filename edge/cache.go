@@ -1,0 +1,415 @@
+package edge
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/andybalholm/brotli"
+	"github.com/cespare/xxhash/v2"
+	"github.com/dgraph-io/ristretto/v2"
+	"github.com/redis/rueidis"
+)
+
+// encoding is a content coding the edge stores and serves.
+type encoding uint8
+
+const (
+	encIdentity encoding = iota
+	encGzip
+	encBrotli
+	numEnc
+)
+
+var encNames = [numEnc]string{"identity", "gzip", "br"}
+
+// variant is one stored response body: one key, one encoding. It is
+// immutable once built; its body is handed to fasthttp without copying.
+type variant struct {
+	key        string // the full cache key, checked on every L1 hit
+	status     int    // 200, or 404 for a page the site does not have
+	version    uint64
+	renderedAt int64 // unix nanoseconds, when the edge got the render
+	enc        encoding
+	ctype      []byte
+	etag       []byte // quoted, strong, per encoding
+	verHdr     []byte // decimal version for X-Statusedge-Version
+	body       []byte
+}
+
+// variantOverhead approximates a variant's fixed cost in L1 (struct, slice
+// headers, ristretto's item), so the cost bound holds for small pages too.
+const variantOverhead = 1024
+
+func (v *variant) cost() int64 {
+	return int64(len(v.key)+len(v.ctype)+len(v.etag)+len(v.verHdr)+len(v.body)) + variantOverhead
+}
+
+// keyPrefix versions the key layout (bump it when anything changes).
+const keyPrefix = "se1"
+
+// appendBaseKey appends the encoding-less cache key of one page:
+// se1|site|version|audience|day|path. Every part that changes the bytes is
+// in it; the path comes last and is a normalized route (no '|').
+func appendBaseKey(b []byte, site string, version uint64, aud string, day int32, path []byte) []byte {
+	b = append(b, keyPrefix...)
+	b = append(b, '|')
+	b = append(b, site...)
+	b = append(b, '|')
+	b = strconv.AppendUint(b, version, 10)
+	b = append(b, '|')
+	b = append(b, aud...)
+	b = append(b, '|')
+	b = strconv.AppendInt(b, int64(day), 10)
+	b = append(b, '|')
+	return append(b, path...)
+}
+
+// appendLastKey appends the key of the newest copy of a page across
+// versions and days (the stale fallback): last|site|audience|path.
+func appendLastKey(b []byte, site, aud string, path []byte) []byte {
+	b = append(b, "last|"...)
+	b = append(b, site...)
+	b = append(b, '|')
+	b = append(b, aud...)
+	b = append(b, '|')
+	return append(b, path...)
+}
+
+func appendEnc(b []byte, e encoding) []byte {
+	b = append(b, '|')
+	return append(b, encNames[e]...)
+}
+
+// page is a render, before compression.
+type page struct {
+	status     int
+	version    uint64
+	renderedAt time.Time
+	ctype      string
+	body       []byte
+}
+
+// compressor compresses once per render.
+type compressor struct {
+	brotliLevel int
+	gz          sync.Pool
+}
+
+func (c *compressor) encode(e encoding, body []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(len(body)/4 + 64)
+	switch e {
+	case encGzip:
+		w, _ := c.gz.Get().(*gzip.Writer)
+		if w == nil {
+			w, _ = gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		} else {
+			w.Reset(&buf)
+		}
+		defer c.gz.Put(w)
+		if _, err := w.Write(body); err != nil {
+			return nil, fmt.Errorf("edge: gzip: %w", err)
+		}
+		if err := w.Close(); err != nil {
+			return nil, fmt.Errorf("edge: gzip: %w", err)
+		}
+	case encBrotli:
+		w := brotli.NewWriterLevel(&buf, c.brotliLevel)
+		if _, err := w.Write(body); err != nil {
+			return nil, fmt.Errorf("edge: brotli: %w", err)
+		}
+		if err := w.Close(); err != nil {
+			return nil, fmt.Errorf("edge: brotli: %w", err)
+		}
+	default:
+		return body, nil
+	}
+	return buf.Bytes(), nil
+}
+
+// variants builds the three encodings of p under base (an encoding-less key).
+func (c *compressor) variants(base []byte, p page) ([numEnc]*variant, error) {
+	var out [numEnc]*variant
+	sum := xxhash.Sum64(p.body) ^ p.version*0x9e3779b97f4a7c15
+	for e := range numEnc {
+		body, err := c.encode(e, p.body)
+		if err != nil {
+			return out, err
+		}
+		etag := make([]byte, 0, 32)
+		etag = append(etag, '"')
+		etag = strconv.AppendUint(etag, sum, 36)
+		etag = append(etag, '-')
+		etag = append(etag, encNames[e]...)
+		etag = append(etag, '"')
+		out[e] = &variant{
+			key: string(appendEnc(bytes.Clone(base), e)), status: p.status, version: p.version,
+			renderedAt: p.renderedAt.UnixNano(), enc: e, ctype: []byte(p.ctype), etag: etag,
+			verHdr: strconv.AppendUint(nil, p.version, 10), body: body,
+		}
+	}
+	return out, nil
+}
+
+// l1 is the in-process cache: ristretto keyed by the xxhash of the full key,
+// every hit checked against the key stored in the variant (so a hash
+// collision is a miss, never another key's bytes).
+type l1 struct {
+	c *ristretto.Cache[uint64, *variant]
+}
+
+func newL1(maxBytes int64) (*l1, error) {
+	c, err := ristretto.NewCache(&ristretto.Config[uint64, *variant]{
+		NumCounters: max(maxBytes/2048, 1<<12) * 10,
+		MaxCost:     maxBytes,
+		BufferItems: 64,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("edge: l1: %w", err)
+	}
+	return &l1{c: c}, nil
+}
+
+func (c *l1) get(key []byte) *variant {
+	v, ok := c.c.Get(xxhash.Sum64(key))
+	if !ok || v == nil || v.key != string(key) {
+		return nil
+	}
+	return v
+}
+
+// set stores v under its own key (ttl 0: until evicted).
+func (c *l1) set(v *variant, ttl time.Duration) {
+	c.c.SetWithTTL(xxhash.Sum64String(v.key), v, v.cost(), ttl)
+}
+
+// setUnder stores v under another key (the "last" and stale keys).
+func (c *l1) setUnder(key []byte, v *variant, ttl time.Duration) {
+	c.c.SetWithTTL(xxhash.Sum64(key), v, v.cost(), ttl)
+}
+
+// getUnder is get for a key that is not the variant's own.
+func (c *l1) getUnder(key []byte, check func(*variant) bool) *variant {
+	v, ok := c.c.Get(xxhash.Sum64(key))
+	if !ok || v == nil || !check(v) {
+		return nil
+	}
+	return v
+}
+
+// Redis value layout: magic, enc, status, version, renderedAt, then
+// length-prefixed key, content type and etag, then the body.
+const redisMagic = "SE1\n"
+
+func marshalVariant(v *variant) []byte {
+	b := make([]byte, 0, len(redisMagic)+1+2+8+8+6+len(v.key)+len(v.ctype)+len(v.etag)+len(v.body))
+	b = append(b, redisMagic...)
+	b = append(b, byte(v.enc))
+	b = binary.BigEndian.AppendUint16(b, uint16(v.status))
+	b = binary.BigEndian.AppendUint64(b, v.version)
+	b = binary.BigEndian.AppendUint64(b, uint64(v.renderedAt))
+	for _, f := range [][]byte{[]byte(v.key), v.ctype, v.etag} {
+		b = binary.BigEndian.AppendUint16(b, uint16(len(f)))
+		b = append(b, f...)
+	}
+	return append(b, v.body...)
+}
+
+var errBadValue = errors.New("edge: malformed redis value")
+
+func unmarshalVariant(b []byte) (*variant, error) {
+	if len(b) < len(redisMagic)+19 || string(b[:len(redisMagic)]) != redisMagic {
+		return nil, errBadValue
+	}
+	b = b[len(redisMagic):]
+	v := &variant{enc: encoding(b[0]), status: int(binary.BigEndian.Uint16(b[1:])),
+		version: binary.BigEndian.Uint64(b[3:]), renderedAt: int64(binary.BigEndian.Uint64(b[11:]))}
+	b = b[19:]
+	if v.enc >= numEnc {
+		return nil, errBadValue
+	}
+	var fields [3][]byte
+	for i := range fields {
+		if len(b) < 2 {
+			return nil, errBadValue
+		}
+		n := int(binary.BigEndian.Uint16(b))
+		if len(b) < 2+n {
+			return nil, errBadValue
+		}
+		fields[i], b = b[2:2+n], b[2+n:]
+	}
+	v.key, v.ctype, v.etag, v.body = string(fields[0]), fields[1], fields[2], b
+	v.verHdr = strconv.AppendUint(nil, v.version, 10)
+	return v, nil
+}
+
+// l2 is the regional Redis through rueidis with client-side caching. It
+// connects in the background, and after an error it stays out of the path
+// for a moment (a breaker), so a dead or frozen Redis costs visitors nothing.
+type l2 struct {
+	addr     string
+	ttl      time.Duration
+	localTTL time.Duration
+	timeout  time.Duration
+	m        *metrics
+
+	client   atomic.Pointer[rueidis.Client]
+	downTill atomic.Int64
+	writes   chan [2][]byte // key, value
+}
+
+const (
+	l2Timeout     = 100 * time.Millisecond
+	l2Breaker     = time.Second
+	l2WriteQueue  = 1024
+	l2LocalCache  = 16 << 20
+	redisKeySpace = "statusedge:"
+)
+
+func (c *l2) up() (rueidis.Client, bool) {
+	p := c.client.Load()
+	if p == nil || time.Now().UnixNano() < c.downTill.Load() {
+		return nil, false
+	}
+	return *p, true
+}
+
+func (c *l2) fail(err error) {
+	c.m.redisErrors.Inc()
+	c.downTill.Store(time.Now().Add(l2Breaker).UnixNano())
+}
+
+// connect dials until it succeeds or ctx ends.
+func (c *l2) connect(ctx context.Context, retry time.Duration) {
+	for {
+		cl, err := rueidis.NewClient(rueidis.ClientOption{
+			InitAddress:       []string{c.addr},
+			CacheSizeEachConn: l2LocalCache,
+			ConnWriteTimeout:  time.Second,
+			Dialer:            netDialer(500 * time.Millisecond),
+			DisableRetry:      true,
+		})
+		if err == nil {
+			c.client.Store(&cl)
+			return
+		}
+		c.m.redisErrors.Inc()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(retry):
+		}
+	}
+}
+
+// getAll fetches the given keys in one round trip; a nil entry is a miss.
+func (c *l2) getAll(ctx context.Context, keys ...[]byte) []*variant {
+	out := make([]*variant, len(keys))
+	cl, ok := c.up()
+	if !ok {
+		return out
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	cmds := make([]rueidis.CacheableTTL, len(keys))
+	for i, k := range keys {
+		cmds[i] = rueidis.CT(cl.B().Get().Key(redisKeySpace+string(k)).Cache(), c.localTTL)
+	}
+	for i, r := range cl.DoMultiCache(ctx, cmds...) {
+		b, err := r.AsBytes()
+		if err != nil {
+			if !rueidis.IsRedisNil(err) {
+				c.fail(err)
+				return make([]*variant, len(keys))
+			}
+			continue
+		}
+		v, err := unmarshalVariant(b)
+		if err != nil || v.key != string(keys[i]) {
+			continue
+		}
+		out[i] = v
+	}
+	return out
+}
+
+// put queues a write; a full queue drops it (Redis is a cache).
+func (c *l2) put(key []byte, v *variant) {
+	if _, ok := c.up(); !ok {
+		return
+	}
+	select {
+	case c.writes <- [2][]byte{[]byte(redisKeySpace + string(key)), marshalVariant(v)}:
+	default:
+	}
+}
+
+func (c *l2) writer(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case w := <-c.writes:
+			cl, ok := c.up()
+			if !ok {
+				continue
+			}
+			wctx, cancel := context.WithTimeout(ctx, c.timeout)
+			err := cl.Do(wctx, cl.B().Set().Key(string(w[0])).Value(rueidis.BinaryString(w[1])).
+				Ex(c.ttl).Build()).Error()
+			cancel()
+			if err != nil {
+				c.fail(err)
+			}
+		}
+	}
+}
+
+func (c *l2) close() {
+	if p := c.client.Load(); p != nil {
+		(*p).Close()
+	}
+}
+
+// registryKey holds the newest registry this region's edges loaded, so an
+// edge that starts while the origin is down can still route (and serve the
+// copies Redis has).
+const registryKey = redisKeySpace + "registry"
+
+func (c *l2) putRegistry(ctx context.Context, b []byte) {
+	cl, ok := c.up()
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := cl.Do(ctx, cl.B().Set().Key(registryKey).Value(rueidis.BinaryString(b)).Build()).Error(); err != nil {
+		c.fail(err)
+	}
+}
+
+func (c *l2) getRegistry(ctx context.Context) ([]byte, bool) {
+	cl, ok := c.up()
+	if !ok {
+		return nil, false
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	b, err := cl.Do(ctx, cl.B().Get().Key(registryKey).Build()).AsBytes()
+	if err != nil {
+		if !rueidis.IsRedisNil(err) {
+			c.fail(err)
+		}
+		return nil, false
+	}
+	return b, true
+}

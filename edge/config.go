@@ -1,0 +1,149 @@
+package edge
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"time"
+)
+
+// Defaults for Config.
+const (
+	DefaultL1Bytes        = 256 << 20
+	DefaultRenderBudget   = 150 * time.Millisecond
+	DefaultRenderTimeout  = 10 * time.Second
+	DefaultRedisTTL       = 24 * time.Hour
+	DefaultRedisLocalTTL  = 30 * time.Second
+	DefaultSessionTTL     = 12 * time.Hour
+	DefaultVersionsWait   = 30 * time.Second
+	DefaultRedisRetry     = time.Second
+	DefaultPublicMaxAge   = 10 * time.Second
+	DefaultBrotliLevel    = 9
+	DefaultRenderAheadTry = 5 * time.Second
+)
+
+// Config configures a Server. Zero fields take the documented defaults (see
+// DefaultConfig); Origin is required.
+type Config struct {
+	// Region names the edge's region (logs and metrics).
+	Region string
+	// Origin is the region's origin replica (required).
+	Origin Origin
+	// Shell draws the skeleton page; nil uses PlainShell.
+	Shell Shell
+	// RedisAddr is the regional Redis (host:port); empty means no L2.
+	RedisAddr string
+	// L1Bytes bounds the in-process cache (cost = bytes).
+	L1Bytes int64
+	// RenderBudget is how long a visitor waits for a render before getting
+	// the skeleton shell.
+	RenderBudget time.Duration
+	// RenderTimeout bounds one origin render (it runs in the background).
+	RenderTimeout time.Duration
+	// RedisTTL is how long a page lives in Redis; RedisLocalTTL how long the
+	// rueidis client-side cache may keep it (tracking invalidates it sooner).
+	RedisTTL, RedisLocalTTL time.Duration
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// SessionKey signs session cookies (HMAC-SHA256), at least 32 bytes.
+	SessionKey []byte
+	// SessionTTL is how long a login lasts.
+	SessionTTL time.Duration
+	// PublicMaxAge is the max-age of public pages.
+	PublicMaxAge time.Duration
+	// BrotliLevel is the brotli quality used once per render.
+	BrotliLevel int
+	// VersionsWait is the long poll's wait; 0 means the default, negative
+	// disables the poll (gossip only).
+	VersionsWait time.Duration
+	// RenderAheadRetry is how often failed render-aheads are retried.
+	RenderAheadRetry time.Duration
+	// Logger gets structured logs; nil means slog.Default().
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// DefaultConfig returns a Config with every default filled in (Origin and
+// SessionKey still need to be set).
+func DefaultConfig() Config {
+	return Config{
+		L1Bytes: DefaultL1Bytes, RenderBudget: DefaultRenderBudget, RenderTimeout: DefaultRenderTimeout,
+		RedisTTL: DefaultRedisTTL, RedisLocalTTL: DefaultRedisLocalTTL, SessionTTL: DefaultSessionTTL,
+		RenderAheadRetry: DefaultRenderAheadTry, PublicMaxAge: DefaultPublicMaxAge, BrotliLevel: DefaultBrotliLevel, VersionsWait: DefaultVersionsWait,
+	}
+}
+
+// ErrBadConfig is wrapped by Validate's errors.
+var ErrBadConfig = errors.New("edge: bad config")
+
+func (c *Config) fill() {
+	d := DefaultConfig()
+	if c.L1Bytes == 0 {
+		c.L1Bytes = d.L1Bytes
+	}
+	if c.RenderBudget == 0 {
+		c.RenderBudget = d.RenderBudget
+	}
+	if c.RenderTimeout == 0 {
+		c.RenderTimeout = d.RenderTimeout
+	}
+	if c.RedisTTL == 0 {
+		c.RedisTTL = d.RedisTTL
+	}
+	if c.RedisLocalTTL == 0 {
+		c.RedisLocalTTL = d.RedisLocalTTL
+	}
+	if c.SessionTTL == 0 {
+		c.SessionTTL = d.SessionTTL
+	}
+	if c.PublicMaxAge == 0 {
+		c.PublicMaxAge = d.PublicMaxAge
+	}
+	if c.BrotliLevel == 0 {
+		c.BrotliLevel = d.BrotliLevel
+	}
+	if c.VersionsWait == 0 {
+		c.VersionsWait = d.VersionsWait
+	}
+	if c.RenderAheadRetry <= 0 {
+		c.RenderAheadRetry = DefaultRenderAheadTry
+	}
+	if c.Shell == nil {
+		c.Shell = PlainShell{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Validate reports the first problem with c (after defaults are applied).
+func (c Config) Validate() error {
+	c.fill()
+	switch {
+	case c.Origin == nil:
+		return fmt.Errorf("%w: Origin is required", ErrBadConfig)
+	case len(c.SessionKey) < 32:
+		return fmt.Errorf("%w: SessionKey must be at least 32 bytes", ErrBadConfig)
+	case c.L1Bytes < 1<<20:
+		return fmt.Errorf("%w: L1Bytes %d is under 1 MiB", ErrBadConfig, c.L1Bytes)
+	case c.RenderBudget < 0 || c.RenderTimeout < c.RenderBudget:
+		return fmt.Errorf("%w: need 0 <= RenderBudget <= RenderTimeout", ErrBadConfig)
+	case c.BrotliLevel < 0 || c.BrotliLevel > 11:
+		return fmt.Errorf("%w: BrotliLevel must be 0..11", ErrBadConfig)
+	case c.RedisTTL < time.Second || c.RedisLocalTTL < 0:
+		return fmt.Errorf("%w: RedisTTL must be at least 1s", ErrBadConfig)
+	case c.SessionTTL < time.Minute:
+		return fmt.Errorf("%w: SessionTTL must be at least a minute", ErrBadConfig)
+	}
+	for _, p := range c.TrustedProxies {
+		if !p.IsValid() {
+			return fmt.Errorf("%w: invalid trusted proxy prefix", ErrBadConfig)
+		}
+	}
+	return nil
+}

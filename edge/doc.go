@@ -1,0 +1,54 @@
+// Package edge is the node every visitor hits: a valyala/fasthttp gateway
+// that maps the Host header to a site, admits the visitor (public, password
+// session, CIDR allowlist, audience), and answers from memory.
+//
+// What flows in:
+//   - the site registry and per-site versions from the origin's internal API
+//     (an [Origin]: registry, render with min_version, the versions long
+//     poll), and [Server.Invalidate] calls from the gossip layer;
+//   - visitor requests (GET, HEAD, and the login form's POST).
+//
+// What flows out: page bytes, in identity, gzip and brotli, each compressed
+// once per render. The read path is
+//
+//	Host → site → access → L1 (ristretto, cost = bytes)
+//	     → L2 (regional Redis via rueidis, with client-side caching)
+//	     → origin render (coalesced per key, under a time budget)
+//
+// The cache key is (site, version, audience-or-public, normalized path with
+// the only honoured query parameter "page", site-local day, encoding), so
+// nothing is ever purged: a new version makes new keys. Per site the edge
+// holds the newest known version and the version it serves; it renders the
+// hot paths of a newer version ahead of visitors and switches only when they
+// are ready, and it never goes back to an older version.
+//
+// When a site's day rolls over every key goes cold; while the origin is
+// healthy the page's newest copy (same or newer version) answers at once and
+// the new day's page renders behind it.
+//
+// Failure modes: past the render budget an HTML visitor gets the skeleton
+// shell (no-store) and the render finishes in the background; with the
+// origin unreachable the edge serves the newest copy it has with a visible
+// "last updated" note and X-Statusedge-Stale: 1; with Redis down it uses L1
+// and the origin; a page never rendered gives 503.
+//
+// Each edge also leaves the registry in Redis, so an edge that starts while
+// the origin is down still routes and serves what Redis holds.
+//
+// Private and audience pages are cached (L1 and Redis) only under their own
+// audience's key ("private" or "a:<audience id>"): the audience in a key comes
+// from a verified session or allowlist, never from the request, and access is
+// decided before any cache read, so no visitor of another audience can reach
+// such a key. Redis is internal to the region and never visitor-addressable.
+//
+// Example:
+//
+//	cfg := edge.DefaultConfig()
+//	cfg.Origin = edge.NewHTTPOrigin("http://origin:8080", secret, nil)
+//	cfg.RedisAddr = "127.0.0.1:6379"
+//	srv, err := edge.New(cfg)
+//	if err != nil { ... }
+//	go srv.ListenAndServe(ctx, ":8080")
+//	...
+//	srv.Shutdown(ctx)
+package edge

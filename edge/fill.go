@@ -1,0 +1,267 @@
+package edge
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// layer says where a fill found the page.
+type layer uint8
+
+const (
+	layerL1 layer = iota
+	layerL2
+	layerOrigin
+)
+
+// call is one in-flight fill of one page (all encodings). Waiters read res
+// and err after done is closed.
+type call struct {
+	done  chan struct{}
+	res   [numEnc]*variant
+	layer layer
+	err   error
+}
+
+// flightGroup coalesces identical concurrent misses: one fill per key.
+type flightGroup struct {
+	mu sync.Mutex
+	m  map[string]*call
+}
+
+// join returns the call for key and whether the caller must run it.
+func (g *flightGroup) join(key string) (*call, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c, ok := g.m[key]; ok {
+		return c, false
+	}
+	c := &call{done: make(chan struct{})}
+	g.m[key] = c
+	return c, true
+}
+
+func (g *flightGroup) finish(key string, c *call) {
+	g.mu.Lock()
+	delete(g.m, key)
+	g.mu.Unlock()
+	close(c.done)
+}
+
+// fillReq names one page to fill. Everything is copied out of the request:
+// a fill outlives the visitor's *fasthttp.RequestCtx.
+type fillReq struct {
+	st        *site
+	version   uint64
+	aud       string // cache-key audience
+	originAud string // audience id for the origin ("" = whole site)
+	day       int32
+	path      string
+	base      string // appendBaseKey(...)
+}
+
+var notFoundBody = []byte("This page does not exist.\n")
+
+// notFoundTTL bounds how long a 404 is remembered.
+const notFoundTTL = time.Minute
+
+// fill finds the page in L1, then Redis, then renders it at the origin,
+// stores every encoding, and finishes c. L1 is written (and flushed) before
+// the call leaves the flight group, so a later miss finds it there.
+func (s *Server) fill(c *call, r fillReq) {
+	defer s.flights.finish(r.base, c)
+	base := []byte(r.base)
+	var keys [numEnc][]byte
+	for e := range numEnc {
+		keys[e] = appendEnc(bytes.Clone(base), e)
+	}
+	if s.fromL1(c, keys) {
+		return
+	}
+	if s.l2 != nil {
+		got := s.l2.getAll(s.ctx, keys[:]...)
+		if got[0] != nil && got[1] != nil && got[2] != nil {
+			for e, v := range got {
+				c.res[e] = v
+				s.storeL1(v, r, encoding(e))
+			}
+			s.l1.c.Wait()
+			c.layer = layerL2
+			return
+		}
+	}
+	s.m.renders.Inc()
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RenderTimeout)
+	rd, err := s.origin.Render(ctx, RenderRequest{SiteID: r.st.id, Path: r.path, Audience: r.originAud, MinVersion: r.version})
+	cancel()
+	now := s.cfg.Now()
+	var p page
+	switch {
+	case err == nil && rd.Version < r.version:
+		err = fmt.Errorf("%w: rendered version %d is older than asked %d", ErrUnavailable, rd.Version, r.version)
+		fallthrough
+	case err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrForbidden):
+		s.m.renderErrs.Inc()
+		s.lastOriginErr.Store(time.Now().UnixNano())
+		s.log.Warn("origin render failed", "site", r.st.id, "path", r.path, "version", r.version, "err", err)
+		c.err = err
+		return
+	case err != nil:
+		p = page{status: 404, version: r.version, renderedAt: now, ctype: "text/plain; charset=utf-8", body: notFoundBody}
+	default:
+		ct := rd.ContentType
+		if ct == "" {
+			ct = "text/html; charset=utf-8"
+		}
+		p = page{status: 200, version: rd.Version, renderedAt: now, ctype: ct, body: rd.Body}
+		if raise(&r.st.known, rd.Version) {
+			s.queueAhead(r.st)
+		}
+	}
+	vs, err := s.comp.variants(base, p)
+	if err != nil {
+		c.err = err
+		return
+	}
+	for e, v := range vs {
+		s.storeL1(v, r, encoding(e))
+		if s.l2 != nil {
+			s.l2.put(keys[e], v)
+			if v.status == 200 {
+				s.l2.put(lastKey(r.st.id, r.aud, r.path, encoding(e)), lastCopy(v, r, encoding(e)))
+			}
+		}
+	}
+	s.l1.c.Wait()
+	c.res, c.layer = vs, layerOrigin
+}
+
+// originFailingFor is how long after a failed render the origin counts as
+// failing (visitors then get copies marked stale, not silent old ones).
+const originFailingFor = 30 * time.Second
+
+func (s *Server) originFailing() bool {
+	t := s.lastOriginErr.Load()
+	return t != 0 && time.Since(time.Unix(0, t)) < originFailingFor
+}
+
+func (s *Server) fromL1(c *call, keys [numEnc][]byte) bool {
+	for e := range numEnc {
+		v := s.l1.get(keys[e])
+		if v == nil {
+			return false
+		}
+		c.res[e] = v
+	}
+	c.layer = layerL1
+	return true
+}
+
+// storeL1 stores v and, for a 200, also as the page's newest copy (the
+// stale fallback) unless a newer one is there.
+func (s *Server) storeL1(v *variant, r fillReq, e encoding) {
+	ttl := time.Duration(0)
+	if v.status != 200 {
+		ttl = notFoundTTL
+	}
+	s.l1.set(v, ttl)
+	if v.status != 200 {
+		return
+	}
+	lk := lastKey(r.st.id, r.aud, r.path, e)
+	if old := s.l1.get(lk); old != nil && old.version > v.version {
+		return
+	}
+	s.l1.set(lastCopy(v, r, e), 0)
+}
+
+func lastKey(site, aud, path string, e encoding) []byte {
+	return appendEnc(appendLastKey(nil, site, aud, []byte(path)), e)
+}
+
+// lastCopy is v under its "last" key (sharing the bytes).
+func lastCopy(v *variant, r fillReq, e encoding) *variant {
+	c := *v
+	c.key = string(lastKey(r.st.id, r.aud, r.path, e))
+	return &c
+}
+
+// lastVariant finds the newest copy of a page in L1, then Redis.
+func (s *Server) lastVariant(site, aud, path string, e encoding) *variant {
+	k := lastKey(site, aud, path, e)
+	if v := s.l1.get(k); v != nil {
+		return v
+	}
+	if s.l2 == nil {
+		return nil
+	}
+	v := s.l2.getAll(s.ctx, k)[0]
+	if v != nil {
+		s.l1.set(v, 0)
+	}
+	return v
+}
+
+// staleVariant is the page's newest copy for a visitor while the origin is
+// failing: for HTML with a visible "last updated at T" note after <body>,
+// compressed once and remembered for a minute.
+func (s *Server) staleVariant(se *siteEntry, site, aud, path string, rt route, e encoding) *variant {
+	last := s.lastVariant(site, aud, path, e)
+	if last == nil || rt != routeHTML {
+		return last
+	}
+	idn := last
+	if e != encIdentity {
+		if idn = s.lastVariant(site, aud, path, encIdentity); idn == nil || idn.version != last.version {
+			return last // serve it without the note rather than nothing
+		}
+	}
+	memo := []byte("stale|" + idn.key + "|" + strconv.FormatUint(idn.version, 10) + "|" +
+		strconv.FormatInt(idn.renderedAt, 10) + "|" + encNames[e])
+	if v := s.l1.get(memo); v != nil {
+		return v
+	}
+	body := injectStaleNote(idn.body, time.Unix(0, idn.renderedAt).In(se.loc))
+	enc, err := s.comp.encode(e, body)
+	if err != nil {
+		return last
+	}
+	v := *last
+	v.key, v.body = string(memo), enc
+	v.etag = append(append([]byte(`"stale-`), idn.etag[1:len(idn.etag)-1]...), '"')
+	s.l1.set(&v, time.Minute)
+	return &v
+}
+
+// injectStaleNote puts a visible note just after the <body> tag (or first).
+func injectStaleNote(body []byte, at time.Time) []byte {
+	note := `<div class="se-stale" role="status" style="background:#fff3cd;color:#664d03;padding:.5em 1em;` +
+		`font:14px system-ui,sans-serif">Last updated at ` + html.EscapeString(at.Format("2006-01-02 15:04 MST")) +
+		`. The current status could not be loaded; this page may be out of date.</div>`
+	i := indexFold(body, []byte("<body"))
+	at0 := 0
+	if i >= 0 {
+		if j := bytes.IndexByte(body[i:], '>'); j >= 0 {
+			at0 = i + j + 1
+		}
+	}
+	out := make([]byte, 0, len(body)+len(note))
+	out = append(out, body[:at0]...)
+	out = append(out, note...)
+	return append(out, body[at0:]...)
+}
+
+func indexFold(b, sub []byte) int {
+	for i := 0; i+len(sub) <= len(b); i++ {
+		if bytes.EqualFold(b[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,392 @@
+package edge
+
+import (
+	"bytes"
+	"html"
+	"net"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/statusedge/statusedge/content"
+	"github.com/valyala/fasthttp"
+)
+
+// Header names and values, allocated once.
+var (
+	hCSP             = []byte("Content-Security-Policy")
+	hXCTO            = []byte("X-Content-Type-Options")
+	vNosniff         = []byte("nosniff")
+	hReferrer        = []byte("Referrer-Policy")
+	vReferrer        = []byte("strict-origin-when-cross-origin")
+	hXFO             = []byte("X-Frame-Options")
+	vDeny            = []byte("DENY")
+	hVary            = []byte("Vary")
+	vAcceptEncoding  = []byte("Accept-Encoding")
+	vAECookie        = []byte("Accept-Encoding, Cookie")
+	hContentEncoding = []byte("Content-Encoding")
+	hETag            = []byte("ETag")
+	hCacheControl    = []byte("Cache-Control")
+	hVersion         = []byte("X-Statusedge-Version")
+	hStale           = []byte("X-Statusedge-Stale")
+	hSkeleton        = []byte("X-Statusedge-Skeleton")
+	hCache           = []byte("X-Statusedge-Cache")
+	outValues        = [numOutcomes][]byte{[]byte("l1"), []byte("l2"), []byte("origin"), []byte("skeleton"), []byte("stale")}
+	vOne             = []byte("1")
+	vNoStore         = []byte("no-store")
+	vPrivate         = []byte("private, no-store")
+	vStalePublic     = []byte("public, max-age=5, stale-if-error=86400")
+	encValues        = [numEnc][]byte{nil, []byte("gzip"), []byte("br")}
+	ctPlain          = []byte("text/plain; charset=utf-8")
+	ctHTML           = []byte("text/html; charset=utf-8")
+)
+
+// loginPath is the edge's own login form (GET shows it, POST checks it).
+const loginPath = "/_statusedge/login"
+
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	start := s.cfg.Now()
+	out := s.serve(ctx, start)
+	s.m.latency[out].Observe(time.Since(start).Seconds())
+}
+
+func (s *Server) securityHeaders(h *fasthttp.ResponseHeader) {
+	h.SetCanonical(hCSP, s.csp)
+	h.SetCanonical(hXCTO, vNosniff)
+	h.SetCanonical(hReferrer, vReferrer)
+	h.SetCanonical(hXFO, vDeny)
+}
+
+// plain writes a short text answer that no cache keeps.
+func plain(ctx *fasthttp.RequestCtx, status int, msg string) {
+	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
+	ctx.Response.Header.SetContentTypeBytes(ctPlain)
+	ctx.SetStatusCode(status)
+	ctx.SetBodyString(msg)
+}
+
+func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
+	s.securityHeaders(&ctx.Response.Header)
+	isGet := ctx.IsGet() || ctx.IsHead()
+	if !isGet && !ctx.IsPost() {
+		ctx.Response.Header.Set("Allow", "GET, HEAD, POST")
+		plain(ctx, fasthttp.StatusMethodNotAllowed, "Method not allowed.\n")
+		return outOther
+	}
+	var hb [maxHost + 2]byte
+	rawHost := ctx.Request.Header.Host()
+	if len(rawHost) == 0 { // a request built in-process, not read off the wire
+		rawHost = ctx.Host()
+	}
+	host, ok := parseHost(&hb, rawHost)
+	if !ok {
+		plain(ctx, fasthttp.StatusBadRequest, "Bad request.\n")
+		return outOther
+	}
+	path := ctx.Path()
+	st := s.table.Load().byHost[string(host)]
+	if st == nil {
+		if isGet && string(path) == "/metrics" && s.operator(ctx) {
+			s.metricH(ctx)
+			return outOther
+		}
+		plain(ctx, fasthttp.StatusNotFound, "No status page is served at this address.\n")
+		return outOther
+	}
+	se := st.entry.Load()
+	if string(path) == loginPath {
+		return s.login(ctx, st, se)
+	}
+	if !isGet {
+		ctx.Response.Header.Set("Allow", "GET, HEAD")
+		plain(ctx, fasthttp.StatusMethodNotAllowed, "Method not allowed.\n")
+		return outOther
+	}
+	aud, originAud, ok := s.admit(ctx, st, se)
+	if !ok {
+		s.loginForm(ctx, se, fasthttp.StatusUnauthorized, string(path), "")
+		return outDenied
+	}
+	private := aud != audPublic
+	var pb [maxPath]byte
+	npath, rt := normalizePath(&pb, path, ctx.QueryArgs().Peek("page"))
+	if rt == routeNone {
+		plain(ctx, fasthttp.StatusNotFound, "This page does not exist.\n")
+		return outOther
+	}
+	enc := acceptEncoding(ctx.Request.Header.Peek(fasthttp.HeaderAcceptEncoding))
+	ver := st.serveVersion()
+	day := st.today(now)
+
+	kp := s.keyBufs.Get().(*[]byte)
+	base := appendBaseKey((*kp)[:0], st.id, ver, aud, day, npath)
+	baseLen := len(base)
+	full := appendEnc(base, enc)
+	*kp = full
+	if v := s.l1.get(full); v != nil {
+		s.keyBufs.Put(kp)
+		s.m.hits[layerL1].Inc()
+		return s.writeVariant(ctx, v, private, false, outL1)
+	}
+	r := fillReq{st: st, version: ver, aud: aud, originAud: originAud, day: day,
+		path: string(npath), base: string(full[:baseLen])}
+	s.keyBufs.Put(kp)
+	return s.miss(ctx, se, r, rt, enc, private)
+}
+
+// miss waits for the page's fill under the budget (HTML only: feeds and JSON
+// wait for the render), then serves it, the skeleton, or a stale copy.
+func (s *Server) miss(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq, rt route, enc encoding, private bool) outcome {
+	c, leader := s.flights.join(r.base)
+	if leader {
+		s.goBackground(func() { s.fill(c, r) }) // outlives the visitor; Shutdown waits for it
+	} else {
+		s.m.coalesced.Inc()
+	}
+	// At midnight every key of a site goes cold at once. While the origin
+	// is healthy, the page's newest copy (yesterday's, same or newer
+	// version, so never older than what was served) answers at once and
+	// the fill replaces it in the background.
+	if !s.originFailing() {
+		if lv := s.l1.get(lastKey(r.st.id, r.aud, r.path, enc)); lv != nil && lv.version >= r.version {
+			s.m.hits[layerL1].Inc()
+			return s.writeVariant(ctx, lv, private, false, outL1)
+		}
+	}
+	budget := s.cfg.RenderTimeout + time.Second
+	if rt == routeHTML {
+		budget = s.cfg.RenderBudget
+	}
+	t := time.NewTimer(budget)
+	defer t.Stop()
+	select {
+	case <-c.done:
+	case <-t.C:
+		s.m.skeletons.Inc()
+		sh := se.shells.get(s.shell, se.e, r.originAud)
+		ctx.Response.Header.SetCanonical(hCSP, sh.csp)
+		ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
+		ctx.Response.Header.SetCanonical(hSkeleton, vOne)
+		ctx.Response.Header.SetCanonical(hCache, outValues[outSkeleton])
+		ctx.Response.Header.SetContentTypeBytes(ctHTML)
+		ctx.Response.SetBodyRaw(sh.body)
+		return outSkeleton
+	}
+	if c.err == nil {
+		s.m.hits[c.layer].Inc()
+		return s.writeVariant(ctx, c.res[enc], private, false, outcome(c.layer))
+	}
+	if v := s.staleVariant(se, r.st.id, r.aud, r.path, rt, enc); v != nil {
+		s.m.stales.Inc()
+		return s.writeVariant(ctx, v, private, true, outStale)
+	}
+	ctx.Response.Header.Set("Retry-After", "5")
+	plain(ctx, fasthttp.StatusServiceUnavailable, "This status page is temporarily unavailable. Please try again shortly.\n")
+	return outError
+}
+
+// writeVariant hands v's bytes to fasthttp without copying.
+func (s *Server) writeVariant(ctx *fasthttp.RequestCtx, v *variant, private, stale bool, out outcome) outcome {
+	h := &ctx.Response.Header
+	cc := s.publicCC()
+	switch {
+	case private:
+		cc = vPrivate
+	case stale:
+		cc = vStalePublic
+	}
+	h.SetCanonical(hCacheControl, cc)
+	if private {
+		h.SetCanonical(hVary, vAECookie)
+	} else {
+		h.SetCanonical(hVary, vAcceptEncoding)
+	}
+	h.SetCanonical(hETag, v.etag)
+	h.SetCanonical(hVersion, v.verHdr)
+	if out <= outStale {
+		h.SetCanonical(hCache, outValues[out])
+	}
+	if stale {
+		h.SetCanonical(hStale, vOne)
+	}
+	if inm := ctx.Request.Header.Peek(fasthttp.HeaderIfNoneMatch); len(inm) > 0 && v.status == 200 && etagMatch(inm, v.etag) {
+		ctx.SetStatusCode(fasthttp.StatusNotModified)
+		return outNotModified
+	}
+	if v.status != 200 {
+		ctx.SetStatusCode(v.status)
+	}
+	h.SetContentTypeBytes(v.ctype)
+	if v.enc != encIdentity {
+		h.SetCanonical(hContentEncoding, encValues[v.enc])
+	}
+	ctx.Response.SetBodyRaw(v.body)
+	return out
+}
+
+func (s *Server) publicCC() []byte {
+	if s.ccPublic == nil {
+		return vNoStore
+	}
+	return s.ccPublic
+}
+
+// etagMatch reports whether an If-None-Match list names etag (or is "*").
+func etagMatch(inm, etag []byte) bool {
+	inm = bytes.TrimSpace(inm)
+	if len(inm) == 1 && inm[0] == '*' {
+		return true
+	}
+	for len(inm) > 0 {
+		var t []byte
+		if i := bytes.IndexByte(inm, ','); i >= 0 {
+			t, inm = bytes.TrimSpace(inm[:i]), inm[i+1:]
+		} else {
+			t, inm = bytes.TrimSpace(inm), nil
+		}
+		t = bytes.TrimPrefix(t, []byte("W/"))
+		if bytes.Equal(t, etag) {
+			return true
+		}
+	}
+	return false
+}
+
+// operator reports whether the peer may read /metrics: loopback or a
+// trusted proxy's network (never a visitor on the internet).
+func (s *Server) operator(ctx *fasthttp.RequestCtx) bool {
+	a := remoteAddr(ctx)
+	return a.IsLoopback() || isTrusted(a, s.cfg.TrustedProxies)
+}
+
+// remoteAddr is the TCP peer's address (invalid for non-IP transports).
+func remoteAddr(ctx *fasthttp.RequestCtx) netip.Addr {
+	if a, ok := ctx.RemoteAddr().(*net.TCPAddr); ok {
+		return a.AddrPort().Addr().Unmap()
+	}
+	return netip.Addr{}
+}
+
+// admit decides, before any cache read, who the visitor is: the cache-key
+// audience and the origin's audience id. Public sites admit everyone;
+// private sites a valid whole-site session or an allowlisted address;
+// audience sites only a valid session for one of their audiences.
+func (s *Server) admit(ctx *fasthttp.RequestCtx, st *site, se *siteEntry) (aud, originAud string, ok bool) {
+	switch se.e.Visibility {
+	case content.Public:
+		return audPublic, "", true
+	case content.Private:
+		if len(se.cidrs) > 0 {
+			a := clientAddr(remoteAddr(ctx), ctx.Request.Header.PeekAll(fasthttp.HeaderXForwardedFor), s.cfg.TrustedProxies)
+			if a.IsValid() && isTrusted(a, se.cidrs) {
+				return audPrivate, "", true
+			}
+		}
+		if sess, err := s.signer.Verify(ctx.Request.Header.Cookie(SessionCookie), st.id, s.cfg.Now()); err == nil && sess.Audience == "" {
+			return audPrivate, "", true
+		}
+	case content.AudienceSpecific:
+		sess, err := s.signer.Verify(ctx.Request.Header.Cookie(SessionCookie), st.id, s.cfg.Now())
+		if err != nil || sess.Audience == "" {
+			return "", "", false
+		}
+		if k, found := se.audKeys[sess.Audience]; found {
+			return k, sess.Audience, true
+		}
+	}
+	return "", "", false
+}
+
+// login shows (GET) or checks (POST) the password form.
+func (s *Server) login(ctx *fasthttp.RequestCtx, st *site, se *siteEntry) outcome {
+	if se.e.Visibility == content.Public {
+		seeOther(ctx, "/")
+		return outOther
+	}
+	next := safeNext(ctx.FormValue("next"))
+	if !ctx.IsPost() {
+		s.loginForm(ctx, se, fasthttp.StatusOK, next, "")
+		return outOther
+	}
+	pw := string(ctx.PostArgs().Peek("password"))
+	sess := Session{SiteID: st.id, Method: "password", Expires: s.cfg.Now().Add(s.cfg.SessionTTL)}
+	ok := false
+	switch se.e.Visibility {
+	case content.Private:
+		ok = content.CheckPassword(se.e.Access.PasswordHash, pw)
+	case content.AudienceSpecific:
+		for _, a := range se.e.Audiences {
+			if content.CheckPassword(a.PasswordHash, pw) {
+				sess.Audience, ok = a.ID, true
+				break
+			}
+		}
+	}
+	if !ok || len(pw) > 256 {
+		s.log.Info("login failed", "site", st.id)
+		s.loginForm(ctx, se, fasthttp.StatusUnauthorized, next, "That password is not right.")
+		return outDenied
+	}
+	val, err := s.signer.Sign(sess)
+	if err != nil {
+		plain(ctx, fasthttp.StatusInternalServerError, "Could not sign you in.\n")
+		return outError
+	}
+	var c fasthttp.Cookie
+	c.SetKey(SessionCookie)
+	c.SetValue(val)
+	c.SetPath("/")
+	c.SetHTTPOnly(true)
+	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
+	c.SetSecure(ctx.IsTLS())
+	c.SetExpire(sess.Expires)
+	ctx.Response.Header.SetCookie(&c)
+	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
+	seeOther(ctx, next)
+	return outOther
+}
+
+// seeOther redirects to a same-site path (relative: the scheme and host
+// stay what the visitor used, whatever proxies are in between).
+func seeOther(ctx *fasthttp.RequestCtx, path string) {
+	ctx.Response.Header.Set("Location", path)
+	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
+	ctx.SetStatusCode(fasthttp.StatusSeeOther)
+}
+
+// safeNext keeps a same-site path to return to after login, else "/".
+func safeNext(b []byte) string {
+	if len(b) == 0 || len(b) > 256 || b[0] != '/' || (len(b) > 1 && (b[1] == '/' || b[1] == '\\')) {
+		return "/"
+	}
+	for _, c := range b {
+		if c < 0x21 || c > 0x7e || c == '\\' {
+			return "/"
+		}
+	}
+	return string(b)
+}
+
+// loginForm renders the password form (no script, no-store).
+func (s *Server) loginForm(ctx *fasthttp.RequestCtx, se *siteEntry, status int, next, msg string) {
+	var b bytes.Buffer
+	b.WriteString(`<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">`)
+	b.WriteString("<title>" + html.EscapeString(se.e.Name) + " status: sign in</title></head><body>")
+	b.WriteString("<h1>" + html.EscapeString(se.e.Name) + "</h1><p>This status page is private.</p>")
+	if msg != "" {
+		b.WriteString(`<p role="alert">` + html.EscapeString(msg) + "</p>")
+	}
+	b.WriteString(`<form method="post" action="` + loginPath + `"><input type="hidden" name="next" value="` +
+		html.EscapeString(next) + `"><label>Password <input type="password" name="password" autocomplete="current-password" required></label>` +
+		` <button type="submit">Sign in</button></form></body></html>`)
+	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
+	ctx.Response.Header.SetContentTypeBytes(ctHTML)
+	ctx.SetStatusCode(status)
+	ctx.SetBody(b.Bytes())
+}
+
+func buildPublicCC(maxAge time.Duration) []byte {
+	sec := int64(maxAge / time.Second)
+	return []byte("public, max-age=" + strconv.FormatInt(sec, 10) +
+		", stale-while-revalidate=" + strconv.FormatInt(sec*6, 10) + ", stale-if-error=86400")
+}

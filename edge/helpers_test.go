@@ -1,0 +1,168 @@
+package edge
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/statusedge/statusedge/content"
+	"github.com/statusedge/statusedge/demo"
+	"golang.org/x/crypto/bcrypt"
+)
+
+var testNow = time.Date(2026, 11, 24, 15, 0, 0, 0, time.UTC)
+
+// testSite is the demo site under another id and hostname. Private sites
+// take the password "pw-private"; audience sites get audiences "auda"
+// (password "pw-a", the first group) and "audb" ("pw-b", the second).
+func testSite(id, host string, vis content.Visibility) *content.Site {
+	s := demo.Site(testNow)
+	s.ID, s.Hostnames, s.Visibility, s.Name = id, []string{host}, vis, "Site "+id
+	var groups []string
+	for _, c := range s.Components {
+		if c.Group {
+			groups = append(groups, c.ID)
+		}
+	}
+	switch vis {
+	case content.Private:
+		s.Access.PasswordHash = mustHash("pw-private")
+	case content.AudienceSpecific:
+		s.Audiences = []*content.Audience{
+			{ID: "auda", Name: "A", ComponentIDs: groups[:1], PasswordHash: mustHash("pw-a")},
+			{ID: "audb", Name: "B", ComponentIDs: groups[1:2], PasswordHash: mustHash("pw-b")},
+		}
+	}
+	return s
+}
+
+func mustHash(pw string) string {
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+	if err != nil {
+		panic(err)
+	}
+	return string(h)
+}
+
+type testEdge struct {
+	*Server
+	addr   string
+	client *http.Client
+}
+
+var testKey = []byte("0123456789abcdef0123456789abcdef")
+
+// startEdge runs an edge on 127.0.0.1:0 against o and waits for the registry.
+func startEdge(tb testing.TB, o *testOrigin, opts ...func(*Config)) *testEdge {
+	tb.Helper()
+	cfg := DefaultConfig()
+	cfg.Origin = NewHTTPOrigin(o.url, testSecret, nil)
+	cfg.SessionKey = testKey
+	cfg.L1Bytes = 64 << 20
+	cfg.BrotliLevel = 5
+	cfg.VersionsWait = 2 * time.Second
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, f := range opts {
+		f(&cfg)
+	}
+	s, err := New(cfg)
+	if err != nil {
+		tb.Fatalf("New: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	go func() { _ = s.Serve(ln) }()
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			tb.Errorf("Shutdown: %v", err)
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.WaitReady(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return &testEdge{Server: s, addr: ln.Addr().String(), client: startEdgeClient()}
+}
+
+// startEdgeClient is an HTTP client that shows responses as sent: no
+// transparent decompression, no redirects followed.
+func startEdgeClient() *http.Client {
+	return &http.Client{
+		Transport:     &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 64},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Timeout:       20 * time.Second,
+	}
+}
+
+type resp struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// get requests path on host with extra headers ("Name: value").
+func (e *testEdge) get(tb testing.TB, host, path string, headers ...string) resp {
+	tb.Helper()
+	return e.do(tb, http.MethodGet, host, path, nil, headers...)
+}
+
+func (e *testEdge) do(tb testing.TB, method, host, path string, form url.Values, headers ...string) resp {
+	tb.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, "http://"+e.addr+path, body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Host = host
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ": ")
+		req.Header.Add(k, v)
+	}
+	res, err := e.client.Do(req)
+	if err != nil {
+		tb.Fatalf("%s %s%s: %v", method, host, path, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		tb.Fatalf("read: %v", err)
+	}
+	return resp{status: res.StatusCode, header: res.Header, body: string(b)}
+}
+
+// eventually polls f until it returns true or the deadline passes.
+func eventually(tb testing.TB, d time.Duration, what string, f func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(d)
+	for !f() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// counter reads a counter's value.
+func counter(c interface{ Write(*dto.Metric) error }) float64 {
+	var m dto.Metric
+	_ = c.Write(&m)
+	return m.GetCounter().GetValue()
+}

@@ -1,0 +1,80 @@
+package edge
+
+import (
+	"net"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func netDialer(timeout time.Duration) net.Dialer {
+	return net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+}
+
+// outcome is how a request was answered (the latency histogram's label).
+type outcome uint8
+
+const (
+	outL1 outcome = iota
+	outL2
+	outOrigin
+	outSkeleton
+	outStale
+	outNotModified
+	outDenied
+	outError
+	outOther
+	numOutcomes
+)
+
+var outcomeNames = [numOutcomes]string{"l1", "l2", "origin", "skeleton", "stale", "not_modified", "denied", "error", "other"}
+
+// metrics are one Server's Prometheus collectors, on its own registry.
+type metrics struct {
+	reg         *prometheus.Registry
+	hits        [3]prometheus.Counter // l1, l2, origin (per visitor)
+	renders     prometheus.Counter
+	renderErrs  prometheus.Counter
+	coalesced   prometheus.Counter
+	skeletons   prometheus.Counter
+	stales      prometheus.Counter
+	redisErrors prometheus.Counter
+	aheads      prometheus.Counter
+	latency     [numOutcomes]prometheus.Observer
+}
+
+func newMetrics(region string) *metrics {
+	reg := prometheus.NewRegistry()
+	labels := prometheus.Labels{"region": region}
+	counter := func(name, help string) prometheus.Counter {
+		c := prometheus.NewCounter(prometheus.CounterOpts{Namespace: "statusedge", Subsystem: "edge",
+			Name: name, Help: help, ConstLabels: labels})
+		reg.MustRegister(c)
+		return c
+	}
+	hits := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "statusedge", Subsystem: "edge",
+		Name: "hits_total", Help: "Visitor responses by the layer that had the page.", ConstLabels: labels},
+		[]string{"layer"})
+	lat := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "statusedge", Subsystem: "edge",
+		Name: "request_duration_seconds", Help: "Time to answer a visitor, by outcome.", ConstLabels: labels,
+		Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .15, .25, .5, 1, 2.5, 5, 10}},
+		[]string{"outcome"})
+	reg.MustRegister(hits, lat)
+	m := &metrics{
+		reg:         reg,
+		renders:     counter("origin_renders_total", "Renders requested from the origin."),
+		renderErrs:  counter("origin_errors_total", "Origin renders that failed."),
+		coalesced:   counter("coalesced_waits_total", "Misses that waited on an identical in-flight fill."),
+		skeletons:   counter("skeleton_serves_total", "Skeleton shells served past the render budget."),
+		stales:      counter("stale_serves_total", "Stale pages served because the origin failed."),
+		redisErrors: counter("redis_errors_total", "Redis errors (each opens the breaker for a second)."),
+		aheads:      counter("render_ahead_switches_total", "Sites switched to a newer version after rendering ahead."),
+	}
+	for i, l := range []string{"l1", "l2", "origin"} {
+		m.hits[i] = hits.WithLabelValues(l)
+	}
+	for i := range numOutcomes {
+		m.latency[i] = lat.WithLabelValues(outcomeNames[i])
+	}
+	return m
+}

@@ -1,0 +1,172 @@
+package edge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/statusedge/statusedge/content"
+)
+
+// Origin is what the edge calls on its region's origin replica (the internal
+// API of docs/API.md §2).
+type Origin interface {
+	// Registry returns every site's routing, access and layout entry.
+	Registry(ctx context.Context) (content.Registry, error)
+	// Render renders one page at MinVersion or newer.
+	Render(ctx context.Context, r RenderRequest) (Rendered, error)
+	// Versions blocks until the registry version passes after (or wait
+	// elapses) and returns the per-site versions.
+	Versions(ctx context.Context, after uint64, wait time.Duration) (Versions, error)
+}
+
+// RenderRequest names one page.
+type RenderRequest struct {
+	SiteID     string
+	Path       string // normalized, with "?page=N" when present
+	Audience   string // "" for the whole site, else an audience id
+	MinVersion uint64
+}
+
+// Rendered is a page as the origin produced it.
+type Rendered struct {
+	ContentType string
+	Version     uint64
+	Body        []byte
+}
+
+// Versions is the long poll's answer.
+type Versions struct {
+	Version uint64            `json:"version"`
+	Sites   map[string]uint64 `json:"sites"`
+}
+
+// Errors from an Origin that the edge branches on.
+var (
+	// ErrNotFound: the site has no such page (cached as a 404).
+	ErrNotFound = errors.New("edge: page not found")
+	// ErrForbidden: the site has no such audience.
+	ErrForbidden = errors.New("edge: audience not allowed")
+	// ErrUnavailable: the origin could not answer (down, behind, 5xx).
+	ErrUnavailable = errors.New("edge: origin unavailable")
+)
+
+// HTTPOrigin calls an origin's internal API over HTTP.
+type HTTPOrigin struct {
+	base   string
+	secret string
+	client *http.Client
+}
+
+// NewHTTPOrigin returns an Origin for the replica at base (e.g.
+// "http://127.0.0.1:8080"), authenticated with the cluster secret. A nil
+// client means a dedicated one with sane timeouts.
+func NewHTTPOrigin(base, secret string, client *http.Client) *HTTPOrigin {
+	if client == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64
+		tr.ResponseHeaderTimeout = time.Minute
+		client = &http.Client{Transport: tr}
+	}
+	return &HTTPOrigin{base: strings.TrimRight(base, "/"), secret: secret, client: client}
+}
+
+// maxPage bounds a rendered page (and the registry) read from the origin.
+const maxPage = 64 << 20
+
+func (o *HTTPOrigin) get(ctx context.Context, path string, q url.Values) (*http.Response, error) {
+	u := o.base + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("edge: origin request %s: %w", path, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+o.secret)
+	resp, err := o.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrUnavailable, path, err)
+	}
+	return resp, nil
+}
+
+func statusErr(path string, resp *http.Response) error {
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return fmt.Errorf("%w: %s", ErrNotFound, path)
+	case resp.StatusCode == http.StatusForbidden:
+		return fmt.Errorf("%w: %s", ErrForbidden, path)
+	default:
+		return fmt.Errorf("%w: %s: status %d: %q", ErrUnavailable, path, resp.StatusCode, msg)
+	}
+}
+
+// Registry implements Origin.
+func (o *HTTPOrigin) Registry(ctx context.Context) (content.Registry, error) {
+	var reg content.Registry
+	resp, err := o.get(ctx, "/internal/v1/registry", nil)
+	if err != nil {
+		return reg, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return reg, statusErr("registry", resp)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxPage)).Decode(&reg); err != nil {
+		return reg, fmt.Errorf("%w: registry: decode: %w", ErrUnavailable, err)
+	}
+	return reg, nil
+}
+
+// Render implements Origin.
+func (o *HTTPOrigin) Render(ctx context.Context, r RenderRequest) (Rendered, error) {
+	// The only honoured query parameter ("page") travels inside path.
+	q := url.Values{"site": {r.SiteID}, "path": {r.Path}, "min_version": {strconv.FormatUint(r.MinVersion, 10)}}
+	if r.Audience != "" {
+		q.Set("audience", r.Audience)
+	}
+	resp, err := o.get(ctx, "/internal/v1/render", q)
+	if err != nil {
+		return Rendered{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return Rendered{}, statusErr("render "+r.Path, resp)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPage))
+	if err != nil {
+		return Rendered{}, fmt.Errorf("%w: render %s: read: %w", ErrUnavailable, r.Path, err)
+	}
+	v, err := strconv.ParseUint(resp.Header.Get("X-Statusedge-Version"), 10, 64)
+	if err != nil {
+		return Rendered{}, fmt.Errorf("%w: render %s: bad X-Statusedge-Version: %w", ErrUnavailable, r.Path, err)
+	}
+	return Rendered{ContentType: resp.Header.Get("Content-Type"), Version: v, Body: body}, nil
+}
+
+// Versions implements Origin.
+func (o *HTTPOrigin) Versions(ctx context.Context, after uint64, wait time.Duration) (Versions, error) {
+	var vs Versions
+	q := url.Values{"after": {strconv.FormatUint(after, 10)}, "wait": {wait.String()}}
+	resp, err := o.get(ctx, "/internal/v1/versions", q)
+	if err != nil {
+		return vs, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return vs, statusErr("versions", resp)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxPage)).Decode(&vs); err != nil {
+		return vs, fmt.Errorf("%w: versions: decode: %w", ErrUnavailable, err)
+	}
+	return vs, nil
+}

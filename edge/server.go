@@ -1,0 +1,420 @@
+package edge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/statusedge/statusedge/content"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+)
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("edge: server closed")
+
+// Server is one edge node. Build it with New, serve with Serve or
+// ListenAndServe, stop it with Shutdown.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	origin Origin
+	shell  Shell
+	signer *SessionSigner
+	m      *metrics
+	l1     *l1
+	l2     *l2 // nil without Redis
+	comp   compressor
+
+	tableMu sync.Mutex
+	table   atomic.Pointer[table]
+	lastReg atomic.Pointer[[]byte] // the newest registry from the origin, as JSON
+	ready   chan struct{}
+	readyMu sync.Once
+
+	flights       flightGroup
+	lastOriginErr atomic.Int64 // unix ns of the last failed render
+	ahead         chan *site
+	pending       sync.Map // site id → struct{}: queued for render-ahead
+
+	csp      []byte
+	ccPublic []byte
+	metricH  fasthttp.RequestHandler
+	keyBufs  sync.Pool
+
+	closing atomic.Bool
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	srv     *fasthttp.Server
+}
+
+// New validates cfg, builds the caches and starts the background work:
+// loading the registry, following the versions stream, rendering ahead and
+// (with RedisAddr) connecting to Redis.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.fill()
+	signer, err := NewSessionSigner(cfg.SessionKey)
+	if err != nil {
+		return nil, err
+	}
+	c1, err := newL1(cfg.L1Bytes)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		cfg: cfg, log: cfg.Logger.With("component", "edge", "region", cfg.Region), origin: cfg.Origin,
+		shell: cfg.Shell, signer: signer, m: newMetrics(cfg.Region), l1: c1,
+		comp:  compressor{brotliLevel: cfg.BrotliLevel},
+		ready: make(chan struct{}), ahead: make(chan *site, 4096),
+		flights: flightGroup{m: map[string]*call{}},
+		ctx:     ctx, cancel: cancel,
+	}
+	s.keyBufs.New = func() any { b := make([]byte, 0, 256); return &b }
+	s.table.Store(&table{byHost: map[string]*site{}, byID: map[string]*site{}})
+	s.csp = []byte(pageCSP)
+	s.ccPublic = buildPublicCC(cfg.PublicMaxAge)
+	s.metricH = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{}))
+	s.srv = &fasthttp.Server{
+		Handler: s.handle, Name: "statusedge",
+		ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
+		MaxRequestBodySize: 16 << 10, ReadBufferSize: 8 << 10,
+		DisablePreParseMultipartForm: true, NoDefaultContentType: true,
+		Logger: slogPrinter{s.log},
+	}
+	if cfg.RedisAddr != "" {
+		s.l2 = &l2{addr: cfg.RedisAddr, ttl: cfg.RedisTTL, localTTL: cfg.RedisLocalTTL, timeout: l2Timeout,
+			m: s.m, writes: make(chan [2][]byte, l2WriteQueue)}
+		s.goBackground(func() {
+			s.l2.connect(s.ctx, DefaultRedisRetry)
+			if b := s.lastReg.Load(); b != nil {
+				s.l2.putRegistry(s.ctx, *b)
+			}
+		})
+		s.goBackground(func() { s.l2.writer(s.ctx) })
+	}
+	s.goBackground(s.follow)
+	s.goBackground(s.sweepLoop)
+	for range 4 {
+		s.goBackground(s.renderAheadLoop)
+	}
+	return s, nil
+}
+
+func (s *Server) goBackground(f func()) {
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); f() }()
+}
+
+type slogPrinter struct{ l *slog.Logger }
+
+func (p slogPrinter) Printf(format string, args ...any) { p.l.Debug(fmt.Sprintf(format, args...)) }
+
+// pageCSP is sent with every page: no inline script at all (the renderer
+// emits none; the skeleton sends its own policy with its script's hash).
+const pageCSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
+	"img-src 'self' data: https: http:; connect-src 'self'; form-action 'self'; base-uri 'none'; " +
+	"object-src 'none'; frame-ancestors 'none'"
+
+// WaitReady blocks until the first registry is loaded or ctx ends.
+func (s *Server) WaitReady(ctx context.Context) error {
+	select {
+	case <-s.ready:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("edge: waiting for the registry: %w", ctx.Err())
+	}
+}
+
+// Handler is the visitor-facing fasthttp handler (for tests and embedding).
+func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
+
+// Serve answers visitors on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	err := s.srv.Serve(ln)
+	if s.closing.Load() {
+		return ErrServerClosed
+	}
+	if err != nil {
+		return fmt.Errorf("edge: serve: %w", err)
+	}
+	return nil
+}
+
+// ListenAndServe listens on addr and calls Serve.
+func (s *Server) ListenAndServe(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("edge: listen: %w", err)
+	}
+	return s.Serve(ln)
+}
+
+// Shutdown stops accepting, drains in-flight requests (until ctx ends),
+// then stops the background work and closes Redis.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closing.Store(true)
+	err := s.srv.ShutdownWithContext(ctx)
+	s.cancel()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		if err == nil {
+			err = ctx.Err()
+		}
+	}
+	if s.l2 != nil {
+		s.l2.close()
+	}
+	s.l1.c.Close()
+	if err != nil {
+		return fmt.Errorf("edge: shutdown: %w", err)
+	}
+	return nil
+}
+
+// Invalidate tells the edge that site siteID has reached version (gossip
+// calls it; the versions long poll is the fallback). The edge renders the hot
+// paths of the new version in the background and switches when they are
+// ready. Older or unknown versions are ignored.
+func (s *Server) Invalidate(siteID string, version uint64) {
+	st := s.table.Load().byID[siteID]
+	if st == nil {
+		return
+	}
+	if raise(&st.known, version) {
+		s.queueAhead(st)
+	}
+}
+
+func (s *Server) queueAhead(st *site) {
+	if st.current.Load() == 0 { // never served: nothing to render ahead of
+		return
+	}
+	if _, dup := s.pending.LoadOrStore(st.id, struct{}{}); dup {
+		return
+	}
+	select {
+	case s.ahead <- st:
+	default:
+		s.pending.Delete(st.id) // the periodic sweep picks it up
+	}
+}
+
+// applyRegistry swaps in a new routing table, keeping each site's state.
+func (s *Server) applyRegistry(reg content.Registry) {
+	s.tableMu.Lock()
+	defer s.tableMu.Unlock()
+	old := s.table.Load()
+	nt := &table{version: reg.Version, byHost: make(map[string]*site, len(reg.Sites)), byID: make(map[string]*site, len(reg.Sites))}
+	var raised []*site
+	for _, e := range reg.Sites {
+		if e.ID == "" {
+			continue
+		}
+		st := old.byID[e.ID]
+		if st == nil {
+			st = &site{id: e.ID}
+		}
+		se, errs := newSiteEntry(e)
+		for _, err := range errs {
+			s.log.Warn("registry entry", "site", e.ID, "err", err)
+		}
+		st.entry.Store(se)
+		st.day.Store(nil)
+		nt.byID[e.ID] = st
+		var hb [maxHost + 2]byte
+		for _, h := range e.Hostnames {
+			n, ok := parseHost(&hb, []byte(h))
+			if !ok {
+				s.log.Warn("registry: bad hostname", "site", e.ID, "host", h)
+				continue
+			}
+			if other, dup := nt.byHost[string(n)]; dup && other != st {
+				s.log.Warn("registry: hostname on two sites", "host", h, "site", e.ID, "kept", other.id)
+				continue
+			}
+			nt.byHost[string(n)] = st
+		}
+		if raise(&st.known, e.Version) {
+			raised = append(raised, st)
+		}
+	}
+	s.table.Store(nt)
+	for _, st := range raised {
+		s.queueAhead(st)
+	}
+	s.readyMu.Do(func() { close(s.ready) })
+}
+
+// follow loads the registry and then follows the versions long poll,
+// reloading the registry whenever its version moves.
+func (s *Server) follow() {
+	backoff := 100 * time.Millisecond
+	var after uint64
+	loaded := false
+	for s.ctx.Err() == nil {
+		if !loaded {
+			ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RenderTimeout)
+			reg, err := s.origin.Registry(ctx)
+			cancel()
+			if err != nil {
+				s.log.Warn("registry load failed", "err", err)
+				s.registryFromRedis()
+				if !sleepCtx(s.ctx, backoff) {
+					return
+				}
+				backoff = min(backoff*2, 5*time.Second)
+				continue
+			}
+			s.applyRegistry(reg)
+			if b, err := json.Marshal(reg); err == nil {
+				s.lastReg.Store(&b)
+				if s.l2 != nil {
+					s.l2.putRegistry(s.ctx, b)
+				}
+			}
+			after, loaded, backoff = reg.Version, true, 100*time.Millisecond
+			continue
+		}
+		if s.cfg.VersionsWait < 0 {
+			if !sleepCtx(s.ctx, DefaultVersionsWait) {
+				return
+			}
+			loaded = false
+			continue
+		}
+		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.VersionsWait+10*time.Second)
+		vs, err := s.origin.Versions(ctx, after, s.cfg.VersionsWait)
+		cancel()
+		if err != nil {
+			if s.ctx.Err() != nil {
+				return
+			}
+			s.log.Warn("versions poll failed", "err", err)
+			if !sleepCtx(s.ctx, backoff) {
+				return
+			}
+			backoff = min(backoff*2, 5*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		if vs.Version != after {
+			loaded = false // routing or access may have changed
+		}
+		for id, v := range vs.Sites {
+			s.Invalidate(id, v)
+		}
+	}
+}
+
+// registryFromRedis routes with the region's last known registry while the
+// origin cannot be reached and this edge has none yet.
+func (s *Server) registryFromRedis() {
+	if s.l2 == nil || len(s.table.Load().byID) > 0 {
+		return
+	}
+	b, ok := s.l2.getRegistry(s.ctx)
+	if !ok {
+		return
+	}
+	var reg content.Registry
+	if err := json.Unmarshal(b, &reg); err != nil {
+		s.log.Warn("registry in redis is malformed", "err", err)
+		return
+	}
+	s.log.Warn("origin unreachable: routing with the registry from redis", "version", reg.Version)
+	s.applyRegistry(reg)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// sweepAhead queues every site whose known version is ahead of its served
+// one (a render-ahead that failed is retried here).
+func (s *Server) sweepAhead() {
+	for _, st := range s.table.Load().byID {
+		if st.known.Load() > st.current.Load() {
+			s.queueAhead(st)
+		}
+	}
+}
+
+func (s *Server) sweepLoop() {
+	t := time.NewTicker(s.cfg.RenderAheadRetry)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+			s.sweepAhead()
+		}
+	}
+}
+
+func (s *Server) renderAheadLoop() {
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case st := <-s.ahead:
+			s.pending.Delete(st.id)
+			s.renderAhead(st)
+		}
+	}
+}
+
+// renderAhead renders the hot paths of a site's newest known version for
+// every viewer and then switches the site to it. If any render fails the
+// site stays on its current version (the sweep retries).
+func (s *Server) renderAhead(st *site) {
+	target, cur := st.known.Load(), st.current.Load()
+	if target <= cur {
+		return
+	}
+	se := st.entry.Load()
+	day := st.today(s.cfg.Now())
+	for _, vw := range se.viewers() {
+		for _, p := range hotPaths {
+			r := fillReq{st: st, version: target, aud: vw[0], originAud: vw[1], day: day, path: p}
+			r.base = string(appendBaseKey(nil, st.id, target, vw[0], day, []byte(p)))
+			c, leader := s.flights.join(r.base)
+			if leader {
+				s.fill(c, r)
+			} else {
+				<-c.done
+			}
+			if c.err != nil {
+				s.log.Info("render-ahead failed; staying on current version", "site", st.id,
+					"version", target, "current", cur, "path", p, "err", c.err)
+				return
+			}
+		}
+	}
+	if raise(&st.current, target) {
+		s.m.aheads.Inc()
+		s.log.Debug("switched version", "site", st.id, "from", cur, "to", target)
+	}
+}

@@ -1,0 +1,121 @@
+package edge
+
+import (
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/statusedge/statusedge/content"
+)
+
+// site is the edge's live state of one site. It outlives registry refreshes.
+type site struct {
+	id    string
+	entry atomic.Pointer[siteEntry]
+	// known is the newest version the edge has heard of; current the one
+	// visitors are served at. current only grows, and moves to known once
+	// the hot paths of known are rendered.
+	known, current atomic.Uint64
+	day            atomic.Pointer[dayInfo]
+}
+
+// siteEntry is a registry entry with what the hot path needs pre-parsed.
+type siteEntry struct {
+	e     content.RegistryEntry
+	loc   *time.Location
+	cidrs []netip.Prefix
+	// audKeys maps an audience id to its cache-key audience ("a:<id>").
+	audKeys map[string]string
+	shells  shellMemo
+}
+
+// Cache-key audiences for the whole site.
+const (
+	audPublic  = "public"
+	audPrivate = "private"
+)
+
+func newSiteEntry(e content.RegistryEntry) (*siteEntry, []error) {
+	se := &siteEntry{e: e, loc: time.UTC, audKeys: map[string]string{}}
+	var errs []error
+	if loc, err := time.LoadLocation(e.TimeZone); err == nil {
+		se.loc = loc
+	} else if e.TimeZone != "" {
+		errs = append(errs, err)
+	}
+	for _, c := range e.Access.AllowCIDRs {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		se.cidrs = append(se.cidrs, p.Masked())
+	}
+	for _, a := range e.Audiences {
+		se.audKeys[a.ID] = "a:" + a.ID
+	}
+	return se, errs
+}
+
+// viewers lists the (cache-key audience, origin audience) pairs the site is
+// rendered for: the whole site, or each audience.
+func (se *siteEntry) viewers() [][2]string {
+	switch se.e.Visibility {
+	case content.Public:
+		return [][2]string{{audPublic, ""}}
+	case content.Private:
+		return [][2]string{{audPrivate, ""}}
+	}
+	var out [][2]string
+	for _, a := range se.e.Audiences {
+		out = append(out, [2]string{se.audKeys[a.ID], a.ID})
+	}
+	return out
+}
+
+type dayInfo struct {
+	day        int32
+	start, end int64 // unix seconds
+}
+
+// today is the site-local day number at now (cached until midnight).
+func (st *site) today(now time.Time) int32 {
+	u := now.Unix()
+	if d := st.day.Load(); d != nil && u >= d.start && u < d.end {
+		return d.day
+	}
+	loc := st.entry.Load().loc
+	day := content.DayNumber(now, loc)
+	st.day.Store(&dayInfo{day: day, start: content.DayStart(day, loc).Unix(), end: content.DayStart(day+1, loc).Unix()})
+	return day
+}
+
+// raise sets a to max(a, v) and reports whether it moved.
+func raise(a *atomic.Uint64, v uint64) bool {
+	for {
+		c := a.Load()
+		if v <= c {
+			return false
+		}
+		if a.CompareAndSwap(c, v) {
+			return true
+		}
+	}
+}
+
+// serveVersion is the version visitors get now. A site never served yet
+// starts at the newest version it knows (there is no older page to keep).
+func (st *site) serveVersion() uint64 {
+	if c := st.current.Load(); c != 0 {
+		return c
+	}
+	raise(&st.current, st.known.Load())
+	return st.current.Load()
+}
+
+// table is an immutable routing snapshot.
+type table struct {
+	version uint64
+	byHost  map[string]*site
+	byID    map[string]*site
+}

@@ -1,0 +1,708 @@
+package origin
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/statusedge/statusedge/content"
+)
+
+// Request limits.
+const (
+	// MaxRequestBytes bounds any management request body (an update's
+	// Markdown is further bounded by MaxBodyBytes).
+	MaxRequestBytes = 1 << 20
+	// MaxApplyBytes bounds a forwarded command (a whole imported site).
+	MaxApplyBytes = 64 << 20
+	maxIdemKey    = 255
+)
+
+// principal is who a request acts for: the operator or one site.
+type principal struct {
+	operator bool
+	siteID   string
+}
+
+func (p principal) String() string {
+	if p.operator {
+		return "operator"
+	}
+	return "site:" + p.siteID
+}
+
+// Handler returns the management API (/v1/...) and the internal API
+// (/internal/v1/...) of this replica.
+func (n *Node) Handler() http.Handler {
+	mux := http.NewServeMux()
+	op := n.operatorOnly
+	st := n.siteScoped
+
+	mux.Handle("POST /v1/sites", op(n.createSite))
+	mux.Handle("GET /v1/sites", op(n.listSites))
+	mux.Handle("GET /v1/sites/{site}", st(n.getSite))
+	mux.Handle("PATCH /v1/sites/{site}", st(n.updateSite))
+	mux.Handle("DELETE /v1/sites/{site}", st(n.simpleWrite(OpDeleteSite)))
+
+	mux.Handle("POST /v1/sites/{site}/components", st(n.inputWrite(OpCreateComponent, func(c *Command) (any, func() *Error) {
+		c.ComponentIn = &ComponentInput{}
+		c.NewIDs = []string{content.NewID()}
+		return c.ComponentIn, func() *Error { return c.ComponentIn.Validate(true) }
+	})))
+	mux.Handle("GET /v1/sites/{site}/components", st(n.listComponents))
+	mux.Handle("GET /v1/sites/{site}/components/{id}", st(n.getComponent(false)))
+	mux.Handle("PATCH /v1/sites/{site}/components/{id}", st(n.inputWrite(OpUpdateComponent, func(c *Command) (any, func() *Error) {
+		c.ComponentIn = &ComponentInput{}
+		return c.ComponentIn, func() *Error { return c.ComponentIn.Validate(false) }
+	})))
+	mux.Handle("DELETE /v1/sites/{site}/components/{id}", st(n.simpleWrite(OpDeleteComponent)))
+
+	mux.Handle("POST /v1/sites/{site}/groups", st(n.inputWrite(OpCreateGroup, func(c *Command) (any, func() *Error) {
+		c.GroupIn = &GroupInput{}
+		c.NewIDs = []string{content.NewID()}
+		return c.GroupIn, func() *Error { return c.GroupIn.Validate(true) }
+	})))
+	mux.Handle("GET /v1/sites/{site}/groups/{id}", st(n.getComponent(true)))
+	mux.Handle("PATCH /v1/sites/{site}/groups/{id}", st(n.inputWrite(OpUpdateGroup, func(c *Command) (any, func() *Error) {
+		c.GroupIn = &GroupInput{}
+		return c.GroupIn, func() *Error { return c.GroupIn.Validate(false) }
+	})))
+	mux.Handle("DELETE /v1/sites/{site}/groups/{id}", st(n.simpleWrite(OpDeleteGroup)))
+
+	mux.Handle("POST /v1/sites/{site}/incidents", st(n.inputWrite(OpCreateIncident, func(c *Command) (any, func() *Error) {
+		c.IncidentIn = &IncidentInput{}
+		c.NewIDs = []string{content.NewID(), content.NewID()}
+		return c.IncidentIn, func() *Error { return c.IncidentIn.Validate(true) }
+	})))
+	mux.Handle("GET /v1/sites/{site}/incidents", st(n.listIncidents))
+	mux.Handle("GET /v1/sites/{site}/incidents/{id}", st(n.getIncident))
+	mux.Handle("PATCH /v1/sites/{site}/incidents/{id}", st(n.inputWrite(OpUpdateIncident, func(c *Command) (any, func() *Error) {
+		c.IncidentIn = &IncidentInput{}
+		return c.IncidentIn, func() *Error { return c.IncidentIn.Validate(false) }
+	})))
+	mux.Handle("DELETE /v1/sites/{site}/incidents/{id}", st(n.simpleWrite(OpDeleteIncident)))
+	mux.Handle("POST /v1/sites/{site}/incidents/{id}/updates", st(n.inputWrite(OpAddIncidentUpdate, func(c *Command) (any, func() *Error) {
+		c.UpdateIn = &UpdateInput{}
+		c.NewIDs = []string{content.NewID()}
+		return c.UpdateIn, func() *Error { return c.UpdateIn.Validate(false) }
+	})))
+
+	mux.Handle("POST /v1/sites/{site}/maintenances", st(n.inputWrite(OpCreateMaintenance, func(c *Command) (any, func() *Error) {
+		c.MaintenanceIn = &MaintenanceInput{}
+		c.NewIDs = []string{content.NewID(), content.NewID()}
+		return c.MaintenanceIn, func() *Error { return c.MaintenanceIn.Validate(true) }
+	})))
+	mux.Handle("GET /v1/sites/{site}/maintenances", st(n.listMaintenances))
+	mux.Handle("GET /v1/sites/{site}/maintenances/{id}", st(n.getMaintenance))
+	mux.Handle("PATCH /v1/sites/{site}/maintenances/{id}", st(n.inputWrite(OpUpdateMaintenance, func(c *Command) (any, func() *Error) {
+		c.MaintenanceIn = &MaintenanceInput{}
+		return c.MaintenanceIn, func() *Error { return c.MaintenanceIn.Validate(false) }
+	})))
+	mux.Handle("DELETE /v1/sites/{site}/maintenances/{id}", st(n.simpleWrite(OpDeleteMaintenance)))
+	mux.Handle("POST /v1/sites/{site}/maintenances/{id}/updates", st(n.inputWrite(OpAddMaintUpdate, func(c *Command) (any, func() *Error) {
+		c.UpdateIn = &UpdateInput{}
+		c.NewIDs = []string{content.NewID()}
+		return c.UpdateIn, func() *Error { return c.UpdateIn.Validate(true) }
+	})))
+
+	mux.Handle("POST /v1/sites/{site}/audiences", st(n.audienceWrite(OpCreateAudience)))
+	mux.Handle("GET /v1/sites/{site}/audiences", st(n.listAudiences))
+	mux.Handle("GET /v1/sites/{site}/audiences/{id}", st(n.getAudience))
+	mux.Handle("PATCH /v1/sites/{site}/audiences/{id}", st(n.audienceWrite(OpUpdateAudience)))
+	mux.Handle("DELETE /v1/sites/{site}/audiences/{id}", st(n.simpleWrite(OpDeleteAudience)))
+
+	mux.Handle("GET /v1/cluster", op(n.clusterStatus))
+	mux.Handle("POST /v1/cluster/join", op(n.clusterJoin))
+	mux.Handle("POST /v1/cluster/remove", op(n.clusterRemove))
+
+	n.internalRoutes(mux)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &Error{Status: http.StatusNotFound, Message: "no such route", Err: ErrNotFound})
+	})
+	return mux
+}
+
+// apiFunc is a handler that returns its error; the wrapper writes it.
+type apiFunc func(w http.ResponseWriter, r *http.Request, p principal) error
+
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// equalSecret compares in constant time (hashing first so the lengths match).
+func equalSecret(a, b string) bool {
+	ha, hb := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
+	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1 && a != "" && b != ""
+}
+
+var (
+	errNoToken   = &Error{Status: http.StatusUnauthorized, Message: "missing or unknown bearer token", Err: ErrUnauthorized}
+	errOperator  = &Error{Status: http.StatusForbidden, Message: "this route needs the operator token", Err: ErrForbidden}
+	errOtherSite = &Error{Status: http.StatusForbidden, Message: "this token belongs to another site", Err: ErrForbidden}
+)
+
+func (n *Node) serve(w http.ResponseWriter, r *http.Request, p principal, fn apiFunc) {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxRequestBytes)
+	if err := fn(w, r, p); err != nil {
+		e := asError(err)
+		if e.Status >= 500 {
+			n.log.Warn("api error", "method", r.Method, "path", r.URL.Path, "error", err)
+			n.leaderHeaders(w)
+		}
+		writeError(w, e)
+	}
+}
+
+func (n *Node) operatorOnly(fn apiFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok := bearer(r)
+		if equalSecret(tok, n.cfg.OperatorToken) {
+			n.serve(w, r, principal{operator: true}, fn)
+			return
+		}
+		if tok != "" && n.tokenSite(HashToken(tok)) != "" {
+			writeError(w, errOperator)
+			return
+		}
+		writeError(w, errNoToken)
+	})
+}
+
+func (n *Node) tokenSite(hash string) string {
+	var id string
+	n.fsm.read(func(st *state) { id = st.tokenSites[hash] })
+	return id
+}
+
+// siteScoped admits the operator or the token of the site named in the path.
+func (n *Node) siteScoped(fn apiFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok := bearer(r)
+		if tok == "" {
+			writeError(w, errNoToken)
+			return
+		}
+		if equalSecret(tok, n.cfg.OperatorToken) {
+			n.serve(w, r, principal{operator: true}, fn)
+			return
+		}
+		hash := HashToken(tok)
+		var site, owner string
+		var ok bool
+		n.fsm.read(func(st *state) {
+			if s := st.site(r.PathValue("site")); s != nil {
+				site = s.ID
+				ok = subtle.ConstantTimeCompare([]byte(hash), []byte(st.Tokens[s.ID])) == 1
+			}
+			owner = st.tokenSites[hash]
+		})
+		switch {
+		case ok:
+			n.serve(w, r, principal{siteID: site}, fn)
+		case owner != "":
+			writeError(w, errOtherSite)
+		default:
+			writeError(w, errNoToken)
+		}
+	})
+}
+
+func writeError(w http.ResponseWriter, e *Error) {
+	if e.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "1")
+	}
+	msg := e.Message
+	if e.Status >= 500 && e.Status != http.StatusServiceUnavailable {
+		msg = "internal error"
+	}
+	writeJSON(w, e.Status, map[string]any{"error": &Error{Status: e.Status, Field: e.Field, Message: msg}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"status":500,"message":"internal error"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+func (n *Node) leaderHeaders(w http.ResponseWriter) {
+	addr, api := n.LeaderAddr()
+	if addr != "" {
+		w.Header().Set("X-Statusedge-Leader", addr)
+	}
+	if api != "" {
+		w.Header().Set("X-Statusedge-Leader-Api", api)
+	}
+}
+
+// DecodeStrict decodes one JSON value into v, rejecting unknown fields and
+// trailing data, and maps failures to 400 errors naming the field.
+func DecodeStrict(body []byte, v any) *Error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return malformed("", "the request needs a JSON body")
+	}
+	if !utf8.Valid(body) {
+		return malformed("", "the body must be UTF-8 JSON")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return malformed("", "malformed JSON: data after the object")
+	}
+	return nil
+}
+
+func decodeError(err error) *Error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return &Error{Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("the request is over %d bytes", tooBig.Limit), Err: ErrMalformed}
+	case errors.As(err, &syn):
+		return malformed("", "malformed JSON at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			return malformed("", "the body must be a JSON object")
+		}
+		return malformed(field, "must be a JSON %s", jsonKind(typ.Type.Kind().String()))
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return malformed("", "malformed JSON: unexpected end")
+	}
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		f, _ = strconv.Unquote(f)
+		return malformed(truncate(f), "unknown field")
+	}
+	return malformed("", "malformed JSON")
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "int", "int64", "uint64", "float64":
+		return "number"
+	case "slice":
+		return "array"
+	case "map", "struct":
+		return "object"
+	}
+	return "value of another type"
+}
+
+func readBody(r *http.Request) ([]byte, *Error) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, decodeError(err)
+	}
+	return b, nil
+}
+
+// propose fills in the time, target and idempotency of cmd, proposes it and
+// writes the answer.
+func (n *Node) propose(w http.ResponseWriter, r *http.Request, p principal, cmd *Command, body []byte, wrap func(*Result) any) error {
+	cmd.At = n.now().UTC()
+	if ref := r.PathValue("site"); ref != "" && cmd.Site == "" {
+		cmd.Site = ref
+		if !p.operator {
+			cmd.Site = p.siteID
+		}
+	}
+	if cmd.ID == "" {
+		cmd.ID = r.PathValue("id")
+	}
+	if key := r.Header.Get("Idempotency-Key"); key != "" && r.Method == http.MethodPost {
+		if len(key) > maxIdemKey || !utf8.ValidString(key) {
+			return invalid("Idempotency-Key", "must be at most %d bytes of text", maxIdemKey)
+		}
+		mac := hmac.New(sha256.New, []byte(n.cfg.ClusterSecret))
+		fmt.Fprintf(mac, "%s\x00%s\x00", r.Method, r.URL.Path)
+		mac.Write(body)
+		cmd.Idem = &IdemKey{Key: p.String() + "\x00" + key, Fingerprint: hex.EncodeToString(mac.Sum(nil))}
+	}
+	res, err := n.Propose(r.Context(), cmd)
+	if err != nil {
+		return err
+	}
+	if res.Err != nil {
+		return res.Err
+	}
+	if res.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	if res.Version != 0 {
+		w.Header().Set("X-Statusedge-Version", strconv.FormatUint(res.Version, 10))
+	}
+	if res.Status == http.StatusNoContent {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	var out any = res.Body
+	if wrap != nil {
+		out = wrap(res)
+	}
+	writeJSON(w, res.Status, out)
+	return nil
+}
+
+// inputWrite decodes the body into the input prepare sets on the command,
+// validates it, and proposes the command.
+func (n *Node) inputWrite(op Op, prepare func(*Command) (any, func() *Error)) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request, p principal) error {
+		body, e := readBody(r)
+		if e != nil {
+			return e
+		}
+		cmd := &Command{Op: op}
+		in, validate := prepare(cmd)
+		if e := DecodeStrict(body, in); e != nil {
+			return e
+		}
+		if e := validate(); e != nil {
+			return e
+		}
+		return n.propose(w, r, p, cmd, body, nil)
+	}
+}
+
+// simpleWrite proposes a command without a body (deletes).
+func (n *Node) simpleWrite(op Op) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request, p principal) error {
+		return n.propose(w, r, p, &Command{Op: op}, nil, nil)
+	}
+}
+
+func hashPassword(field string, pw *string) (*string, *Error) {
+	if pw == nil {
+		return nil, nil
+	}
+	if *pw == "" {
+		return ptrTo(""), nil
+	}
+	h, err := content.HashPassword(*pw)
+	if err != nil {
+		return nil, invalid(field, "cannot be hashed")
+	}
+	return &h, nil
+}
+
+func (n *Node) audienceWrite(op Op) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request, p principal) error {
+		body, e := readBody(r)
+		if e != nil {
+			return e
+		}
+		in := &AudienceInput{}
+		if e := DecodeStrict(body, in); e != nil {
+			return e
+		}
+		if e := in.Validate(op == OpCreateAudience); e != nil {
+			return e
+		}
+		cmd := &Command{Op: op, AudienceIn: in}
+		if op == OpCreateAudience {
+			cmd.NewIDs = []string{content.NewID()}
+		}
+		if cmd.PasswordHash, e = hashPassword("password", in.Password); e != nil {
+			return e
+		}
+		in.Password = nil // never replicated in clear
+		return n.propose(w, r, p, cmd, body, nil)
+	}
+}
+
+// CreatedSite is the answer to POST /v1/sites. APIToken is shown once (not
+// on an idempotent replay).
+type CreatedSite struct {
+	Site     json.RawMessage `json:"site"`
+	APIToken string          `json:"api_token,omitempty"`
+}
+
+func (n *Node) createSite(w http.ResponseWriter, r *http.Request, p principal) error {
+	body, e := readBody(r)
+	if e != nil {
+		return e
+	}
+	in := &SiteInput{}
+	if e := DecodeStrict(body, in); e != nil {
+		return e
+	}
+	if (in.Hostnames == nil || len(*in.Hostnames) == 0) && in.Slug != nil && n.cfg.DefaultDomain != "" {
+		in.Hostnames = &[]string{*in.Slug + "." + n.cfg.DefaultDomain}
+	}
+	if e := in.Validate(true); e != nil {
+		return e
+	}
+	token, hash := NewToken()
+	cmd := &Command{Op: OpCreateSite, SiteIn: in, NewIDs: []string{content.NewID()}, TokenHash: hash}
+	if in.Access != nil {
+		if cmd.PasswordHash, e = hashPassword("access.password", in.Access.Password); e != nil {
+			return e
+		}
+		in.Access.Password = nil
+	}
+	return n.propose(w, r, p, cmd, body, func(res *Result) any {
+		out := CreatedSite{Site: res.Body}
+		if !res.Replayed {
+			out.APIToken = token
+		}
+		return out
+	})
+}
+
+func (n *Node) updateSite(w http.ResponseWriter, r *http.Request, p principal) error {
+	body, e := readBody(r)
+	if e != nil {
+		return e
+	}
+	in := &SiteInput{}
+	if e := DecodeStrict(body, in); e != nil {
+		return e
+	}
+	if e := in.Validate(false); e != nil {
+		return e
+	}
+	cmd := &Command{Op: OpUpdateSite, SiteIn: in}
+	if in.Access != nil {
+		if cmd.PasswordHash, e = hashPassword("access.password", in.Access.Password); e != nil {
+			return e
+		}
+		in.Access.Password = nil
+	}
+	return n.propose(w, r, p, cmd, body, nil)
+}
+
+// siteOf returns the site named in the path or a 404.
+func (n *Node) siteOf(r *http.Request) (*content.Site, error) {
+	s := n.Site(r.PathValue("site"))
+	if s == nil {
+		return nil, notFound("site", "site")
+	}
+	return s, nil
+}
+
+func (n *Node) listSites(w http.ResponseWriter, r *http.Request, p principal) error {
+	out := []SiteView{}
+	for _, s := range n.Sites() {
+		out = append(out, ViewSite(s))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (n *Node) getSite(w http.ResponseWriter, r *http.Request, p principal) error {
+	s, err := n.siteOf(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ViewSite(s))
+	return nil
+}
+
+func (n *Node) listComponents(w http.ResponseWriter, r *http.Request, p principal) error {
+	s, err := n.siteOf(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, nonNilSlice(s.Components))
+	return nil
+}
+
+func (n *Node) getComponent(group bool) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request, p principal) error {
+		s, err := n.siteOf(r)
+		if err != nil {
+			return err
+		}
+		c := s.Component(r.PathValue("id"))
+		if c == nil || (group && !c.Group) {
+			return notFound("id", "component")
+		}
+		writeJSON(w, http.StatusOK, c)
+		return nil
+	}
+}
+
+func (n *Node) listIncidents(w http.ResponseWriter, r *http.Request, p principal) error {
+	s, err := n.siteOf(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, nonNilSlice(s.Incidents))
+	return nil
+}
+
+func (n *Node) getIncident(w http.ResponseWriter, r *http.Request, p principal) error {
+	s, err := n.siteOf(r)
+	if err != nil {
+		return err
+	}
+	in := s.Incident(r.PathValue("id"))
+	if in == nil {
+		return notFound("id", "incident")
+	}
+	writeJSON(w, http.StatusOK, in)
+	return nil
+}
+
+func (n *Node) listMaintenances(w http.ResponseWriter, r *http.Request, p principal) error {
+	s, err := n.siteOf(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, nonNilSlice(s.Maintenances))
+	return nil
+}
+
+func (n *Node) getMaintenance(w http.ResponseWriter, r *http.Request, p principal) error {
+	s, err := n.siteOf(r)
+	if err != nil {
+		return err
+	}
+	m := s.Maintenance(r.PathValue("id"))
+	if m == nil {
+		return notFound("id", "maintenance")
+	}
+	writeJSON(w, http.StatusOK, m)
+	return nil
+}
+
+func (n *Node) listAudiences(w http.ResponseWriter, r *http.Request, p principal) error {
+	s, err := n.siteOf(r)
+	if err != nil {
+		return err
+	}
+	out := []AudienceView{}
+	for _, a := range s.Audiences {
+		out = append(out, ViewAudience(a))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (n *Node) getAudience(w http.ResponseWriter, r *http.Request, p principal) error {
+	s, err := n.siteOf(r)
+	if err != nil {
+		return err
+	}
+	a := s.AudienceByID(r.PathValue("id"))
+	if a == nil {
+		return notFound("id", "audience")
+	}
+	writeJSON(w, http.StatusOK, ViewAudience(a))
+	return nil
+}
+
+func nonNilSlice[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func (n *Node) clusterStatus(w http.ResponseWriter, r *http.Request, p principal) error {
+	st, err := n.Status()
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+func (n *Node) clusterJoin(w http.ResponseWriter, r *http.Request, p principal) error {
+	body, e := readBody(r)
+	if e != nil {
+		return e
+	}
+	var in JoinInput
+	if e := DecodeStrict(body, &in); e != nil {
+		return e
+	}
+	if e := in.Validate(); e != nil {
+		return e
+	}
+	if !n.IsLeader() {
+		return n.proxyToLeader(w, r, body)
+	}
+	if err := n.Join(r.Context(), in); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) {
+			return n.proxyToLeader(w, r, body)
+		}
+		return &Error{Status: http.StatusServiceUnavailable, Message: "join failed; retry", Err: err}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"id": in.ID, "address": in.Address})
+	return nil
+}
+
+func (n *Node) clusterRemove(w http.ResponseWriter, r *http.Request, p principal) error {
+	body, e := readBody(r)
+	if e != nil {
+		return e
+	}
+	var in RemoveInput
+	if e := DecodeStrict(body, &in); e != nil {
+		return e
+	}
+	if in.ID == "" {
+		return invalid("id", "is required")
+	}
+	if !n.IsLeader() {
+		return n.proxyToLeader(w, r, body)
+	}
+	if err := n.Remove(r.Context(), in.ID); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) {
+			return n.proxyToLeader(w, r, body)
+		}
+		return &Error{Status: http.StatusServiceUnavailable, Message: "remove failed; retry", Err: err}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"id": in.ID})
+	return nil
+}
+
+// proxyToLeader re-sends an operator request to the leader's API.
+func (n *Node) proxyToLeader(w http.ResponseWriter, r *http.Request, body []byte) error {
+	api := n.leaderAPI()
+	if api == "" || api == n.cfg.APIAddr {
+		return ErrNoLeader
+	}
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, strings.TrimRight(api, "/")+r.URL.Path, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNoLeader, err)
+	}
+	req.Header.Set("Authorization", r.Header.Get("Authorization"))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := n.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNoLeader, err)
+	}
+	defer resp.Body.Close()
+	w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+	w.WriteHeader(resp.StatusCode)
+	io.Copy(w, io.LimitReader(resp.Body, MaxRequestBytes))
+	return nil
+}

@@ -1,0 +1,215 @@
+package origin
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/statusedge/statusedge/content"
+)
+
+// Change tells a subscriber that a site changed: its new version, or that
+// it was deleted at that index.
+type Change struct {
+	SiteID  string
+	Version uint64
+	Deleted bool
+}
+
+// fsm adapts state to raft.FSM and tells waiters and subscribers about
+// applied changes. Snapshots are JSON (see persist).
+type fsm struct {
+	mu      sync.RWMutex
+	st      *state
+	changed chan struct{} // closed and replaced after every apply
+	applied atomic.Uint64
+
+	subMu  sync.Mutex
+	subs   map[int]func(Change)
+	nextID int
+}
+
+func newFSM() *fsm {
+	return &fsm{st: newState(), changed: make(chan struct{}), subs: map[int]func(Change){}}
+}
+
+// Apply implements raft.FSM.
+func (f *fsm) Apply(l *raft.Log) any {
+	var cmd Command
+	if err := json.Unmarshal(l.Data, &cmd); err != nil {
+		// Cannot happen for commands this package wrote; answer, change nothing.
+		f.mu.Lock()
+		f.st.Index = max(f.st.Index, l.Index)
+		f.advance(l.Index)
+		f.mu.Unlock()
+		return fail(malformed("", "undecodable command"))
+	}
+	return f.applyCommand(l.Index, &cmd)
+}
+
+func (f *fsm) applyCommand(index uint64, cmd *Command) *Result {
+	f.mu.Lock()
+	res := f.st.apply(index, cmd)
+	f.advance(index)
+	f.mu.Unlock()
+	if res.Err == nil && !res.Replayed && res.SiteID != "" {
+		f.publish(Change{SiteID: res.SiteID, Version: res.Version, Deleted: res.Deleted})
+	}
+	return res
+}
+
+// advance records index as applied and wakes waiters; f.mu is held.
+func (f *fsm) advance(index uint64) {
+	f.applied.Store(max(f.applied.Load(), index))
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+func (f *fsm) publish(c Change) {
+	f.subMu.Lock()
+	subs := make([]func(Change), 0, len(f.subs))
+	for _, fn := range f.subs {
+		subs = append(subs, fn)
+	}
+	f.subMu.Unlock()
+	for _, fn := range subs {
+		fn(c)
+	}
+}
+
+func (f *fsm) subscribe(fn func(Change)) func() {
+	f.subMu.Lock()
+	defer f.subMu.Unlock()
+	id := f.nextID
+	f.nextID++
+	f.subs[id] = fn
+	return func() {
+		f.subMu.Lock()
+		delete(f.subs, id)
+		f.subMu.Unlock()
+	}
+}
+
+// read runs fn with the state under a read lock; fn must not keep the state.
+func (f *fsm) read(fn func(*state)) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	fn(f.st)
+}
+
+// wait blocks until cond holds (checked under the read lock after every
+// apply) or ctx is done.
+func (f *fsm) wait(ctx context.Context, cond func(*state) bool) error {
+	for {
+		f.mu.RLock()
+		ok := cond(f.st)
+		ch := f.changed
+		f.mu.RUnlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Snapshot implements raft.FSM: it copies the maps (sites are immutable and
+// shared), so it is cheap; the encoding happens in Persist.
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return &fsmSnapshot{st: f.st.clone()}, nil
+}
+
+// Restore implements raft.FSM: it discards the state and loads the snapshot.
+func (f *fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	st, err := decodeState(rc)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	old := f.st
+	f.st = st
+	f.advance(st.Index)
+	f.mu.Unlock()
+	for id, s := range st.Sites {
+		if o, ok := old.Sites[id]; !ok || o.Version != s.Version {
+			f.publish(Change{SiteID: id, Version: s.Version})
+		}
+	}
+	for id := range old.Sites {
+		if _, ok := st.Sites[id]; !ok {
+			f.publish(Change{SiteID: id, Version: st.Index, Deleted: true})
+		}
+	}
+	return nil
+}
+
+func decodeState(r io.Reader) (*state, error) {
+	st := newState()
+	if err := json.NewDecoder(bufio.NewReaderSize(r, 1<<20)).Decode(st); err != nil {
+		return nil, fmt.Errorf("origin: decode snapshot: %w", err)
+	}
+	for _, m := range []*map[string]string{&st.Tokens, &st.Members} {
+		if *m == nil {
+			*m = map[string]string{}
+		}
+	}
+	if st.Sites == nil {
+		st.Sites = map[string]*content.Site{}
+	}
+	if st.Idem == nil {
+		st.Idem = map[string]*idemRecord{}
+	}
+	st.reindex()
+	return st, nil
+}
+
+type fsmSnapshot struct{ st *state }
+
+// Persist writes the state as one JSON document.
+func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	w := bufio.NewWriterSize(sink, 1<<20)
+	err := json.NewEncoder(w).Encode(s.st)
+	if err == nil {
+		err = w.Flush()
+	}
+	if err != nil {
+		sink.Cancel()
+		return fmt.Errorf("origin: persist snapshot: %w", err)
+	}
+	return sink.Close()
+}
+
+func (s *fsmSnapshot) Release() {}
+
+// sentinelFor re-attaches the sentinel to an *Error that crossed the wire.
+func sentinelFor(e *Error) *Error {
+	if e == nil || e.Err != nil {
+		return e
+	}
+	switch e.Status {
+	case http.StatusBadRequest:
+		e.Err = ErrMalformed
+	case http.StatusUnprocessableEntity:
+		e.Err = ErrInvalid
+	case http.StatusNotFound:
+		e.Err = ErrNotFound
+	case http.StatusConflict:
+		e.Err = ErrConflict
+	case http.StatusServiceUnavailable:
+		e.Err = ErrNoLeader
+	}
+	return e
+}

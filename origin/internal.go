@@ -1,0 +1,247 @@
+package origin
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/statusedge/statusedge/content"
+)
+
+// Renderer turns a site snapshot into the bytes of one page. origin/render
+// implements it. Errors: fs.ErrNotExist for a path the site does not have,
+// content.ErrUnknownAudience for an audience it does not have.
+type Renderer interface {
+	Render(site *content.Site, audience, path string, now time.Time) (body []byte, contentType string, err error)
+}
+
+// Limits of the internal API.
+const (
+	MaxRenderWait   = 10 * time.Second
+	MaxVersionsWait = 60 * time.Second
+)
+
+func (n *Node) internalRoutes(mux *http.ServeMux) {
+	in := n.clusterOnly
+	mux.Handle("POST /internal/v1/apply", in(n.internalApply))
+	mux.Handle("GET /internal/v1/registry", in(n.internalRegistry))
+	mux.Handle("GET /internal/v1/versions", in(n.internalVersions))
+	mux.Handle("GET /internal/v1/render", in(n.internalRender))
+}
+
+// clusterOnly admits requests bearing the cluster secret.
+func (n *Node) clusterOnly(fn http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !equalSecret(bearer(r), n.cfg.ClusterSecret) {
+			writeError(w, &Error{Status: http.StatusUnauthorized, Message: "missing or wrong cluster secret", Err: ErrUnauthorized})
+			return
+		}
+		if r.Method == http.MethodGet && !n.waitReady(r.Context()) {
+			writeError(w, &Error{Status: http.StatusServiceUnavailable, Message: "replica is catching up after a restart", Err: ErrBehind})
+			return
+		}
+		fn(w, r)
+	})
+}
+
+// waitReady waits (at most RenderWait) for the replica to be Ready.
+func (n *Node) waitReady(ctx context.Context) bool {
+	if n.Ready() {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.RenderWait)
+	defer cancel()
+	return n.WaitReady(ctx) == nil
+}
+
+func (n *Node) internalApply(w http.ResponseWriter, r *http.Request) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxApplyBytes))
+	if err != nil {
+		writeError(w, decodeError(err))
+		return
+	}
+	if !n.IsLeader() {
+		writeError(w, &Error{Status: http.StatusMisdirectedRequest, Message: "not the leader", Err: ErrNoLeader})
+		return
+	}
+	res, err := n.applyLocal(data)
+	if err != nil {
+		if errors.Is(err, raft.ErrNotLeader) {
+			writeError(w, &Error{Status: http.StatusMisdirectedRequest, Message: "not the leader", Err: ErrNoLeader})
+			return
+		}
+		writeError(w, asError(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (n *Node) internalRegistry(w http.ResponseWriter, r *http.Request) {
+	reg := n.Registry()
+	w.Header().Set("X-Statusedge-Version", strconv.FormatUint(reg.Version, 10))
+	writeJSON(w, http.StatusOK, reg)
+}
+
+// VersionsAnswer is the answer of GET /internal/v1/versions.
+type VersionsAnswer struct {
+	Version uint64            `json:"version"`
+	Sites   map[string]uint64 `json:"sites"`
+}
+
+func (n *Node) internalVersions(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var after uint64
+	if s := q.Get("after"); s != "" {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			writeError(w, malformed("after", "must be a version number"))
+			return
+		}
+		after = v
+	}
+	wait := 30 * time.Second
+	if s := q.Get("wait"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			writeError(w, malformed("wait", "must be a duration such as 30s"))
+			return
+		}
+		wait = min(d, MaxVersionsWait)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), wait)
+	defer cancel()
+	_ = n.fsm.wait(ctx, func(st *state) bool { return st.Changed > after })
+	v, sites := n.Versions()
+	writeJSON(w, http.StatusOK, VersionsAnswer{Version: v, Sites: sites})
+}
+
+func (n *Node) internalRender(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	siteID, path, audience := q.Get("site"), q.Get("path"), q.Get("audience")
+	if siteID == "" {
+		writeError(w, malformed("site", "is required"))
+		return
+	}
+	if path == "" {
+		path = "/"
+	}
+	if !strings.HasPrefix(path, "/") || len(path) > 2048 {
+		writeError(w, malformed("path", "must start with /"))
+		return
+	}
+	var minVersion uint64
+	if s := q.Get("min_version"); s != "" {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			writeError(w, malformed("min_version", "must be a version number"))
+			return
+		}
+		minVersion = v
+	}
+	wait := n.cfg.RenderWait
+	if s := r.Header.Get("X-Statusedge-Wait"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			writeError(w, malformed("X-Statusedge-Wait", "must be a duration such as 2s"))
+			return
+		}
+		wait = min(d, MaxRenderWait)
+	}
+	if minVersion > 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), wait)
+		err := n.WaitVersion(ctx, siteID, minVersion)
+		cancel()
+		if err != nil {
+			writeError(w, &Error{Status: http.StatusServiceUnavailable, Field: "min_version", Message: "this replica has not applied that version yet", Err: ErrBehind})
+			return
+		}
+	}
+	site := n.Site(siteID)
+	if site == nil {
+		writeError(w, notFound("site", "site"))
+		return
+	}
+	n.render(w, r, site, audience, path)
+}
+
+// render writes one rendered page with its version headers.
+func (n *Node) render(w http.ResponseWriter, r *http.Request, site *content.Site, audience, path string) {
+	if n.cfg.Renderer == nil {
+		writeError(w, &Error{Status: http.StatusServiceUnavailable, Message: "no renderer configured", Err: ErrClosed})
+		return
+	}
+	if audience != "" && site.AudienceByID(audience) == nil {
+		writeError(w, &Error{Status: http.StatusForbidden, Field: "audience", Message: "unknown audience", Err: ErrForbidden})
+		return
+	}
+	body, ctype, err := n.cfg.Renderer.Render(site, audience, path, n.now())
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		writeError(w, notFound("path", "page"))
+		return
+	case errors.Is(err, content.ErrUnknownAudience):
+		writeError(w, &Error{Status: http.StatusForbidden, Field: "audience", Message: "unknown audience", Err: ErrForbidden})
+		return
+	case err != nil:
+		n.log.Error("render", "site", site.ID, "path", path, "error", err)
+		writeError(w, &Error{Status: http.StatusInternalServerError, Message: "render failed", Err: err})
+		return
+	}
+	sum := sha256.Sum256(body)
+	etag := `"` + strconv.FormatUint(site.Version, 10) + "-" + hex.EncodeToString(sum[:8]) + `"`
+	h := w.Header()
+	h.Set("Content-Type", ctype)
+	h.Set("ETag", etag)
+	h.Set("X-Statusedge-Version", strconv.FormatUint(site.Version, 10))
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Write(body)
+}
+
+// PublicHandler serves public sites' pages by the request's Host, through
+// the Renderer: what visitors get until (and besides) the edge. Private and
+// audience sites are not served here (the edge admits their visitors).
+func (n *Node) PublicHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		host := strings.ToLower(r.Host)
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		host = strings.TrimSuffix(host, ".")
+		if !n.waitReady(r.Context()) {
+			http.Error(w, "catching up, retry", http.StatusServiceUnavailable)
+			return
+		}
+		site := n.SiteByHost(host)
+		if site == nil {
+			http.Error(w, "no status page at this address", http.StatusNotFound)
+			return
+		}
+		if site.Visibility != content.Public {
+			http.Error(w, "this status page is private", http.StatusForbidden)
+			return
+		}
+		path := r.URL.Path
+		if r.URL.RawQuery != "" {
+			path += "?" + r.URL.RawQuery
+		}
+		n.render(w, r, site, "", path)
+	})
+}

@@ -1,0 +1,739 @@
+package origin
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"github.com/statusedge/statusedge/content"
+)
+
+// Config configures one origin replica. Start from DefaultConfig.
+type Config struct {
+	// ID is the replica's raft server id (unique in the cluster).
+	ID string
+	// DataDir holds raft.db (log and stable store) and the snapshots.
+	DataDir string
+	// RaftAddr is the raft TCP bind address (host:port; port 0 picks one).
+	RaftAddr string
+	// RaftAdvertise is the address peers dial; empty means the bound address.
+	RaftAdvertise string
+	// APIAddr is the URL of this replica's management API (e.g.
+	// http://127.0.0.1:8080), registered in the cluster so followers can
+	// forward writes to the leader. Empty disables forwarding to this node.
+	APIAddr string
+	// Region is informational (shown in status).
+	Region string
+	// Voter says whether this replica asks to join as a voter.
+	Voter bool
+	// Bootstrap makes a replica with no raft state a single-voter cluster.
+	Bootstrap bool
+
+	// OperatorToken may do everything on the management API.
+	OperatorToken string
+	// ClusterSecret authenticates edges and peers on the internal API.
+	ClusterSecret string
+	// DefaultDomain gives a new site without hostnames "<slug>.<DefaultDomain>".
+	DefaultDomain string
+
+	// Raft timing (see hashicorp/raft.Config).
+	HeartbeatTimeout   time.Duration
+	ElectionTimeout    time.Duration
+	LeaderLeaseTimeout time.Duration
+	CommitTimeout      time.Duration
+	SnapshotInterval   time.Duration
+	SnapshotThreshold  uint64
+	TrailingLogs       uint64
+
+	// ApplyTimeout bounds one write, forwarding included.
+	ApplyTimeout time.Duration
+	// MaintenanceTick is how often the leader looks for due maintenances.
+	MaintenanceTick time.Duration
+	// RenderWait bounds how long a render waits for a version (default 2 s).
+	RenderWait time.Duration
+
+	// Renderer renders pages for the internal render endpoint and
+	// PublicHandler; nil answers 503 there.
+	Renderer Renderer
+	// Logger receives raft's and the node's logs; nil logs at Info to stderr.
+	Logger hclog.Logger
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
+// DefaultConfig returns production defaults; the caller sets ID, DataDir,
+// RaftAddr, APIAddr and the secrets.
+func DefaultConfig() Config {
+	return Config{
+		Voter:              true,
+		DefaultDomain:      "localhost",
+		HeartbeatTimeout:   1000 * time.Millisecond,
+		ElectionTimeout:    1000 * time.Millisecond,
+		LeaderLeaseTimeout: 500 * time.Millisecond,
+		CommitTimeout:      50 * time.Millisecond,
+		SnapshotInterval:   120 * time.Second,
+		SnapshotThreshold:  8192,
+		TrailingLogs:       10240,
+		ApplyTimeout:       10 * time.Second,
+		MaintenanceTick:    time.Second,
+		RenderWait:         2 * time.Second,
+	}
+}
+
+// Validate reports the first invalid field.
+func (c *Config) Validate() error {
+	switch {
+	case c.ID == "":
+		return errors.New("origin: config: ID is required")
+	case c.DataDir == "":
+		return errors.New("origin: config: DataDir is required")
+	case c.RaftAddr == "":
+		return errors.New("origin: config: RaftAddr is required")
+	case len(c.OperatorToken) < 16:
+		return errors.New("origin: config: OperatorToken must be at least 16 characters")
+	case len(c.ClusterSecret) < 16:
+		return errors.New("origin: config: ClusterSecret must be at least 16 characters")
+	case c.HeartbeatTimeout <= 0 || c.ElectionTimeout <= 0 || c.LeaderLeaseTimeout <= 0 || c.CommitTimeout <= 0:
+		return errors.New("origin: config: raft timeouts must be positive")
+	case c.ApplyTimeout <= 0 || c.MaintenanceTick <= 0 || c.RenderWait <= 0:
+		return errors.New("origin: config: ApplyTimeout, MaintenanceTick and RenderWait must be positive")
+	}
+	if c.APIAddr != "" {
+		if err := checkURL("api_address", c.APIAddr); err != nil {
+			return fmt.Errorf("origin: config: APIAddr: %w", err)
+		}
+	}
+	return nil
+}
+
+// Node is one origin replica: raft, the state machine and the APIs.
+type Node struct {
+	cfg    Config
+	log    hclog.Logger
+	raft   *raft.Raft
+	fsm    *fsm
+	trans  *raft.NetworkTransport
+	store  *raftboltdb.BoltStore
+	client *http.Client
+	now    func() time.Time
+
+	// minReady is the applied index this replica had reached before it
+	// last stopped (a watermark kept in the stable store): reads wait for it,
+	// so a restarted replica never answers with older versions than before.
+	minReady uint64
+
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	closed   atomic.Bool
+	shutOnce sync.Once
+	shutErr  error
+}
+
+// Open starts a replica from cfg (state on disk is recovered).
+func Open(cfg Config) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = hclog.New(&hclog.LoggerOptions{Name: "origin", Level: hclog.Info})
+	}
+	log = log.With("node", cfg.ID)
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("origin: data dir: %w", err)
+	}
+	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.DataDir, "raft.db")})
+	if err != nil {
+		return nil, fmt.Errorf("origin: open raft.db: %w", err)
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, log.Named("snapshots"))
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("origin: snapshot store: %w", err)
+	}
+	var adv net.Addr
+	if cfg.RaftAdvertise != "" {
+		if adv, err = net.ResolveTCPAddr("tcp", cfg.RaftAdvertise); err != nil {
+			store.Close()
+			return nil, fmt.Errorf("origin: raft advertise address: %w", err)
+		}
+	}
+	trans, err := raft.NewTCPTransportWithLogger(cfg.RaftAddr, adv, 4, 10*time.Second, log.Named("transport"))
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("origin: raft transport: %w", err)
+	}
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.ID)
+	rc.Logger = log.Named("raft")
+	rc.HeartbeatTimeout = cfg.HeartbeatTimeout
+	rc.ElectionTimeout = cfg.ElectionTimeout
+	rc.LeaderLeaseTimeout = cfg.LeaderLeaseTimeout
+	rc.CommitTimeout = cfg.CommitTimeout
+	if cfg.SnapshotInterval > 0 {
+		rc.SnapshotInterval = cfg.SnapshotInterval
+	}
+	if cfg.SnapshotThreshold > 0 {
+		rc.SnapshotThreshold = cfg.SnapshotThreshold
+	}
+	if cfg.TrailingLogs > 0 {
+		rc.TrailingLogs = cfg.TrailingLogs
+	}
+	if err := raft.ValidateConfig(rc); err != nil {
+		trans.Close()
+		store.Close()
+		return nil, fmt.Errorf("origin: raft config: %w", err)
+	}
+	logs, err := raft.NewLogCache(512, store)
+	if err != nil {
+		trans.Close()
+		store.Close()
+		return nil, err
+	}
+	f := newFSM()
+	if cfg.Bootstrap {
+		has, err := raft.HasExistingState(logs, store, snaps)
+		if err != nil {
+			trans.Close()
+			store.Close()
+			return nil, fmt.Errorf("origin: raft state: %w", err)
+		}
+		if !has {
+			conf := raft.Configuration{Servers: []raft.Server{{Suffrage: raft.Voter, ID: rc.LocalID, Address: trans.LocalAddr()}}}
+			if err := raft.BootstrapCluster(rc, logs, store, snaps, trans, conf); err != nil {
+				trans.Close()
+				store.Close()
+				return nil, fmt.Errorf("origin: bootstrap: %w", err)
+			}
+		}
+	}
+	r, err := raft.NewRaft(rc, f, logs, store, snaps, trans)
+	if err != nil {
+		trans.Close()
+		store.Close()
+		return nil, fmt.Errorf("origin: start raft: %w", err)
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	n := &Node{
+		cfg: cfg, log: log, raft: r, fsm: f, trans: trans, store: store, now: now,
+		client: &http.Client{Timeout: cfg.ApplyTimeout},
+		stop:   make(chan struct{}),
+	}
+	if n.minReady, err = store.GetUint64(watermarkKey); err != nil {
+		n.minReady = 0 // not found: a fresh replica
+	}
+	n.wg.Add(3)
+	go n.maintenanceLoop()
+	go n.registerLoop()
+	go n.watermarkLoop()
+	return n, nil
+}
+
+// ID is the replica's raft server id.
+func (n *Node) ID() string { return n.cfg.ID }
+
+// RaftAddr is the address peers reach this replica's raft on.
+func (n *Node) RaftAddr() string { return string(n.trans.LocalAddr()) }
+
+// Raft exposes the raft instance (for status, tests and benchmarks).
+func (n *Node) Raft() *raft.Raft { return n.raft }
+
+// IsLeader reports whether this replica is the raft leader.
+func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
+
+// AppliedIndex is the last raft index this replica applied.
+func (n *Node) AppliedIndex() uint64 { return n.fsm.applied.Load() }
+
+// Shutdown stops the background loops and raft and closes the stores. The
+// data stays on disk; Open on the same DataDir recovers it.
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.shutOnce.Do(func() {
+		n.closed.Store(true)
+		close(n.stop)
+		done := make(chan struct{})
+		go func() { n.wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			n.shutErr = ctx.Err()
+		}
+		n.saveWatermark()
+		if err := n.raft.Shutdown().Error(); err != nil && n.shutErr == nil {
+			n.shutErr = fmt.Errorf("origin: raft shutdown: %w", err)
+		}
+		n.trans.Close()
+		if err := n.store.Close(); err != nil && n.shutErr == nil {
+			n.shutErr = fmt.Errorf("origin: close raft.db: %w", err)
+		}
+	})
+	return n.shutErr
+}
+
+var watermarkKey = []byte("statusedge_applied_watermark")
+
+// WatermarkInterval is how often the applied-index watermark is saved.
+const WatermarkInterval = 250 * time.Millisecond
+
+func (n *Node) saveWatermark() {
+	if idx := n.AppliedIndex(); idx > n.minReady {
+		if err := n.store.SetUint64(watermarkKey, idx); err != nil {
+			n.log.Warn("save watermark", "error", err)
+		}
+	}
+}
+
+func (n *Node) watermarkLoop() {
+	defer n.wg.Done()
+	var saved uint64
+	t := time.NewTicker(WatermarkInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-t.C:
+		}
+		if idx := n.AppliedIndex(); idx > saved && idx > n.minReady {
+			if err := n.store.SetUint64(watermarkKey, idx); err == nil {
+				saved = idx
+			}
+		}
+	}
+}
+
+// Ready reports whether this replica has caught up with the versions it
+// served before its last stop (see WaitReady).
+func (n *Node) Ready() bool { return n.AppliedIndex() >= n.minReady }
+
+// WaitReady waits until Ready. The internal API waits for it (bounded)
+// before answering, so versions never go backwards across a restart.
+func (n *Node) WaitReady(ctx context.Context) error { return n.WaitIndex(ctx, n.minReady) }
+
+// Subscribe calls fn after every applied change to a site (also after a
+// snapshot restore). fn runs on raft's apply goroutine: it must not block.
+// The returned func cancels the subscription.
+func (n *Node) Subscribe(fn func(Change)) (cancel func()) { return n.fsm.subscribe(fn) }
+
+// WaitIndex waits until this replica has applied raft index idx.
+func (n *Node) WaitIndex(ctx context.Context, idx uint64) error {
+	return n.fsm.wait(ctx, func(s *state) bool { return n.fsm.applied.Load() >= idx })
+}
+
+// WaitVersion waits until this replica's copy of site is at version v or
+// newer. Versions are raft indexes, so this is waiting for index v.
+func (n *Node) WaitVersion(ctx context.Context, siteID string, v uint64) error {
+	return n.WaitIndex(ctx, v)
+}
+
+// Site returns the current snapshot of a site by id or slug, or nil. The
+// result is immutable and consistent: one version, never a half-applied
+// change. Reads are local (see the package doc for their consistency).
+func (n *Node) Site(ref string) *content.Site {
+	var s *content.Site
+	n.fsm.read(func(st *state) { s = st.site(ref) })
+	return s
+}
+
+// SiteByHost returns the site serving hostname host (lowercase, no port).
+func (n *Node) SiteByHost(host string) *content.Site {
+	var s *content.Site
+	n.fsm.read(func(st *state) {
+		if id, ok := st.hosts[host]; ok {
+			s = st.Sites[id]
+		}
+	})
+	return s
+}
+
+// Sites returns every site, by id.
+func (n *Node) Sites() []*content.Site {
+	var out []*content.Site
+	n.fsm.read(func(st *state) {
+		for _, id := range sortedKeys(st.Sites) {
+			out = append(out, st.Sites[id])
+		}
+	})
+	return out
+}
+
+// Registry returns the registry: every site's routing entry.
+func (n *Node) Registry() content.Registry {
+	var r content.Registry
+	n.fsm.read(func(st *state) {
+		r.Version = st.Changed
+		for _, id := range sortedKeys(st.Sites) {
+			r.Sites = append(r.Sites, st.Sites[id].Entry())
+		}
+	})
+	return r
+}
+
+// Versions returns the registry version and every site's version.
+func (n *Node) Versions() (uint64, map[string]uint64) {
+	m := map[string]uint64{}
+	var v uint64
+	n.fsm.read(func(st *state) {
+		v = st.Changed
+		for id, s := range st.Sites {
+			m[id] = s.Version
+		}
+	})
+	return v, m
+}
+
+// Propose submits cmd to the cluster: applied through raft on the leader,
+// forwarded to it from a follower. It returns after the command is
+// committed and applied (on this replica too, when forwarded).
+func (n *Node) Propose(ctx context.Context, cmd *Command) (*Result, error) {
+	if n.closed.Load() {
+		return nil, ErrClosed
+	}
+	data, err := json.Marshal(cmd)
+	if err != nil {
+		return nil, fmt.Errorf("origin: encode command: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.ApplyTimeout)
+	defer cancel()
+	var last error = ErrNoLeader
+	for {
+		if n.IsLeader() {
+			res, err := n.applyLocal(data)
+			if err == nil || !errors.Is(err, raft.ErrNotLeader) {
+				return res, err
+			}
+			last = err
+		} else if api := n.leaderAPI(); api != "" {
+			res, err := n.forward(ctx, api, data)
+			if err == nil {
+				wctx, c := context.WithTimeout(ctx, n.cfg.RenderWait)
+				_ = n.WaitIndex(wctx, res.Index) // read-your-writes here, bounded
+				c()
+				return res, nil
+			}
+			if !errors.Is(err, errRetry) {
+				return nil, err
+			}
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %v", ErrNoLeader, last)
+		case <-n.stop:
+			return nil, ErrClosed
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// errRetry marks a forwarding failure after which nothing was applied.
+var errRetry = errors.New("origin: retry")
+
+// applyLocal applies data through raft on the leader.
+func (n *Node) applyLocal(data []byte) (*Result, error) {
+	f := n.raft.Apply(data, n.cfg.ApplyTimeout)
+	if err := f.Error(); err != nil {
+		switch {
+		case errors.Is(err, raft.ErrNotLeader):
+			return nil, err
+		case errors.Is(err, raft.ErrRaftShutdown):
+			return nil, ErrClosed
+		case errors.Is(err, raft.ErrLeadershipLost):
+			return nil, fmt.Errorf("%w: leadership lost, outcome unknown (retry with the same Idempotency-Key): %v", ErrNoLeader, err)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrNoLeader, err)
+	}
+	res, ok := f.Response().(*Result)
+	if !ok {
+		return nil, errors.New("origin: unexpected apply response")
+	}
+	return res, nil
+}
+
+// leaderAPI returns the management API URL of the current leader, if known.
+func (n *Node) leaderAPI() string {
+	_, id := n.raft.LeaderWithID()
+	if id == "" {
+		return ""
+	}
+	var api string
+	n.fsm.read(func(st *state) { api = st.Members[string(id)] })
+	return api
+}
+
+// LeaderAddr returns the raft address and API URL of the leader, if known.
+func (n *Node) LeaderAddr() (raftAddr, api string) {
+	addr, _ := n.raft.LeaderWithID()
+	return string(addr), n.leaderAPI()
+}
+
+// forward sends an encoded command to the leader's internal apply endpoint.
+func (n *Node) forward(ctx context.Context, api string, data []byte) (*Result, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(api, "/")+"/internal/v1/apply", bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("origin: forward: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+n.cfg.ClusterSecret)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := n.client.Do(req)
+	if err != nil {
+		// The request may or may not have reached the leader: the outcome is
+		// unknown unless the connection was never made.
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			return nil, fmt.Errorf("%w: %v", errRetry, err)
+		}
+		return nil, fmt.Errorf("%w: forward to leader: outcome unknown (retry with the same Idempotency-Key): %v", ErrNoLeader, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%w: forward: read answer: %v", ErrNoLeader, err)
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		var res Result
+		if err := json.Unmarshal(body, &res); err != nil {
+			return nil, fmt.Errorf("origin: forward: decode answer: %w", err)
+		}
+		res.Err = sentinelFor(res.Err)
+		return &res, nil
+	case http.StatusMisdirectedRequest: // not the leader (any more): nothing applied
+		return nil, errRetry
+	default:
+		return nil, fmt.Errorf("%w: forward: leader answered %d", ErrNoLeader, resp.StatusCode)
+	}
+}
+
+// maintenanceLoop starts and completes maintenances on the leader.
+func (n *Node) maintenanceLoop() {
+	defer n.wg.Done()
+	t := time.NewTicker(n.cfg.MaintenanceTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-t.C:
+		}
+		if !n.IsLeader() {
+			continue
+		}
+		var due []*Command
+		now := n.now()
+		n.fsm.read(func(st *state) { due = st.dueTransitions(now) })
+		for _, c := range due {
+			c.At, c.NewIDs = now, []string{content.NewID()}
+			ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ApplyTimeout)
+			if _, err := n.Propose(ctx, c); err != nil {
+				n.log.Warn("maintenance transition", "site", c.Site, "maintenance", c.ID, "error", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// registerLoop keeps this replica's API address in the replicated member
+// map, so followers can forward writes to it when it leads.
+func (n *Node) registerLoop() {
+	defer n.wg.Done()
+	if n.cfg.APIAddr == "" {
+		return
+	}
+	for {
+		var have string
+		n.fsm.read(func(st *state) { have = st.Members[n.cfg.ID] })
+		wait := 5 * time.Second
+		if have != n.cfg.APIAddr {
+			wait = 200 * time.Millisecond
+			if _, id := n.raft.LeaderWithID(); id != "" && n.inConfiguration() {
+				ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ApplyTimeout)
+				_, err := n.Propose(ctx, &Command{Op: OpRegisterMember, At: n.now(), Member: &Member{ID: n.cfg.ID, APIAddr: n.cfg.APIAddr}})
+				cancel()
+				if err != nil {
+					n.log.Debug("register API address", "error", err)
+				}
+			}
+		}
+		select {
+		case <-n.stop:
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (n *Node) inConfiguration() bool {
+	f := n.raft.GetConfiguration()
+	if f.Error() != nil {
+		return false
+	}
+	return slices.ContainsFunc(f.Configuration().Servers, func(s raft.Server) bool { return string(s.ID) == n.cfg.ID })
+}
+
+// ClusterStatus is the answer of GET /v1/cluster.
+type ClusterStatus struct {
+	Leader    string          `json:"leader"`
+	LeaderAPI string          `json:"leader_api,omitempty"`
+	Servers   []ClusterServer `json:"servers"`
+	LastIndex uint64          `json:"last_index"`
+}
+
+// ClusterServer is one raft server.
+type ClusterServer struct {
+	ID       string `json:"id"`
+	Address  string `json:"address"`
+	Suffrage string `json:"suffrage"` // voter | nonvoter
+	State    string `json:"state"`    // leader | follower | this replica's own raft state
+	API      string `json:"api_address,omitempty"`
+}
+
+// Status reports the cluster as this replica sees it.
+func (n *Node) Status() (ClusterStatus, error) {
+	f := n.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return ClusterStatus{}, fmt.Errorf("origin: configuration: %w", err)
+	}
+	addr, lid := n.raft.LeaderWithID()
+	st := ClusterStatus{Leader: string(lid), LastIndex: n.raft.LastIndex()}
+	_ = addr
+	var members map[string]string
+	n.fsm.read(func(s *state) { members = cloneMap(s.Members) })
+	st.LeaderAPI = members[string(lid)]
+	for _, s := range f.Configuration().Servers {
+		cs := ClusterServer{ID: string(s.ID), Address: string(s.Address), Suffrage: "voter", State: "follower", API: members[string(s.ID)]}
+		if s.Suffrage != raft.Voter {
+			cs.Suffrage = "nonvoter"
+		}
+		switch {
+		case s.ID == lid:
+			cs.State = "leader"
+		case string(s.ID) == n.cfg.ID:
+			cs.State = strings.ToLower(n.raft.State().String())
+		}
+		st.Servers = append(st.Servers, cs)
+	}
+	return st, nil
+}
+
+// Join adds a server to the cluster; it must run on the leader.
+func (n *Node) Join(ctx context.Context, in JoinInput) error {
+	if !n.IsLeader() {
+		return raft.ErrNotLeader
+	}
+	var f raft.IndexFuture
+	if in.Voter {
+		f = n.raft.AddVoter(raft.ServerID(in.ID), raft.ServerAddress(in.Address), 0, n.cfg.ApplyTimeout)
+	} else {
+		f = n.raft.AddNonvoter(raft.ServerID(in.ID), raft.ServerAddress(in.Address), 0, n.cfg.ApplyTimeout)
+	}
+	if err := f.Error(); err != nil {
+		return fmt.Errorf("origin: join %s: %w", in.ID, err)
+	}
+	if in.APIAddr != "" {
+		if _, err := n.Propose(ctx, &Command{Op: OpRegisterMember, At: n.now(), Member: &Member{ID: in.ID, APIAddr: in.APIAddr}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Remove removes a server from the cluster; it must run on the leader.
+func (n *Node) Remove(ctx context.Context, id string) error {
+	if !n.IsLeader() {
+		return raft.ErrNotLeader
+	}
+	if err := n.raft.RemoveServer(raft.ServerID(id), 0, n.cfg.ApplyTimeout).Error(); err != nil {
+		return fmt.Errorf("origin: remove %s: %w", id, err)
+	}
+	return nil
+}
+
+// JoinCluster asks the replica at peerAPI (any member; followers forward)
+// to add this replica, retrying until ctx is done.
+func (n *Node) JoinCluster(ctx context.Context, peerAPI string) error {
+	body, _ := json.Marshal(JoinInput{ID: n.cfg.ID, Address: n.RaftAddr(), Voter: n.cfg.Voter, APIAddr: n.cfg.APIAddr})
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(peerAPI, "/")+"/v1/cluster/join", bytes.NewReader(body))
+		if err != nil {
+			return fmt.Errorf("origin: join: %w", err)
+		}
+		req.Header.Set("Authorization", "Bearer "+n.cfg.OperatorToken)
+		resp, err := n.client.Do(req)
+		if err == nil {
+			msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(msg))
+			if resp.StatusCode < 500 {
+				return fmt.Errorf("origin: join via %s: %w", peerAPI, err)
+			}
+		}
+		n.log.Warn("join: retrying", "peer", peerAPI, "error", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("origin: join via %s: %w (last: %v)", peerAPI, ctx.Err(), err)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// ImportSite replaces (or creates) a whole site, e.g. to seed the demo. The
+// stored site gets a new version; s is not kept.
+func (n *Node) ImportSite(ctx context.Context, s *content.Site) (*content.Site, error) {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("origin: import: %w", err)
+	}
+	var cp content.Site
+	if err := json.Unmarshal(b, &cp); err != nil {
+		return nil, fmt.Errorf("origin: import: %w", err)
+	}
+	res, err := n.Propose(ctx, &Command{Op: OpImportSite, At: n.now(), Import: &cp})
+	if err != nil {
+		return nil, err
+	}
+	if res.Err != nil {
+		return nil, res.Err
+	}
+	return n.Site(cp.ID), nil
+}
+
+// NewToken returns a random API token and the SHA-256 hex stored for it.
+func NewToken() (token, hash string) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("origin: crypto/rand: %v", err))
+	}
+	token = "se_" + hex.EncodeToString(b[:])
+	return token, HashToken(token)
+}
+
+// HashToken is the SHA-256 hex of a token, as stored.
+func HashToken(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}

@@ -1,0 +1,438 @@
+package render
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/statusedge/statusedge/content"
+)
+
+// dayIncident is an incident shown on a day of a component's uptime bar.
+type dayIncident struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// incidentDays maps component id → day number → the incidents that touched
+// that component that day (an incident lasts from its start to its
+// resolution, or to asOf while open), for the days in [first, last].
+func (v *view) incidentDays(first, last int32) map[string]map[int32][]dayIncident {
+	out := map[string]map[int32][]dayIncident{}
+	for _, in := range v.incidentsNewestFirst() {
+		end := v.asOf
+		if in.ResolvedAt != nil {
+			end = *in.ResolvedAt
+		}
+		from, to := content.DayNumber(in.StartedAt, v.loc), content.DayNumber(end, v.loc)
+		from, to = max(from, first), min(to, last)
+		for _, cid := range in.ComponentIDs {
+			for d := from; d <= to; d++ {
+				m := out[cid]
+				if m == nil {
+					m = map[int32][]dayIncident{}
+					out[cid] = m
+				}
+				m[d] = append(m[d], dayIncident{ID: in.ID, Name: in.Name})
+			}
+		}
+	}
+	return out
+}
+
+// uptimeOf returns the daily uptime of c for days days ending with asOf's
+// day: a group averages its visible children (content.History.GroupUptime).
+func (v *view) uptimeOf(c *content.Component, days int) []content.DayUptime {
+	if c.Group {
+		kids := v.children[c.ID]
+		ids := make([]string, len(kids))
+		for i, k := range kids {
+			ids[i] = k.ID
+		}
+		return v.site.History.GroupUptimeIn(ids, v.window(days))
+	}
+	return v.site.History.UptimeIn(c.ID, v.window(days))
+}
+
+// hasShowcase reports whether c is a showcase component, or a group with one.
+func (v *view) hasShowcase(c *content.Component) bool {
+	if !c.Group {
+		return c.Showcase
+	}
+	for _, k := range v.children[c.ID] {
+		if k.Showcase {
+			return true
+		}
+	}
+	return false
+}
+
+type uptimeDoc struct {
+	Page       apiPage           `json:"page"`
+	AsOf       string            `json:"as_of"`
+	Formula    string            `json:"formula"`
+	Days       int               `json:"days"`
+	Components []uptimeComponent `json:"components"`
+}
+
+type uptimeComponent struct {
+	ID      string      `json:"id"`
+	Name    string      `json:"name"`
+	Group   bool        `json:"group"`
+	GroupID *string     `json:"group_id"`
+	Uptime  *float64    `json:"uptime"` // mean over the days with data
+	Daily   []uptimeDay `json:"daily"`
+}
+
+type uptimeDay struct {
+	content.DayUptime
+	Incidents []dayIncident `json:"incidents"`
+}
+
+// uptimeJSON is /api/statusedge/uptime.json: the daily uptime of every
+// showcase component and of every group holding one, for the bars.
+func (r *Renderer) uptimeJSON(v *view) ([]byte, error) {
+	days := r.cfg.UptimeDays
+	last := content.DayNumber(v.asOf, v.loc)
+	first := last - int32(days) + 1
+	incs := v.incidentDays(first, last)
+	doc := uptimeDoc{Page: v.apiPage(), AsOf: v.isoMillis(v.asOf), Formula: content.UptimeFormula, Days: days,
+		Components: []uptimeComponent{}}
+	for _, c := range v.site.Components {
+		if !v.hasShowcase(c) {
+			continue
+		}
+		ds := v.uptimeOf(c, days)
+		uc := uptimeComponent{ID: c.ID, Name: c.Name, Group: c.Group, GroupID: c.GroupID, Daily: make([]uptimeDay, len(ds))}
+		if uc.GroupID != nil && v.byID[*uc.GroupID] == nil {
+			uc.GroupID = nil
+		}
+		if p, ok := content.Percent(ds); ok {
+			uc.Uptime = &p
+		}
+		dayIncs := v.componentIncidents(c, incs)
+		for i, d := range ds {
+			uc.Daily[i] = uptimeDay{DayUptime: d, Incidents: dayIncs(first + int32(i))}
+			if uc.Daily[i].Incidents == nil {
+				uc.Daily[i].Incidents = []dayIncident{}
+			}
+		}
+		doc.Components = append(doc.Components, uc)
+	}
+	return appendUptimeDoc(make([]byte, 0, len(doc.Components)*days*200+1024), &doc)
+}
+
+// appendUptimeDoc encodes doc exactly as encoding/json would (a test holds
+// it to that), by hand: with 1,000 components it is 90,000 days, and
+// reflection doubled the cost of the endpoint.
+func appendUptimeDoc(buf []byte, doc *uptimeDoc) ([]byte, error) {
+	str := func(s string) error {
+		if plainJSON(s) {
+			buf = append(append(append(buf, '"'), s...), '"')
+			return nil
+		}
+		b, err := json.Marshal(s)
+		buf = append(buf, b...)
+		return err
+	}
+	head, err := json.Marshal(struct {
+		Page    apiPage `json:"page"`
+		AsOf    string  `json:"as_of"`
+		Formula string  `json:"formula"`
+		Days    int     `json:"days"`
+	}{doc.Page, doc.AsOf, doc.Formula, doc.Days})
+	if err != nil {
+		return nil, err
+	}
+	buf = append(buf, head[:len(head)-1]...) // without its closing brace
+	buf = append(buf, `,"components":[`...)
+	for i, c := range doc.Components {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, `{"id":`...)
+		if err := str(c.ID); err != nil {
+			return nil, err
+		}
+		buf = append(buf, `,"name":`...)
+		if err := str(c.Name); err != nil {
+			return nil, err
+		}
+		buf = append(buf, `,"group":`...)
+		buf = strconv.AppendBool(buf, c.Group)
+		buf = append(buf, `,"group_id":`...)
+		if c.GroupID == nil {
+			buf = append(buf, "null"...)
+		} else if err := str(*c.GroupID); err != nil {
+			return nil, err
+		}
+		buf = append(buf, `,"uptime":`...)
+		buf = appendJSONFloat(buf, c.Uptime)
+		buf = append(buf, `,"daily":[`...)
+		for j, d := range c.Daily {
+			if j > 0 {
+				buf = append(buf, ',')
+			}
+			buf = append(buf, `{"date":`...)
+			if err := str(d.Date); err != nil {
+				return nil, err
+			}
+			buf = append(buf, `,"uptime":`...)
+			buf = appendJSONFloat(buf, d.Uptime)
+			buf = append(buf, `,"degraded_seconds":`...)
+			buf = strconv.AppendInt(buf, int64(d.Degraded), 10)
+			buf = append(buf, `,"partial_outage_seconds":`...)
+			buf = strconv.AppendInt(buf, int64(d.Partial), 10)
+			buf = append(buf, `,"major_outage_seconds":`...)
+			buf = strconv.AppendInt(buf, int64(d.Major), 10)
+			buf = append(buf, `,"maintenance_seconds":`...)
+			buf = strconv.AppendInt(buf, int64(d.Maintenance), 10)
+			buf = append(buf, `,"worst":`...)
+			if err := str(string(d.Worst)); err != nil {
+				return nil, err
+			}
+			buf = append(buf, `,"incidents":[`...)
+			for k, in := range d.Incidents {
+				if k > 0 {
+					buf = append(buf, ',')
+				}
+				buf = append(buf, `{"id":`...)
+				if err := str(in.ID); err != nil {
+					return nil, err
+				}
+				buf = append(buf, `,"name":`...)
+				if err := str(in.Name); err != nil {
+					return nil, err
+				}
+				buf = append(buf, '}')
+			}
+			buf = append(buf, "]}"...)
+		}
+		buf = append(buf, "]}"...)
+	}
+	return append(buf, "]}\n"...), nil
+}
+
+// plainJSON reports whether s is written by encoding/json as is, between
+// quotes: printable ASCII without ", \, <, > or &.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// appendJSONFloat appends f as encoding/json does, or null.
+func appendJSONFloat(buf []byte, f *float64) []byte {
+	switch {
+	case f == nil:
+		return append(buf, "null"...)
+	case *f == 0 || (*f >= 1e-6 && *f < 1e21):
+		return strconv.AppendFloat(buf, *f, 'f', -1, 64)
+	}
+	b, _ := json.Marshal(*f) // the rare exponent forms
+	return append(buf, b...)
+}
+
+// componentIncidents returns a lookup of the incidents touching c (a group:
+// any of its children) on a day.
+func (v *view) componentIncidents(c *content.Component, incs map[string]map[int32][]dayIncident) func(int32) []dayIncident {
+	if !c.Group {
+		m := incs[c.ID]
+		return func(d int32) []dayIncident { return m[d] }
+	}
+	kids := v.children[c.ID]
+	return func(d int32) []dayIncident {
+		var out []dayIncident
+		for _, k := range kids {
+			for _, in := range incs[k.ID][d] {
+				if !containsIncident(out, in.ID) {
+					out = append(out, in)
+				}
+			}
+		}
+		return out
+	}
+}
+
+func containsIncident(l []dayIncident, id string) bool {
+	for _, x := range l {
+		if x.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// dayClass is the bar class of a day: b0 no data, b1 operational, b2
+// degraded, b3 partial outage, b4 major outage, b5 maintenance.
+func dayClass(d content.DayUptime) byte {
+	switch {
+	case d.Uptime == nil && d.Maintenance == 0:
+		return '0'
+	case d.Worst == content.MajorOutage:
+		return '4'
+	case d.Worst == content.PartialOutage:
+		return '3'
+	case d.Worst == content.DegradedPerformance:
+		return '2'
+	case d.Worst == content.UnderMaintenance:
+		return '5'
+	}
+	return '1'
+}
+
+// statusClass is the bar class of a status (see dayClass).
+func statusClass(st content.ComponentStatus) byte {
+	switch st {
+	case content.DegradedPerformance:
+		return '2'
+	case content.PartialOutage:
+		return '3'
+	case content.MajorOutage:
+		return '4'
+	case content.UnderMaintenance:
+		return '5'
+	}
+	return '1'
+}
+
+// percent formats a fraction as a percentage with two decimals ("99.87",
+// "100").
+func percent(f float64) string { return string(appendPercent(nil, f)) }
+
+// appendPercent appends percent(f) to buf.
+func appendPercent(buf []byte, f float64) []byte {
+	if f >= 1 {
+		return append(buf, "100"...)
+	}
+	n := len(buf)
+	buf = strconv.AppendFloat(buf, f*100, 'f', 2, 64)
+	if string(buf[n:]) == "100.00" { // 0.99999 rounds up: do not claim a perfect day
+		buf = append(buf[:n], "99.99"...)
+	}
+	return buf
+}
+
+// Geometry of the bar: each day is a 3-unit rect with a 1-unit gap.
+const (
+	barDayWidth = 3
+	barDayStep  = 4
+	barHeight   = 30
+)
+
+// uptimeBar writes the 90-day bar of one component as inline SVG: a rect
+// per day, whose <title> gives the date, the uptime, the time in each bad
+// status and that day's incidents. It is written by hand (every text
+// HTML-escaped) because it is the bulk of a large page and html/template
+// would cost 10× more per element.
+//
+// now is the component's status as of the page: when the page is as of the
+// very start of a day (the site has not changed since), that day has no
+// data yet and is drawn in the current status ("so far: Operational").
+func uptimeBar(buf []byte, name string, days []content.DayUptime, first int32, dayIncs func(int32) []dayIncident, now content.ComponentStatus) []byte {
+	label := "no data"
+	if p, ok := content.Percent(days); ok {
+		label = percent(p) + "% uptime"
+	}
+	buf = append(buf, `<svg class="uptime-bar" viewBox="0 0 `...)
+	buf = strconv.AppendInt(buf, int64(len(days)*barDayStep-1), 10)
+	buf = append(buf, ` `...)
+	buf = strconv.AppendInt(buf, barHeight, 10)
+	buf = append(buf, `" preserveAspectRatio="none" role="img" aria-label="`...)
+	buf = appendEscaped(buf, name)
+	buf = append(buf, `: `...)
+	buf = strconv.AppendInt(buf, int64(len(days)), 10)
+	buf = append(buf, `-day `...)
+	buf = append(buf, label...)
+	buf = append(buf, `">`...)
+	for i, d := range days {
+		buf = append(buf, `<rect x="`...)
+		buf = strconv.AppendInt(buf, int64(i*barDayStep), 10)
+		buf = append(buf, `" width="3" height="30" class="b`...)
+		today := i == len(days)-1 && d.Uptime == nil && d.Maintenance == 0 && now != ""
+		if today {
+			buf = append(buf, statusClass(now))
+		} else {
+			buf = append(buf, dayClass(d))
+		}
+		buf = append(buf, `"><title>`...)
+		buf = append(buf, d.Date...)
+		if today {
+			buf = append(buf, ": today so far: "...)
+			buf = append(buf, now.Text()...)
+		} else if d.Uptime != nil {
+			buf = append(buf, ": "...)
+			buf = appendPercent(buf, *d.Uptime)
+			buf = append(buf, '%')
+		} else {
+			buf = append(buf, ": no data"...)
+		}
+		buf = appendDuration(buf, "major outage", d.Major)
+		buf = appendDuration(buf, "partial outage", d.Partial)
+		buf = appendDuration(buf, "degraded", d.Degraded)
+		buf = appendDuration(buf, "maintenance", d.Maintenance)
+		for _, in := range dayIncs(first + int32(i)) {
+			buf = append(buf, "; "...)
+			buf = appendEscaped(buf, in.Name)
+		}
+		buf = append(buf, `</title></rect>`...)
+	}
+	return append(buf, `</svg>`...)
+}
+
+// appendDuration appends ", <what> 1h 5m" when secs > 0.
+func appendDuration(buf []byte, what string, secs int32) []byte {
+	if secs <= 0 {
+		return buf
+	}
+	buf = append(buf, ", "...)
+	buf = append(buf, what...)
+	buf = append(buf, ' ')
+	return append(buf, shortDuration(time.Duration(secs)*time.Second)...)
+}
+
+// shortDuration is "2h 5m", "12m" or "40s".
+func shortDuration(d time.Duration) string {
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	switch {
+	case h > 0 && m > 0:
+		return strconv.Itoa(h) + "h " + strconv.Itoa(m) + "m"
+	case h > 0:
+		return strconv.Itoa(h) + "h"
+	case m > 0:
+		return strconv.Itoa(m) + "m"
+	}
+	return strconv.Itoa(int(d/time.Second)) + "s"
+}
+
+// appendEscaped appends s escaped for HTML text and attribute values.
+func appendEscaped(buf []byte, s string) []byte {
+	last := 0
+	for i := 0; i < len(s); i++ {
+		var esc string
+		switch s[i] {
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		case '&':
+			esc = "&amp;"
+		case '"':
+			esc = "&#34;"
+		case '\'':
+			esc = "&#39;"
+		case 0:
+			esc = "\uFFFD"
+		default:
+			continue
+		}
+		buf = append(buf, s[last:i]...)
+		buf = append(buf, esc...)
+		last = i + 1
+	}
+	return append(buf, s[last:]...)
+}
