@@ -28,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -83,6 +84,8 @@ type System struct {
 	SiteToken string
 
 	log      *slog.Logger
+	sec      secrets
+	seeds    []string // the origins' gossip addresses
 	renderer *render.Renderer
 	shell    *skeleton.Skeleton
 	cfg      Config
@@ -142,7 +145,7 @@ func Start(ctx context.Context, cfg Config) (*System, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dev: skeleton: %w", err)
 	}
-	s := &System{OperatorToken: sec.OperatorToken, ClusterSecret: sec.ClusterSecret, log: log, renderer: r, shell: sk, cfg: cfg}
+	s := &System{OperatorToken: sec.OperatorToken, ClusterSecret: sec.ClusterSecret, log: log, sec: sec, renderer: r, shell: sk, cfg: cfg}
 	fail := func(err error) (*System, error) {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -165,8 +168,9 @@ func Start(ctx context.Context, cfg Config) (*System, error) {
 			return fail(err)
 		}
 	}
-	for i, reg := range s.Regions {
-		if err := s.startEdge(ctx, i, reg, sec, seeds); err != nil {
+	s.seeds = seeds
+	for i := range s.Regions {
+		if err := s.StartEdge(ctx, i); err != nil {
 			return fail(err)
 		}
 	}
@@ -210,7 +214,7 @@ func (s *System) startOrigin(ctx context.Context, i int, name string, sec secret
 	oc.Renderer = s.renderer
 	oc.Logger = hclog.New(&hclog.LoggerOptions{Name: oc.ID, Level: hclog.Error, Output: io.Discard})
 	if cfg.Fast {
-		oc.HeartbeatTimeout, oc.ElectionTimeout, oc.LeaderLeaseTimeout = 300*time.Millisecond, 300*time.Millisecond, 200*time.Millisecond
+		oc.HeartbeatTimeout, oc.ElectionTimeout, oc.LeaderLeaseTimeout = 500*time.Millisecond, 500*time.Millisecond, 250*time.Millisecond
 		oc.CommitTimeout = 5 * time.Millisecond
 	}
 	node, err := origin.Open(oc)
@@ -238,10 +242,13 @@ func (s *System) startOrigin(ctx context.Context, i int, name string, sec secret
 		return reg, fmt.Errorf("dev: region %s: origin gossip: %w", name, err)
 	}
 	reg.originGossip = g
-	// Every replica announces what it applies: an edge that hears a version
-	// from its own region's replica can render it there at once.
+	// The leader announces what it commits; the other replicas' versions
+	// reach the cluster through anti-entropy (gc.Versions). An edge that
+	// hears of a version its own region's replica has not applied yet asks
+	// for a render "at that version or newer", and the replica waits for it.
+	// One publisher per site keeps a burst to a few paced messages.
 	reg.cancelSub = node.Subscribe(func(c origin.Change) {
-		if !c.Deleted {
+		if !c.Deleted && node.IsLeader() {
 			_ = g.Publish(c.SiteID, c.Version)
 		}
 	})
@@ -261,9 +268,17 @@ func (s *System) gossipConfig(nodeName string, role gossip.Role, region string, 
 	return gc
 }
 
-func (s *System) startEdge(ctx context.Context, i int, reg *Region, sec secrets, seeds []string) error {
-	cfg := s.cfg
+// StartEdge starts region i's edge and its gossip node (again, after
+// StopEdge: same listen address and Redis). It returns once the edge has the
+// registry and its gossip node has completed one anti-entropy exchange, so a
+// restarted edge has caught up before it calls itself ready.
+func (s *System) StartEdge(ctx context.Context, i int) error {
+	cfg, reg, sec, seeds := s.cfg, s.Regions[i], s.sec, s.seeds
+	if reg.Edge != nil {
+		return fmt.Errorf("dev: region %s: edge already running", reg.Name)
+	}
 	switch {
+	case reg.RedisURL != "":
 	case cfg.RedisAddr != "":
 		reg.RedisURL = cfg.RedisAddr
 	case cfg.StartRedis:
@@ -293,7 +308,10 @@ func (s *System) startEdge(ctx context.Context, i int, reg *Region, sec secrets,
 	}
 	reg.Edge = e
 	addr := "127.0.0.1:0"
-	if i == 0 && cfg.PageAddr != "" {
+	switch {
+	case reg.PageURL != "": // a restart keeps the address
+		addr = strings.TrimPrefix(reg.PageURL, "http://")
+	case i == 0 && cfg.PageAddr != "":
 		addr = cfg.PageAddr
 	}
 	ln, err := net.Listen("tcp", addr)
@@ -317,7 +335,30 @@ func (s *System) startEdge(ctx context.Context, i int, reg *Region, sec secrets,
 	if err := e.WaitReady(wctx); err != nil {
 		return fmt.Errorf("dev: region %s: edge not ready: %w", reg.Name, err)
 	}
+	if err := g.WaitSynced(wctx); err != nil {
+		return fmt.Errorf("dev: region %s: edge gossip not synced: %w", reg.Name, err)
+	}
 	return nil
+}
+
+// StopEdge stops region i's edge (draining it) and makes its gossip node
+// leave, as a crashed or redeployed edge would disappear.
+func (s *System) StopEdge(ctx context.Context, i int) error {
+	reg := s.Regions[i]
+	var errs []error
+	if reg.Edge != nil {
+		if err := reg.Edge.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		reg.Edge = nil
+	}
+	if reg.edgeGossip != nil {
+		if err := reg.edgeGossip.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		reg.edgeGossip = nil
+	}
+	return errors.Join(errs...)
 }
 
 // seed imports the demo site when the cluster has no site yet.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,29 +55,38 @@ func page(tb testing.TB, edgeURL, path string) (int, http.Header, string) {
 	return resp.StatusCode, resp.Header, string(b)
 }
 
-// postIncident creates an incident through the management API and returns
-// the site version its acknowledgment carries.
+// postIncident creates an incident through the management API, retrying
+// with the same Idempotency-Key while no leader is reachable (as the CLI
+// does), and returns the site version its acknowledgment carries.
 func postIncident(tb testing.TB, s *System, apiURL, name string) uint64 {
 	tb.Helper()
 	body, _ := json.Marshal(map[string]any{"name": name, "status": "investigating", "impact": "minor", "body": "Looking into " + name})
-	req, _ := http.NewRequest(http.MethodPost, apiURL+"/v1/sites/acme/incidents", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+s.OperatorToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatalf("post incident: %v", err)
+	key := fmt.Sprintf("test-%d-%s", time.Now().UnixNano(), name)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		req, _ := http.NewRequest(http.MethodPost, apiURL+"/v1/sites/acme/incidents", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+s.OperatorToken)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			tb.Fatalf("post incident: %v", err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusServiceUnavailable && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		if resp.StatusCode != http.StatusCreated {
+			tb.Fatalf("post incident: %d %s", resp.StatusCode, b)
+		}
+		v, err := strconv.ParseUint(resp.Header.Get("X-Statusedge-Version"), 10, 64)
+		if err != nil {
+			tb.Fatalf("post incident: no version in the answer: %v", err)
+		}
+		return v
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated {
-		tb.Fatalf("post incident: %d %s", resp.StatusCode, b)
-	}
-	v, err := strconv.ParseUint(resp.Header.Get("X-Statusedge-Version"), 10, 64)
-	if err != nil {
-		// Fall back to the replica's own view of the site.
-		return s.Regions[0].Origin.Site("acme").Version
-	}
-	return v
 }
 
 // waitServes polls an edge until its page contains want, and returns how
@@ -204,5 +214,98 @@ func TestLossyGossipConverges(t *testing.T) {
 	}
 	if st := network.Stats(); st.Dropped == 0 {
 		t.Errorf("the lossy network dropped nothing: %+v", st)
+	}
+}
+
+// metric reads one counter from an edge's /metrics (a loopback peer may).
+func metric(tb testing.TB, edgeURL, name string) float64 {
+	tb.Helper()
+	resp, err := http.Get(edgeURL + "/metrics")
+	if err != nil {
+		tb.Fatalf("metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, name) && (len(line) == len(name) || line[len(name)] == ' ' || line[len(name)] == '{') {
+			f, err := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
+			if err != nil {
+				tb.Fatalf("metrics line %q: %v", line, err)
+			}
+			return f
+		}
+	}
+	tb.Fatalf("metric %s not found in:\n%.500s", name, b)
+	return 0
+}
+
+func TestEdgeRestartedDuringPropagationCatchesUp(t *testing.T) {
+	s, _ := multiRegion(t)
+	ctx := context.Background()
+	for _, r := range s.Regions {
+		waitServes(t, r.PageURL, "/", "Acme Cloud", 10*time.Second)
+	}
+	postIncident(t, s, s.Regions[0].APIURL, "Propagation 1")
+	if err := s.StopEdge(ctx, 2); err != nil { // the ap edge dies as the news spreads
+		t.Fatal(err)
+	}
+	postIncident(t, s, s.Regions[0].APIURL, "Propagation 2")
+	postIncident(t, s, s.Regions[1].APIURL, "Propagation 3")
+	if err := s.StartEdge(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	// Ready means caught up: the first answer already shows the last change.
+	if _, _, body := page(t, s.Regions[2].PageURL, "/"); !strings.Contains(body, "Propagation 3") {
+		t.Fatalf("the restarted edge called itself ready but serves an old page")
+	}
+	postIncident(t, s, s.Regions[0].APIURL, "After the restart")
+	waitServes(t, s.Regions[2].PageURL, "/", "After the restart", 10*time.Second)
+}
+
+// TestBurstIsCoalesced posts a burst of changes to one site and checks that
+// the edges rendered a few versions of it, not one per change.
+func TestBurstIsCoalesced(t *testing.T) {
+	s, _ := multiRegion(t)
+	for _, r := range s.Regions {
+		waitServes(t, r.PageURL, "/", "Acme Cloud", 10*time.Second)
+	}
+	before := make([]float64, len(s.Regions))
+	for i, r := range s.Regions {
+		before[i] = metric(t, r.PageURL, "statusedge_edge_origin_renders_total")
+	}
+	// 40 changes from 8 concurrent writers, as fast as raft takes them.
+	const burst, writers = 40, 8
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < burst; i += writers {
+				postIncident(t, s, s.Regions[0].APIURL, fmt.Sprintf("Burst %d", i))
+			}
+		}()
+	}
+	wg.Wait()
+	took := time.Since(start)
+	t.Logf("burst of %d changes took %v", burst, took)
+	for _, r := range s.Regions {
+		for i := range burst {
+			waitServes(t, r.PageURL, "/", fmt.Sprintf("Burst %d<", i), 10*time.Second)
+		}
+	}
+	// Publishes are paced per site (gossip.DefaultPublishInterval), and an edge
+	// renders the newest version it knows, one site at a time: the versions an
+	// edge renders are bounded by the burst's length, not by its size.
+	// A few more for the first publish, the last (trailing) one, and a version
+	// learned from a follower through anti-entropy in between.
+	maxVersions := int(took/gossip.DefaultPublishInterval) + 5
+	for i, r := range s.Regions {
+		renders := metric(t, r.PageURL, "statusedge_edge_origin_renders_total") - before[i]
+		switches := metric(t, r.PageURL, "statusedge_edge_render_ahead_switches_total")
+		t.Logf("edge %s: %v origin renders, %v version switches for %d changes", r.Name, renders, switches, burst)
+		if renders > float64(maxVersions*4) {
+			t.Errorf("edge %s rendered %v times for a burst of %d changes in %v (bound %d)", r.Name, renders, burst, took, maxVersions*4)
+		}
 	}
 }
