@@ -24,8 +24,10 @@ type Target struct {
 // API's acknowledgment of a change to the moment each target serves a page
 // of that version or newer (its X-Statusedge-Version header). Each change is
 // a component status flip posted to api for site; the token is an operator or
-// site token. poll is how often each target is asked (default 2 ms).
-func Propagation(ctx context.Context, api, token, site, componentID string, targets []Target, changes int, poll time.Duration) ([]Samples, error) {
+// site token. poll is how often each target is asked (default 2 ms); gap is
+// the least time between two changes (more than gossip's publish pacing
+// measures lone changes rather than the pacing of a burst).
+func Propagation(ctx context.Context, api, token, site, componentID string, targets []Target, changes int, poll, gap time.Duration) ([]Samples, error) {
 	if poll <= 0 {
 		poll = 2 * time.Millisecond
 	}
@@ -38,7 +40,16 @@ func Propagation(ctx context.Context, api, token, site, componentID string, targ
 		}
 	}
 	statuses := []string{"degraded_performance", "operational"}
+	var last time.Time
 	for n := 0; n < changes; n++ {
+		if wait := gap - time.Since(last); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return out, ctx.Err()
+			case <-time.After(wait):
+			}
+		}
+		last = time.Now()
 		body, _ := json.Marshal(map[string]string{"status": statuses[n%2]})
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPatch,
 			fmt.Sprintf("%s/v1/sites/%s/components/%s", api, site, componentID), bytes.NewReader(body))

@@ -158,6 +158,7 @@ func benchPropagation(ctx context.Context, args []string, stdout, stderr io.Writ
 	changes := fs.Int("changes", 200, "number of changes to publish")
 	regions := fs.Int("regions", 3, "regions on this machine")
 	latencies := fs.String("latency", "0,100ms", "comma-separated one-way latencies added between regions (gossip)")
+	gap := fs.Duration("gap", 300*time.Millisecond, "least time between two changes (below gossip's 200 ms publish pacing, a change may wait for its turn)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -180,10 +181,11 @@ func benchPropagation(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	rep := bench.Report{Title: "propagation: write acknowledged → every edge serves it", When: time.Now(), Setup: map[string]string{
 		"regions": strconv.Itoa(*regions), "changes": strconv.Itoa(*changes), "cores": strconv.Itoa(runtime.NumCPU()),
+		"gap":     gap.String() + " at least between changes",
 		"latency": "added one way between regions to gossip by a delaying memberlist transport (raft replication between replicas is not delayed)",
 	}}
 	for _, lat := range lats {
-		samples, err := propagationRun(ctx, *regions, *changes, lat)
+		samples, err := propagationRun(ctx, *regions, *changes, lat, *gap)
 		if err != nil {
 			fmt.Fprintf(stderr, "statusedge bench propagation: %v\n", err)
 			return 1
@@ -200,7 +202,7 @@ func benchPropagation(ctx context.Context, args []string, stdout, stderr io.Writ
 	return 0
 }
 
-func propagationRun(ctx context.Context, regions, changes int, latency time.Duration) ([]bench.Samples, error) {
+func propagationRun(ctx context.Context, regions, changes int, latency, gap time.Duration) ([]bench.Samples, error) {
 	dir, err := os.MkdirTemp("", "statusedge-prop-")
 	if err != nil {
 		return nil, err
@@ -242,7 +244,7 @@ func propagationRun(ctx context.Context, regions, changes int, latency time.Dura
 		name := fmt.Sprintf("%s (+%s)", r.Name, latency)
 		targets = append(targets, bench.Target{Name: name, URL: r.PageURL, Host: demo.Hostname})
 	}
-	return bench.Propagation(ctx, sys.Regions[0].APIURL, sys.OperatorToken, "acme", comp, targets, changes, 0)
+	return bench.Propagation(ctx, sys.Regions[0].APIURL, sys.OperatorToken, "acme", comp, targets, changes, 0, gap)
 }
 
 // benchBare serves one gzip file for every request with bare fasthttp: the
