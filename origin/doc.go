@@ -55,7 +55,9 @@
 //	n.ImportSite(ctx, demo.Site(time.Now()))
 //	defer n.Shutdown(ctx)
 //
-// Snapshots are one JSON document of the whole state (sites with their
-// history, token hashes, idempotency records, members); Snapshot only copies
-// maps of immutable pointers, the encoding happens in Persist.
+// Snapshots hold the whole state (sites with their history, token hashes,
+// idempotency records, members) as zstd-compressed JSON lines, one line per
+// site, so Persist and Restore use every core (see encodeState; the older
+// one-document JSON snapshots still restore). Snapshot only copies maps of
+// immutable pointers; the encoding happens in Persist.
 package origin

@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 
 	"github.com/hashicorp/raft"
-
-	"github.com/statusedge/statusedge/content"
 )
 
 // Change tells a subscriber that a site changed: its new version, or that
@@ -24,7 +22,7 @@ type Change struct {
 }
 
 // fsm adapts state to raft.FSM and tells waiters and subscribers about
-// applied changes. Snapshots are JSON (see persist).
+// applied changes. Snapshots are zstd-compressed JSON lines (see encodeState).
 type fsm struct {
 	mu      sync.RWMutex
 	st      *state
@@ -156,32 +154,12 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	return nil
 }
 
-func decodeState(r io.Reader) (*state, error) {
-	st := newState()
-	if err := json.NewDecoder(bufio.NewReaderSize(r, 1<<20)).Decode(st); err != nil {
-		return nil, fmt.Errorf("origin: decode snapshot: %w", err)
-	}
-	for _, m := range []*map[string]string{&st.Tokens, &st.Members} {
-		if *m == nil {
-			*m = map[string]string{}
-		}
-	}
-	if st.Sites == nil {
-		st.Sites = map[string]*content.Site{}
-	}
-	if st.Idem == nil {
-		st.Idem = map[string]*idemRecord{}
-	}
-	st.reindex()
-	return st, nil
-}
-
 type fsmSnapshot struct{ st *state }
 
-// Persist writes the state as one JSON document.
+// Persist writes the state as a version-2 snapshot (see encodeState).
 func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 	w := bufio.NewWriterSize(sink, 1<<20)
-	err := json.NewEncoder(w).Encode(s.st)
+	err := encodeState(w, s.st)
 	if err == nil {
 		err = w.Flush()
 	}

@@ -89,13 +89,16 @@ func DefaultConfig() Config {
 		HeartbeatTimeout:   1000 * time.Millisecond,
 		ElectionTimeout:    1000 * time.Millisecond,
 		LeaderLeaseTimeout: 500 * time.Millisecond,
-		CommitTimeout:      50 * time.Millisecond,
-		SnapshotInterval:   120 * time.Second,
-		SnapshotThreshold:  8192,
-		TrailingLogs:       10240,
-		ApplyTimeout:       10 * time.Second,
-		MaintenanceTick:    time.Second,
-		RenderWait:         2 * time.Second,
+		// Followers learn that an entry committed from the leader's next
+		// AppendEntries, sent at the latest after CommitTimeout: it bounds how
+		// long an edge waits on its own region's replica for a new version.
+		CommitTimeout:     15 * time.Millisecond,
+		SnapshotInterval:  120 * time.Second,
+		SnapshotThreshold: 8192,
+		TrailingLogs:      10240,
+		ApplyTimeout:      10 * time.Second,
+		MaintenanceTick:   time.Second,
+		RenderWait:        2 * time.Second,
 	}
 }
 

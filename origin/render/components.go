@@ -7,7 +7,7 @@ func componentsSize(v *view, days int) int {
 	n := 256 + 400*len(v.site.Components)
 	for _, c := range v.site.Components {
 		if c.Showcase && !c.Group {
-			n += 96 * days
+			n += 140 * days
 		}
 	}
 	return n
@@ -58,13 +58,6 @@ func componentsHTML(dst []byte, v *view, days int) []byte {
 				now = c.Status
 			}
 			buf = uptimeBar(buf, c.Name, ds, first, v.componentIncidents(c, incs), now)
-			buf = append(buf, `<p class="uptime-legend"><span class="uptime-pct">`...)
-			if p, ok := content.Percent(ds); ok {
-				buf = append(appendPercent(buf, p), "% uptime"...)
-			} else {
-				buf = append(buf, "No data"...)
-			}
-			buf = append(buf, "</span></p>\n"...)
 		}
 		buf = append(buf, "</li>\n"...)
 	}

@@ -44,7 +44,7 @@
 // # Cost
 //
 // The status page's uptime bars are written by hand (components.go), not
-// by html/template; with 1,000 showcase components they are ~8 MB of the
+// by html/template; with 1,000 showcase components they are ~12 MB of the
 // page, and content.History.Uptime is most of the CPU (see
 // render_timing_test.go).
 //
@@ -68,13 +68,32 @@
 //	                       group is li.component.group > details > summary and
 //	                       ul > li.component; each has h3.name, span.status.s-{status}
 //	                       (the status spelled out), p.desc, and for showcase
-//	                       components svg.uptime-bar (one rect.b0..b5 per day, its
+//	                       components details.daily (closed) > summary >
+//	                       svg.uptime-bar[aria-hidden] (one rect.b0..b5 per day, its
 //	                       <title> the date, uptime %, bad time and incidents) and
-//	                       span.uptime-pct
+//	                       span.uptime-legend > span.uptime-pct, span.more; then
+//	                       ol.days > li.b0..b5 per day (the title's text, the
+//	                       incidents as links to them)
 //	section#recent         resolved incidents of the last 7 days, link to /history
 //
 // Bar classes: b0 no data, b1 operational, b2 degraded, b3 partial outage,
-// b4 major outage, b5 maintenance. /history has div#history >
+// b4 major outage, b5 maintenance (they set --c, the colour).
+//
+// # Accessibility of the uptime bars
+//
+// A mouse user hovers a day for its tooltip. A keyboard or screen reader
+// user gets each bar as one tab stop, a <summary> named "API: 99.87% uptime
+// over 90 days. Daily detail", which discloses the list of days (date,
+// uptime, bad time, incidents as links) without script. Days are not tab
+// stops of their own: 90 per bar would make a page of many components
+// unusable by keyboard, and CSS-only tooltips on focus cannot be dismissed
+// with Escape (WCAG 1.4.13). While closed, the days are out of the tab order
+// and the accessibility tree. a11y_test.go checks this against uptime.json;
+// skeleton's TestKeyboardReachesEachDay walks it with the keyboard in
+// Chromium. The stylesheet is origin/render/style, shared with the skeleton,
+// with a WCAG contrast test.
+//
+// /history has div#history >
 // section.month#month-YYYY-MM; /uptime has div#uptime >
 // section.component-uptime[data-id] > div.month[data-month] > ol.cal.
 package render

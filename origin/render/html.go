@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"html/template"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/statusedge/statusedge/content"
+	"github.com/statusedge/statusedge/origin/render/style"
 )
 
 //go:embed templates/*.html
@@ -58,7 +58,7 @@ type siteInfo struct {
 	Name    string
 	URL     string
 	Logo    string
-	Accent  template.CSS // validated #rgb or #rrggbb
+	CSS     template.CSS // style.Sheet with the site's (validated) accent
 	Zone    string
 	Formula string
 }
@@ -77,20 +77,6 @@ func (v *view) tmPtr(t *time.Time) *timeVal {
 	}
 	tv := v.tm(*t)
 	return &tv
-}
-
-// defaultAccent is used when the site's accent colour is missing or invalid.
-const defaultAccent = "#4f46e5"
-
-var hexColor = regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
-
-// accent returns c if it is a #rgb or #rrggbb colour, else the default: only
-// a validated value ever reaches the CSS.
-func accent(c string) template.CSS {
-	if hexColor.MatchString(c) {
-		return template.CSS(c) // #nosec: matched ^#[0-9a-f]{3,6}$
-	}
-	return defaultAccent
 }
 
 // logoURL returns u if it is an absolute http(s) URL, else "".
@@ -126,7 +112,7 @@ func (r *Renderer) html(v *view, name string, main any) ([]byte, string, error) 
 	l := layout{
 		Title: title, Nav: nav, Status: v.status, AsOf: v.tm(v.asOf), Updated: v.tm(v.site.UpdatedAt), Main: main,
 		Site: siteInfo{Name: v.site.Name, URL: v.site.URL, Logo: logoURL(v.site.Branding.LogoURL),
-			Accent: accent(v.site.Branding.AccentColor), Zone: v.loc.String(), Formula: content.UptimeFormula},
+			CSS: template.CSS(style.Sheet(v.site.Branding.AccentColor)), Zone: v.loc.String(), Formula: content.UptimeFormula},
 	}
 	var buf bytes.Buffer
 	buf.Grow(32 << 10)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/statusedge/statusedge/content"
 	"github.com/statusedge/statusedge/demo"
+	"github.com/statusedge/statusedge/origin/render/style"
 )
 
 func walkNodes(n *html.Node, f func(*html.Node)) {
@@ -208,11 +209,11 @@ func TestBranding(t *testing.T) {
 	}{
 		{"#0a7", "https://cdn.example/logo.svg", "#0a7", true},
 		{"#12AB9f", "http://cdn.example/l.png", "#12AB9f", true},
-		{"", "", defaultAccent, false},
-		{"red", "ftp://x/l.png", defaultAccent, false},
-		{"#12345", "//evil.example/x.png", defaultAccent, false},
-		{"#123456;background:url(x)", "data:image/png;base64,AAAA", defaultAccent, false},
-		{"expression(alert(1))", "javascript:alert(1)", defaultAccent, false},
+		{"", "", style.DefaultAccent, false},
+		{"red", "ftp://x/l.png", style.DefaultAccent, false},
+		{"#12345", "//evil.example/x.png", style.DefaultAccent, false},
+		{"#123456;background:url(x)", "data:image/png;base64,AAAA", style.DefaultAccent, false},
+		{"expression(alert(1))", "javascript:alert(1)", style.DefaultAccent, false},
 	}
 	for _, tt := range tests {
 		s := demo.Site(demoNow)

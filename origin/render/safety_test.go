@@ -12,6 +12,7 @@ import (
 
 	"github.com/statusedge/statusedge/content"
 	"github.com/statusedge/statusedge/demo"
+	"github.com/statusedge/statusedge/origin/render/style"
 )
 
 // unsafeHTML returns what is wrong with doc: a <script> element, an on*
@@ -156,7 +157,7 @@ func TestHostileContentIsInert(t *testing.T) {
 			t.Errorf("%s: %v", p, bad)
 		}
 		if p == "/" {
-			if !bytes.Contains(body, []byte("--accent:"+defaultAccent)) {
+			if !bytes.Contains(body, []byte("--accent:"+style.DefaultAccent)) {
 				t.Error("an invalid accent colour reached the CSS")
 			}
 			if bytes.Contains(body, []byte("<img")) {

@@ -1,0 +1,38 @@
+package style
+
+import (
+	_ "embed"
+	"regexp"
+	"strings"
+)
+
+// DefaultAccent is the accent colour of a site that sets none, or an
+// invalid one.
+const DefaultAccent = "#4f46e5"
+
+// sheet is style.css, the stylesheet with accentMarker where the site's
+// accent colour goes.
+//
+//go:embed style.css
+var sheet string
+
+// accentMarker stands in style.css for the accent colour.
+const accentMarker = "{{accent}}"
+
+var hexColour = regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+
+// Accent returns c if it is a #rgb or #rrggbb colour, else DefaultAccent:
+// only a validated value ever reaches the CSS.
+func Accent(c string) string {
+	if hexColour.MatchString(c) {
+		return c
+	}
+	return DefaultAccent
+}
+
+// Sheet is the stylesheet with the accent colour accent (validated by
+// Accent). It never contains "</" (it cannot close its <style> element).
+func Sheet(accent string) string {
+	before, after, _ := strings.Cut(sheet, accentMarker)
+	return before + Accent(accent) + after
+}
