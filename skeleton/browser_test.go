@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -241,7 +242,8 @@ type pageModel struct {
 	Maintenances []eventModel `json:"maintenances"`
 	// Bars is every uptime day's class, in page order.
 	Bars string `json:"bars"`
-	// Titles are the bars' labels and every day's tooltip.
+	// Titles are, for every bar's disclosure, its legend (with the
+	// accessible name), every day's tooltip and every day's list item.
 	Titles string `json:"titles"`
 	// Main and Footer are all the text a visitor reads.
 	Main   string `json:"main"`
@@ -267,7 +269,10 @@ const extractJS = `(() => {
     incidents: events("#incidents .incident"),
     maintenances: events("#maintenances .maintenance"),
     bars: [...document.querySelectorAll("#components svg.uptime-bar rect")].map(r => r.getAttribute("class")).join(""),
-    titles: [...document.querySelectorAll("main svg")].map(e => e.getAttribute("aria-label") + ": " + e.textContent).join(" | "),
+    titles: [...document.querySelectorAll("#components .daily")].map(e => [
+      e.tagName + (e.open ? " open" : ""), t(e.querySelector(".uptime-legend")),
+      ...[...e.querySelectorAll("svg title")].map(x => x.textContent),
+      ...[...e.querySelectorAll(".days li")].map(x => x.className + " " + x.innerHTML)].join(" / ")).join(" | "),
     main: t(document.querySelector("main")),
     footer: t(document.querySelector("footer")),
   };
@@ -755,5 +760,106 @@ func TestToleratesOddJSON(t *testing.T) {
 				t.Errorf("page errors: %q", errs)
 			}
 		})
+	}
+}
+
+// focusState is where the keyboard focus is.
+type focusState struct {
+	Tag       string `json:"tag"`
+	Seen      bool   `json:"seen"`      // focused before in this walk
+	Bar       bool   `json:"bar"`       // a bar's summary (details.daily > summary)
+	InDays    bool   `json:"inDays"`    // inside a bar's list of days
+	Component string `json:"component"` // the name of the component it is in
+	Outline   string `json:"outline"`   // its computed outline style and width
+	Open      bool   `json:"open"`      // its bar's daily detail is open
+	Days      int    `json:"days"`      // the list items of its bar's days shown (laid out)
+	FirstDay  string `json:"firstDay"`  // the first shown day's text
+}
+
+const focusJS = `(() => {
+  const a = document.activeElement;
+  if (!a || a === document.body) return {tag: a ? a.tagName : ""};
+  const seen = a.dataset.seen === "1"; a.dataset.seen = "1";
+  const c = a.closest("li.component"), d = a.closest("details.daily"), s = getComputedStyle(a);
+  const days = d ? [...d.querySelectorAll(".days li")].filter(li => li.checkVisibility()) : [];
+  return {tag: a.tagName, seen, bar: a.matches("details.daily > summary"), inDays: !!a.closest(".days"),
+    component: c ? c.querySelector(".name").textContent : "", outline: s.outlineStyle + " " + s.outlineWidth,
+    open: !!(d && d.open), days: days.length, firstDay: days.length ? days[0].innerText : ""};
+})()`
+
+// TestKeyboardReachesEachDay walks the server render (which has no script)
+// with the keyboard, as issue 4 asks for each day of the uptime bars: every
+// bar is one tab stop with a visible focus ring; Enter discloses its days
+// (date, uptime and incidents, the incidents as links, which Tab reaches
+// next); closed again, Tab goes on to the next bar, not through 90 days.
+func TestKeyboardReachesEachDay(t *testing.T) {
+	now := demoNow()
+	o := newOrigin(t, demo.Site(now), now, released())
+	tab := browser.Tab(t)
+	run(t, tab, "navigate to the server render", chromedp.Navigate(o.URL+"/?full"))
+	bars := eval[int](t, tab, `document.querySelectorAll("#components details.daily > summary").length`)
+	links := eval[int](t, tab, `document.querySelectorAll("a[href]").length`)
+	press := func(key string, opts ...chromedp.KeyOption) focusState {
+		t.Helper()
+		run(t, tab, "press "+strconv.Quote(key), chromedp.KeyEvent(key, opts...))
+		return eval[focusState](t, tab, focusJS)
+	}
+
+	// The whole page, Tab by Tab.
+	var stops []focusState
+	for range 500 {
+		f := press("\t")
+		if f.Seen || f.Tag == "BODY" || f.Tag == "" {
+			break
+		}
+		stops = append(stops, f)
+	}
+	var barStops []string
+	for _, f := range stops {
+		switch {
+		case f.InDays:
+			t.Errorf("Tab reached a day of %s while its detail is closed", f.Component)
+		case f.Bar:
+			barStops = append(barStops, f.Component)
+			if strings.HasPrefix(f.Outline, "none") || strings.HasSuffix(f.Outline, " 0px") {
+				t.Errorf("the focused bar of %s has no visible focus ring (outline %q)", f.Component, f.Outline)
+			}
+		}
+	}
+	t.Logf("%d tab stops on the page, %d of them bars (%d links in the page, some in closed details)", len(stops), len(barStops), links)
+	if len(barStops) != bars || bars < 8 {
+		t.Errorf("Tab reached %d bars (%q), the page has %d", len(barStops), barStops, bars)
+	}
+	if len(stops) > links+bars+10 {
+		t.Errorf("%d tab stops for %d links and %d bars", len(stops), links, bars)
+	}
+
+	// The API's bar: open its detail and reach its incident.
+	run(t, tab, "reload", chromedp.Navigate(o.URL+"/?full"))
+	var f focusState
+	for range 200 {
+		if f = press("\t"); f.Bar && f.Component == "API" {
+			break
+		}
+	}
+	if !f.Bar || f.Component != "API" || f.Open || f.Days != 0 {
+		t.Fatalf("Tab did not reach the API's bar, closed: %+v", f)
+	}
+	f = press("\r")
+	if !f.Bar || !f.Open || f.Days != 90 || !strings.HasPrefix(f.FirstDay, "2026-08-27: ") {
+		t.Fatalf("Enter on the API's bar: %+v, want its detail open with 90 days shown", f)
+	}
+	saveScreenshot(t, tab, "keyboard-daily-detail.png")
+	if f = press("\t"); !f.InDays || f.Tag != "A" || f.Component != "API" {
+		t.Errorf("Tab after opening the API's days reached %+v, want the link to its incident", f)
+	}
+	if f = press("\t", chromedp.KeyModifiers(chromedp.ModifierShift)); !f.Bar || f.Component != "API" {
+		t.Errorf("Shift+Tab went to %+v, want back to the API's bar", f)
+	}
+	if f = press(" "); !f.Bar || f.Open || f.Days != 0 {
+		t.Errorf("Space on the open bar: %+v, want it closed", f)
+	}
+	if f = press("\t"); !f.Bar || f.Component != "Dashboard" {
+		t.Errorf("Tab after closing the API's days reached %+v, want the Dashboard's bar", f)
 	}
 }

@@ -11,7 +11,7 @@
 // ContentSecurityPolicy); never 'unsafe-inline'.
 //
 // The shell is origin/render's index page with placeholders: the same header,
-// stylesheet (assets/render.css, a copy of the renderer's) and footer, and a
+// stylesheet (origin/render/style, then the placeholder rules) and footer, and a
 // placeholder row, description line and uptime bar for every component the
 // audience may see, each the size of the real one. The script (at most
 // ScriptBudget bytes gzipped, no framework) fetches SummaryPath and
@@ -19,8 +19,8 @@
 // origin with the visitor's cookies, so private and audience pages work, and
 // rebuilds <main> with the renderer's markup: the status banner, active
 // incidents and maintenances with their update timelines, the components
-// with statuses spelled out and their uptime bars (with the same tooltips),
-// and the recent incidents. The fresh nodes replace the placeholders in one
+// with statuses spelled out and their uptime bars (the same disclosure of
+// each day, with the same tooltips), and the recent incidents. The fresh nodes replace the placeholders in one
 // DOM operation, so nothing on screen shifts; on a page with no active
 // incident or maintenance the components stay exactly where the
 // placeholders were. Every string from the server goes in as text; update

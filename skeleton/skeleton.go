@@ -9,13 +9,13 @@ import (
 	"fmt"
 	"html/template"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/statusedge/statusedge/content"
+	"github.com/statusedge/statusedge/origin/render/style"
 )
 
 // Budgets, in gzipped bytes on the wire.
@@ -27,8 +27,9 @@ const (
 	ScriptBudget = 6 * 1024
 )
 
-// DefaultAccent is the accent colour of a site that sets none (or an invalid one).
-const DefaultAccent = "#4f46e5"
+// DefaultAccent is the accent colour of a site that sets none (or an invalid
+// one), as the renderer's.
+const DefaultAccent = style.DefaultAccent
 
 // The renderer's defaults (origin/render.DefaultConfig) that the shell
 // reserves space for: the length of the uptime bars and of the list of
@@ -47,20 +48,19 @@ const (
 	IncidentsPath = "/api/v2/incidents.json"
 )
 
-//go:embed assets/shell.html assets/render.css assets/skeleton.css assets/complete.js
+//go:embed assets/shell.html assets/skeleton.css assets/complete.js
 var assets embed.FS
 
 // Skeleton builds shells. It is immutable after New and safe for concurrent use.
 type Skeleton struct {
 	tmpl *template.Template
-	// The stylesheet is the renderer's (assets/render.css, a copy of the
-	// <style> of origin/render's layout.html, so the completed page looks
-	// like the server render) with the site's accent between cssBefore and
-	// cssAfter, then the placeholder rules (assets/skeleton.css).
-	cssBefore, cssAfter string
-	script              string
-	scriptHash          string
-	gzips               sync.Pool // *gzip.Writer, to measure shells
+	// ownCSS is the placeholder rules (assets/skeleton.css); the shell's
+	// stylesheet is the renderer's (style.Sheet, so the completed page looks
+	// like the server render) followed by them.
+	ownCSS     string
+	script     string
+	scriptHash string
+	gzips      sync.Pool // *gzip.Writer, to measure shells
 }
 
 // New parses the embedded shell template, stylesheet and script.
@@ -76,31 +76,23 @@ func New() (*Skeleton, error) {
 	if err != nil {
 		return nil, err
 	}
-	renderCSS, err := read("render.css")
-	if err != nil {
-		return nil, err
-	}
 	ownCSS, err := read("skeleton.css")
 	if err != nil {
 		return nil, err
-	}
-	before, after, ok := strings.Cut(renderCSS, accentMarker)
-	if !ok {
-		return nil, fmt.Errorf("skeleton: render.css has no %s", accentMarker)
 	}
 	source, err := read("complete.js")
 	if err != nil {
 		return nil, err
 	}
 	script := squeeze(source)
-	if strings.Contains(strings.ToLower(script), "</script") || strings.Contains(strings.ToLower(renderCSS+ownCSS), "</style") {
+	if strings.Contains(strings.ToLower(script), "</script") || strings.Contains(strings.ToLower(style.Sheet("")+ownCSS), "</style") {
 		return nil, fmt.Errorf("skeleton: the inline script or stylesheet would close its element early")
 	}
 	tmpl, err := template.New("shell").Parse(page)
 	if err != nil {
 		return nil, fmt.Errorf("skeleton: parse shell template: %w", err)
 	}
-	return &Skeleton{tmpl: tmpl, cssBefore: before, cssAfter: after + ownCSS, script: script, scriptHash: cspHash(script)}, nil
+	return &Skeleton{tmpl: tmpl, ownCSS: ownCSS, script: script, scriptHash: cspHash(script)}, nil
 }
 
 // Script is the inline script, exactly as the shell carries it.
@@ -210,17 +202,10 @@ func (s *Skeleton) render(e content.RegistryEntry, rows []row, total, limit int)
 	return buf.Bytes()
 }
 
-var hexColour = regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
-
-// accentMarker is where render.css takes the accent colour.
-const accentMarker = "{{accent}}"
-
+// stylesheet is the shell's stylesheet for e: the renderer's, with e's
+// accent colour (validated by style.Sheet), then the placeholder rules.
 func (s *Skeleton) stylesheet(e content.RegistryEntry) string {
-	accent := e.Branding.AccentColor
-	if !hexColour.MatchString(accent) {
-		accent = DefaultAccent
-	}
-	return s.cssBefore + accent + s.cssAfter
+	return style.Sheet(e.Branding.AccentColor) + s.ownCSS
 }
 
 // zoneName is the name of the zone the page's times are in, as the renderer

@@ -220,9 +220,10 @@ func TestShellLayout(t *testing.T) {
 	}
 }
 
-// TestStylesheetMatchesRenderer keeps assets/render.css a copy of the
-// renderer's stylesheet, so the completed skeleton looks like the server
-// render: the renderer's <style> must open the shell's.
+// TestStylesheetMatchesRenderer: the shell carries the renderer's
+// stylesheet (style.Sheet, one source for both), so the completed skeleton
+// looks like the server render: the renderer's <style>, for the same accent
+// colour, must open the shell's, and the rest is only the placeholder rules.
 func TestStylesheetMatchesRenderer(t *testing.T) {
 	sk := newSkeleton(t)
 	r, err := render.New()
@@ -242,7 +243,10 @@ func TestStylesheetMatchesRenderer(t *testing.T) {
 			t.Fatalf("no <style> in the server render (%v) or the shell (%v)", theirs != nil, ours != nil)
 		}
 		if !strings.HasPrefix(ours[1], string(theirs[1])) {
-			t.Errorf("accent %q: the renderer's stylesheet changed; copy its <style> from origin/render/templates/layout.html into skeleton/assets/render.css", accent)
+			t.Errorf("accent %q: the shell's stylesheet does not start with the renderer's", accent)
+		}
+		if rest := strings.TrimPrefix(ours[1], string(theirs[1])); strings.Contains(rest, ":root") || len(rest) > 2048 {
+			t.Errorf("accent %q: the shell adds %d bytes of CSS to the renderer's, redefining :root: %v", accent, len(rest), strings.Contains(rest, ":root"))
 		}
 	}
 }

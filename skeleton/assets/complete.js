@@ -168,28 +168,45 @@
     if (x.uptime == null && !x.maintenance_seconds) return 0;
     return { major_outage: 4, partial_outage: 3, degraded_performance: 2, under_maintenance: 5 }[x.worst] || 1;
   }
-  function bar(c, u, days) {
-    var daily = (u && u.daily) || [];
-    var svg = d.createElementNS(SVG, "svg");
-    var attrs = { "class": "uptime-bar", viewBox: "0 0 " + (daily.length * 4 - 1) + " 30", preserveAspectRatio: "none", role: "img",
-      "aria-label": c.name + ": " + daily.length + "-day " + (u && u.uptime != null ? pct(u.uptime) + "% uptime" : "no data") };
+  // dayText is what a day of a bar says, as the renderer's tooltip and
+  // daily list do; incidents are appended by the caller.
+  function dayText(x, today, st) {
+    var s = x.date + (today ? ": today so far: " + compText(st) : x.uptime != null ? ": " + pct(x.uptime) + "%" : ": no data");
+    [["major outage", x.major_outage_seconds], ["partial outage", x.partial_outage_seconds], ["degraded", x.degraded_seconds],
+      ["maintenance", x.maintenance_seconds]].forEach(function (p) { if (p[1] > 0) s += ", " + p[0] + " " + dur(p[1]); });
+    return s;
+  }
+  // bar is the component's details.daily: the bar (with a tooltip per day)
+  // and its legend as the summary, and the list of days it discloses.
+  function bar(c, u) {
+    var daily = (u && u.daily) || [], n = daily.length;
+    var legend = el("span", { "class": "uptime-legend" }, [el("span", { "class": "sr" }, c.name + ": "),
+      el("span", { "class": "uptime-pct" }, u && u.uptime != null ? pct(u.uptime) + "% uptime" : "No data"),
+      el("span", { "class": "sr" }, " over " + n + " days. "), el("span", { "class": "more" }, "Daily detail")]);
+    if (!n) return el("div", { "class": "daily" }, [el("div", { "class": "uptime-bar" }), legend]); // no uptime data: keep the space
+    var svg = d.createElementNS(SVG, "svg"), list = el("ol", { "class": "days" });
+    var attrs = { "class": "uptime-bar", viewBox: "0 0 " + (n * 4 - 1) + " 30", preserveAspectRatio: "none", "aria-hidden": "true" };
     for (var k in attrs) svg.setAttribute(k, attrs[k]);
     daily.forEach(function (x, i) {
       var r = d.createElementNS(SVG, "rect"), t = d.createElementNS(SVG, "title");
+      // The last day with no data yet is the day so far: the current status.
+      var today = i === n - 1 && x.uptime == null && !x.maintenance_seconds && TEXT[c.status];
+      var b = "b" + (today ? ({ degraded_performance: 2, partial_outage: 3, major_outage: 4, under_maintenance: 5 }[c.status] || 1) : dayClass(x));
+      var s = dayText(x, today, c.status), item = el("li", { "class": b }, s);
+      (x.incidents || []).forEach(function (m) {
+        s += "; " + m.name;
+        add(item, ["; ", el("a", { href: "/incidents/" + encodeURIComponent(m.id) }, m.name)]);
+      });
       r.setAttribute("x", i * 4);
       r.setAttribute("width", 3);
       r.setAttribute("height", 30);
-      r.setAttribute("class", "b" + dayClass(x));
-      var s = x.date + (x.uptime != null ? ": " + pct(x.uptime) + "%" : ": no data");
-      [["major outage", x.major_outage_seconds], ["partial outage", x.partial_outage_seconds], ["degraded", x.degraded_seconds],
-        ["maintenance", x.maintenance_seconds]].forEach(function (p) { if (p[1] > 0) s += ", " + p[0] + " " + dur(p[1]); });
-      (x.incidents || []).forEach(function (n) { s += "; " + n.name; });
+      r.setAttribute("class", b);
       t.textContent = s;
       r.appendChild(t);
       svg.appendChild(r);
+      list.appendChild(item);
     });
-    if (!daily.length) return el("div", { "class": "uptime-bar" }); // no uptime data: keep the space
-    return svg;
+    return el("details", { "class": "daily" }, [el("summary", null, [svg, legend]), list]);
   }
   function row(c, st, tag) {
     return el(tag || "div", { "class": "row" }, [el("h3", { "class": "name" }, c.name), el("span", { "class": "status s-" + cls(st) }, compText(st))]);
@@ -199,8 +216,7 @@
     return el("li", { "class": "component", "data-id": c.id, "data-status": c.status }, [
       row(c, c.status),
       c.description != null && c.description !== "" ? el("p", { "class": "desc" }, c.description) : null,
-      c.showcase ? [bar(c, u), el("p", { "class": "uptime-legend" },
-        el("span", { "class": "uptime-pct" }, u && u.uptime != null ? pct(u.uptime) + "% uptime" : "No data"))] : null
+      c.showcase ? bar(c, u) : null
     ]);
   }
   function components(list, up) {
