@@ -247,11 +247,38 @@ func (s *System) startOrigin(ctx context.Context, i int, name string, sec secret
 	// hears of a version its own region's replica has not applied yet asks
 	// for a render "at that version or newer", and the replica waits for it.
 	// One publisher per site keeps a burst to a few paced messages.
-	reg.cancelSub = node.Subscribe(func(c origin.Change) {
-		if !c.Deleted && node.IsLeader() {
-			_ = g.Publish(c.SiteID, c.Version)
+	// The subscriber runs on raft's FSM goroutine, which must never wait on
+	// the network: it hands changes to a goroutine that publishes them. A
+	// change dropped when the queue is full still reaches every node through
+	// anti-entropy.
+	changes := make(chan origin.Change, 1024)
+	stopPub := make(chan struct{})
+	pubDone := make(chan struct{})
+	go func() {
+		defer close(pubDone)
+		for {
+			select {
+			case <-stopPub:
+				return
+			case c := <-changes:
+				_ = g.Publish(c.SiteID, c.Version)
+			}
+		}
+	}()
+	cancel := node.Subscribe(func(c origin.Change) {
+		if c.Deleted || !node.IsLeader() {
+			return
+		}
+		select {
+		case changes <- c:
+		default:
 		}
 	})
+	reg.cancelSub = func() {
+		cancel()
+		close(stopPub)
+		<-pubDone
+	}
 	return reg, nil
 }
 
@@ -338,6 +365,9 @@ func (s *System) StartEdge(ctx context.Context, i int) error {
 	if err := g.WaitSynced(wctx); err != nil {
 		return fmt.Errorf("dev: region %s: edge gossip not synced: %w", reg.Name, err)
 	}
+	if err := e.WaitFresh(wctx); err != nil {
+		return fmt.Errorf("dev: region %s: %w", reg.Name, err)
+	}
 	return nil
 }
 
@@ -404,6 +434,10 @@ func (s *System) Shutdown(ctx context.Context) error {
 	}
 	wg.Wait()
 	for _, r := range s.Regions {
+		if r.cancelSub != nil {
+			r.cancelSub()
+			r.cancelSub = nil
+		}
 		for _, g := range []*gossip.Node{r.edgeGossip, r.originGossip} {
 			if g != nil {
 				_ = g.Shutdown(ctx)

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	"github.com/andybalholm/brotli"
 	"github.com/cespare/xxhash/v2"
@@ -42,6 +43,18 @@ type variant struct {
 	etag       []byte // quoted, strong, per encoding
 	verHdr     []byte // decimal version for X-Statusedge-Version
 	body       []byte
+	// target is set on a stale-fallback stub (see lastStub): the page it
+	// stands for, held weakly so that L1 pays for the bytes once.
+	target weak.Pointer[variant]
+}
+
+// page is what an L1 entry serves: the variant itself, or for a
+// stale-fallback stub the page it points at (nil once that is collected).
+func (v *variant) page() *variant {
+	if v.target == (weak.Pointer[variant]{}) {
+		return v
+	}
+	return v.target.Value()
 }
 
 // variantOverhead approximates a variant's fixed cost in L1 (struct, slice
@@ -49,7 +62,17 @@ type variant struct {
 const variantOverhead = 1024
 
 func (v *variant) cost() int64 {
-	return int64(len(v.key)+len(v.ctype)+len(v.etag)+len(v.verHdr)+len(v.body)) + variantOverhead
+	return int64(len(v.key)+cap(v.ctype)+cap(v.etag)+cap(v.verHdr)+allocSize(cap(v.body))) + variantOverhead
+}
+
+// allocSize is about what the Go allocator takes for an n-byte slice: a
+// large object takes whole 8 KiB pages, a small one a size class at most
+// an eighth larger.
+func allocSize(n int) int {
+	if n > 32<<10 {
+		return (n + 8<<10 - 1) &^ (8<<10 - 1)
+	}
+	return n + n/8
 }
 
 // keyPrefix versions the key layout (bump it when anything changes).
@@ -130,9 +153,21 @@ func (c *compressor) encode(e encoding, body []byte) ([]byte, error) {
 			return nil, fmt.Errorf("edge: brotli: %w", err)
 		}
 	default:
-		return body, nil
+		return exact(body), nil
 	}
-	return buf.Bytes(), nil
+	return exact(buf.Bytes()), nil
+}
+
+// exact is b in a slice of its own length: a body lives in L1 for a long
+// time, and the spare capacity a growing buffer leaves behind would be
+// memory that L1's cost does not see.
+func exact(b []byte) []byte {
+	if cap(b)-len(b) <= len(b)/32 {
+		return b
+	}
+	c := make([]byte, len(b))
+	copy(c, b)
+	return c
 }
 
 // variants builds the three encodings of p under base (an encoding-less key).
@@ -245,7 +280,7 @@ func unmarshalVariant(b []byte) (*variant, error) {
 		if len(b) < 2+n {
 			return nil, errBadValue
 		}
-		fields[i], b = b[2:2+n], b[2+n:]
+		fields[i], b = b[2:2+n:2+n], b[2+n:] // capped: cost() counts cap
 	}
 	v.key, v.ctype, v.etag, v.body = string(fields[0]), fields[1], fields[2], b
 	v.verHdr = strconv.AppendUint(nil, v.version, 10)
@@ -268,10 +303,15 @@ type l2 struct {
 }
 
 const (
-	l2Timeout     = 100 * time.Millisecond
-	l2Breaker     = time.Second
-	l2WriteQueue  = 1024
-	l2LocalCache  = 16 << 20
+	l2Timeout    = 100 * time.Millisecond
+	l2Breaker    = time.Second
+	l2WriteQueue = 1024
+	// l2LocalCache bounds rueidis' client-side cache across all its
+	// connections (it keeps one cache per connection, and by default opens
+	// more connections on more cores): it counts against the edge's RSS
+	// beside L1, and L1 already answers the hot keys.
+	l2LocalCache  = 8 << 20
+	l2Pipelines   = 1 // rueidis PipelineMultiplex: 1<<1 connections
 	redisKeySpace = "statusedge:"
 )
 
@@ -293,7 +333,8 @@ func (c *l2) connect(ctx context.Context, retry time.Duration) {
 	for {
 		cl, err := rueidis.NewClient(rueidis.ClientOption{
 			InitAddress:       []string{c.addr},
-			CacheSizeEachConn: l2LocalCache,
+			CacheSizeEachConn: l2LocalCache >> l2Pipelines,
+			PipelineMultiplex: l2Pipelines,
 			ConnWriteTimeout:  time.Second,
 			Dialer:            netDialer(500 * time.Millisecond),
 			DisableRetry:      true,

@@ -32,6 +32,22 @@
 // "last updated" note and X-Statusedge-Stale: 1; with Redis down it uses L1
 // and the origin; a page never rendered gives 503.
 //
+// Hot path: an L1 hit allocates nothing (a session check included) and
+// formats no header: the constant headers (security, Cache-Control, Vary,
+// X-Statusedge-Cache) come from a block built once per Server (headerBlocks)
+// and copied in one go, the page's bytes are handed to fasthttp without a
+// copy, and the clock is the one fasthttp read as the request arrived.
+//
+// Memory: L1's cost is a variant's bytes (capacity, not length: bodies are
+// trimmed to size when stored) plus a fixed allowance per entry; the
+// stale-fallback copy of a page shares its bytes but is costed again, so
+// the bound is conservative. Time zones are loaded once per name, the
+// registry is kept once (decoded), and rueidis' client-side cache is bounded
+// in total. Beside L1, the Go heap needs headroom for evicted pages not yet
+// collected: run the edge with a soft memory limit (GOMEMLIMIT, or
+// debug.SetMemoryLimit) of about the L1 bound plus 128 MiB. BenchmarkEdgeRSS
+// measures all of this with 10,000 sites.
+//
 // Each edge also leaves the registry in Redis, so an edge that starts while
 // the origin is down still routes and serves what Redis holds.
 //

@@ -1,15 +1,23 @@
 package edge
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
+	"github.com/statusedge/statusedge/content"
 	"github.com/statusedge/statusedge/demo"
 	"github.com/statusedge/statusedge/origin/render"
 	"github.com/valyala/fasthttp"
@@ -185,4 +193,206 @@ func BenchmarkL1Overhead(b *testing.B) {
 
 func pageOf(body []byte) page {
 	return page{status: 200, version: 1, renderedAt: time.Now(), ctype: "text/html; charset=utf-8", body: body}
+}
+
+// BenchmarkEdgeRSS fills a real edge's L1 with the demo page of 10,000
+// sites (identity, gzip and brotli, each site's bytes its own as separate
+// renders have them, stored through the edge's own store path with the
+// stale-fallback copies) on top of a 10,000-site registry, and reports the
+// process's resident memory (VmRSS and peak VmHWM from /proc/self/status)
+// beyond what L1 holds. Run it alone, once:
+//
+//	go test ./edge -run '^$' -bench EdgeRSS -benchtime 1x
+//
+// Metrics: registry-MiB is the RSS the 10,000 registry entries take;
+// l1-bytes-MiB what L1 holds (bodies as allocated, keys, headers; a body
+// shared by a page and its stale-fallback copy once); rss-over-l1-MiB the
+// RSS growth (registry included) beyond that, after a GC; peak-over-l1-MiB
+// the same for the peak during the fill; overhead-B/entry the RSS growth
+// beyond the registry and l1-bytes per L1 entry (page variants and their
+// fallback copies).
+//
+// all-kept has an L1 bound that keeps every page; default-bound uses
+// DefaultL1Bytes (the aim: RSS within the bound plus 64 MiB);
+// default-bound-memlimit adds a soft memory limit, as GOMEMLIMIT would.
+func BenchmarkEdgeRSS(b *testing.B) {
+	for _, tc := range []struct {
+		name     string
+		l1       int64
+		memLimit bool
+	}{{"all-kept", 3 << 30, false}, {"default-bound", DefaultL1Bytes, false}, {"default-bound-memlimit", DefaultL1Bytes, true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				rssFill(b, tc.l1, tc.memLimit)
+			}
+		})
+	}
+}
+
+// rssFill is one BenchmarkEdgeRSS run. With memLimit, the Go runtime's
+// soft memory limit is set to what the process holds before the fill plus
+// the L1 bound plus 64 MiB (as GOMEMLIMIT would in production), so the
+// garbage of evicted pages is collected before the heap doubles.
+func rssFill(b *testing.B, l1Bytes int64, memLimit bool) {
+	const sites = 10000
+	now := time.Now()
+	_, url, _ := realOrigin(b, demo.Site(now))
+	cfg := DefaultConfig()
+	cfg.Origin = NewHTTPOrigin(url, testSecret, nil)
+	cfg.SessionKey = testKey
+	cfg.L1Bytes = l1Bytes
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = s.Shutdown(context.Background()) }()
+	if err := s.WaitReady(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	r, err := render.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ds := demo.Site(now)
+	body, _, err := r.Render(ds, "", "/", now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tpl, err := s.comp.variants([]byte("se1|x|1|public|1|/"), pageOf(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The registry as the edge gets it: JSON from the origin.
+	reg := content.Registry{Version: 1}
+	for i := range sites {
+		e := ds.Entry()
+		e.ID, e.Hostnames, e.Version = "site"+itoa(uint64(i)), []string{"site" + itoa(uint64(i)) + ".example"}, 1
+		reg.Sites = append(reg.Sites, e)
+	}
+	js, err := json.Marshal(reg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg = content.Registry{}
+	b.ReportMetric(float64(len(tpl[encIdentity].body)), "identity-B")
+	b.ReportMetric(float64(len(tpl[encGzip].body)), "gzip-B")
+	b.ReportMetric(float64(len(tpl[encBrotli].body)), "br-B")
+
+	settle()
+	rss0, _ := procStatus(b)
+	resetPeak()
+	if err := json.Unmarshal(js, &reg); err != nil {
+		b.Fatal(err)
+	}
+	s.applyRegistry(reg)
+	reg = content.Registry{}
+	settle()
+	rssReg, _ := procStatus(b)
+	resetPeak()
+
+	if memLimit {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		old := debug.SetMemoryLimit(int64(ms.Sys-ms.HeapReleased) + l1Bytes + 64<<20)
+		defer debug.SetMemoryLimit(old)
+	}
+	day := int32(20000)
+	for i := range sites {
+		st := s.table.Load().byID["site"+itoa(uint64(i))]
+		fr := fillReq{st: st, version: 1, aud: audPublic, day: day, path: "/"}
+		fr.base = string(appendBaseKey(nil, st.id, 1, audPublic, day, []byte("/")))
+		for e := range numEnc {
+			v := *tpl[e]
+			v.key = string(appendEnc([]byte(fr.base), e))
+			// The capacity a render's body has (the compressor's or the
+			// origin response's buffer), in bytes of this site's own.
+			v.body = append(make([]byte, 0, cap(tpl[e].body)), tpl[e].body...)
+			v.ctype, v.etag, v.verHdr = bytes.Clone(v.ctype), bytes.Clone(v.etag), bytes.Clone(v.verHdr)
+			s.storeL1(&v, fr, e)
+		}
+		if i%200 == 0 {
+			s.l1.c.Wait()
+		}
+	}
+	s.l1.c.Wait()
+	_, hwm1 := procStatus(b)
+	settle()
+	rss1, _ := procStatus(b)
+
+	// What L1 holds: page variants and their stale-fallback copies (which
+	// share the variant's bytes), each body counted once.
+	var kept, entries, keptBytes, keptCost int64
+	bodies := map[*byte]bool{}
+	count := func(v *variant) {
+		entries++
+		keptCost += v.cost()
+		keptBytes += int64(len(v.key) + cap(v.ctype) + cap(v.etag) + cap(v.verHdr))
+		if p := unsafe.SliceData(v.body); !bodies[p] {
+			bodies[p] = true
+			keptBytes += int64(allocSize(cap(v.body)))
+		}
+	}
+	for i := range sites {
+		id := "site" + itoa(uint64(i))
+		base := appendBaseKey(nil, id, 1, audPublic, day, []byte("/"))
+		for e := range numEnc {
+			if v := s.l1.get(appendEnc(bytes.Clone(base), e)); v != nil {
+				kept++
+				count(v)
+			}
+			if v := s.l1.get(lastKey(id, audPublic, "/", e)); v != nil {
+				count(v)
+			}
+		}
+	}
+	const mib = 1 << 20
+	b.ReportMetric(float64(kept), "variants-kept")
+	b.ReportMetric(float64(entries), "l1-entries")
+	b.ReportMetric(float64(keptBytes)/mib, "l1-bytes-MiB")
+	b.ReportMetric(float64(keptCost)/mib, "l1-cost-MiB")
+	b.ReportMetric(float64(rssReg-rss0)/mib, "registry-MiB")
+	b.ReportMetric(float64(rss1-rss0)/mib, "rss-growth-MiB")
+	b.ReportMetric(float64(hwm1-rss0)/mib, "peak-growth-MiB")
+	if entries > 0 {
+		b.ReportMetric(float64(rss1-rssReg-keptBytes)/float64(entries), "overhead-B/entry")
+	}
+	b.ReportMetric(float64(rss1-rss0-keptBytes)/mib, "rss-over-l1-MiB")
+	b.ReportMetric(float64(hwm1-rss0-keptBytes)/mib, "peak-over-l1-MiB")
+	runtime.KeepAlive(tpl)
+	runtime.KeepAlive(js) // held from before rss0 to the end: a constant
+}
+
+// settle collects garbage and returns free memory to the OS.
+func settle() {
+	runtime.GC()
+	debug.FreeOSMemory()
+}
+
+// resetPeak restarts VmHWM at the current RSS.
+func resetPeak() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// procStatus returns VmRSS and VmHWM (the peak since resetPeak), in bytes.
+func procStatus(tb testing.TB) (rss, hwm int64) {
+	tb.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || (k != "VmRSS" && k != "VmHWM") {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+		if err != nil {
+			tb.Fatalf("%s: %v", line, err)
+		}
+		if k == "VmRSS" {
+			rss = n << 10
+		} else {
+			hwm = n << 10
+		}
+	}
+	return rss, hwm
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"weak"
 )
 
 // layer says where a fill found the page.
@@ -178,14 +179,23 @@ func (s *Server) storeL1(v *variant, r fillReq, e encoding) {
 	if old := s.l1.get(lk); old != nil && old.version > v.version {
 		return
 	}
-	s.l1.set(lastCopy(v, r, e), 0)
+	s.l1.set(lastStub(v, r, e), 0)
+}
+
+// lastStub is v's stale-fallback entry in L1: its "last" key pointing at v
+// weakly. It costs L1 only its key, and v's bytes stay counted once (under
+// v's own key); once L1 evicts v and it is collected, the stub finds
+// nothing and the fallback goes to Redis.
+func lastStub(v *variant, r fillReq, e encoding) *variant {
+	return &variant{key: string(lastKey(r.st.id, r.aud, r.path, e)), status: v.status, version: v.version,
+		renderedAt: v.renderedAt, enc: v.enc, target: weak.Make(v)}
 }
 
 func lastKey(site, aud, path string, e encoding) []byte {
 	return appendEnc(appendLastKey(nil, site, aud, []byte(path)), e)
 }
 
-// lastCopy is v under its "last" key (sharing the bytes).
+// lastCopy is v under its "last" key (sharing the bytes), for Redis.
 func lastCopy(v *variant, r fillReq, e encoding) *variant {
 	c := *v
 	c.key = string(lastKey(r.st.id, r.aud, r.path, e))
@@ -196,7 +206,9 @@ func lastCopy(v *variant, r fillReq, e encoding) *variant {
 func (s *Server) lastVariant(site, aud, path string, e encoding) *variant {
 	k := lastKey(site, aud, path, e)
 	if v := s.l1.get(k); v != nil {
-		return v
+		if p := v.page(); p != nil {
+			return p
+		}
 	}
 	if s.l2 == nil {
 		return nil

@@ -14,47 +14,70 @@ import (
 
 // Header names and values, allocated once.
 var (
-	hCSP             = []byte("Content-Security-Policy")
-	hXCTO            = []byte("X-Content-Type-Options")
-	vNosniff         = []byte("nosniff")
-	hReferrer        = []byte("Referrer-Policy")
-	vReferrer        = []byte("strict-origin-when-cross-origin")
-	hXFO             = []byte("X-Frame-Options")
-	vDeny            = []byte("DENY")
-	hVary            = []byte("Vary")
-	vAcceptEncoding  = []byte("Accept-Encoding")
-	vAECookie        = []byte("Accept-Encoding, Cookie")
-	hContentEncoding = []byte("Content-Encoding")
-	hETag            = []byte("ETag")
-	hCacheControl    = []byte("Cache-Control")
-	hVersion         = []byte("X-Statusedge-Version")
-	hStale           = []byte("X-Statusedge-Stale")
-	hSkeleton        = []byte("X-Statusedge-Skeleton")
-	hCache           = []byte("X-Statusedge-Cache")
-	outValues        = [numOutcomes][]byte{[]byte("l1"), []byte("l2"), []byte("origin"), []byte("skeleton"), []byte("stale")}
-	vOne             = []byte("1")
-	vNoStore         = []byte("no-store")
-	vPrivate         = []byte("private, no-store")
-	vStalePublic     = []byte("public, max-age=5, stale-if-error=86400")
-	encValues        = [numEnc][]byte{nil, []byte("gzip"), []byte("br")}
-	ctPlain          = []byte("text/plain; charset=utf-8")
-	ctHTML           = []byte("text/html; charset=utf-8")
+	hCSP            = []byte("Content-Security-Policy")
+	hXCTO           = []byte("X-Content-Type-Options")
+	vNosniff        = []byte("nosniff")
+	hReferrer       = []byte("Referrer-Policy")
+	vReferrer       = []byte("strict-origin-when-cross-origin")
+	hXFO            = []byte("X-Frame-Options")
+	vDeny           = []byte("DENY")
+	hVary           = []byte("Vary")
+	vAcceptEncoding = []byte("Accept-Encoding")
+	vAECookie       = []byte("Accept-Encoding, Cookie")
+	hAcceptEncoding = []byte(fasthttp.HeaderAcceptEncoding)
+	hIfNoneMatch    = []byte(fasthttp.HeaderIfNoneMatch)
+	hETag           = []byte("ETag")
+	hCacheControl   = []byte("Cache-Control")
+	hVersion        = []byte("X-Statusedge-Version")
+	hStale          = []byte("X-Statusedge-Stale")
+	hSkeleton       = []byte("X-Statusedge-Skeleton")
+	hCache          = []byte("X-Statusedge-Cache")
+	outValues       = [numOutcomes][]byte{[]byte("l1"), []byte("l2"), []byte("origin"), []byte("skeleton"), []byte("stale")}
+	vOne            = []byte("1")
+	vNoStore        = []byte("no-store")
+	vPrivate        = []byte("private, no-store")
+	vStalePublic    = []byte("public, max-age=5, stale-if-error=86400")
+	encValues       = [numEnc][]byte{nil, []byte("gzip"), []byte("br")}
+	ctPlain         = []byte("text/plain; charset=utf-8")
+	ctHTML          = []byte("text/html; charset=utf-8")
 )
 
 // loginPath is the edge's own login form (GET shows it, POST checks it).
 const loginPath = "/_statusedge/login"
 
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
-	start := s.cfg.Now()
-	out := s.serve(ctx, start)
+	// fasthttp reads the clock as the request arrives: the latency starts
+	// there, and the page's day comes from it unless a clock is configured.
+	start := ctx.Time()
+	if start.IsZero() { // a RequestCtx built in-process
+		start = time.Now()
+	}
+	now := start
+	if s.clock != nil {
+		now = s.clock()
+	}
+	out := s.serve(ctx, now)
+	if !out.fromBlock() {
+		s.securityHeaders(&ctx.Response.Header)
+	}
 	s.m.latency[out].Observe(time.Since(start).Seconds())
 }
 
+// fromBlock reports whether writeVariant answered, starting from a header
+// block that already holds the security headers. Every other answer gets
+// them from securityHeaders once it is written.
+func (o outcome) fromBlock() bool {
+	return o <= outNotModified && o != outSkeleton
+}
+
+// securityHeaders adds the security headers a response lacks (the skeleton
+// brings its own CSP, with its script's hash).
 func (s *Server) securityHeaders(h *fasthttp.ResponseHeader) {
-	h.SetCanonical(hCSP, s.csp)
-	h.SetCanonical(hXCTO, vNosniff)
-	h.SetCanonical(hReferrer, vReferrer)
-	h.SetCanonical(hXFO, vDeny)
+	for _, kv := range [...][2][]byte{{hCSP, s.csp}, {hXCTO, vNosniff}, {hReferrer, vReferrer}, {hXFO, vDeny}} {
+		if len(h.PeekBytes(kv[0])) == 0 {
+			h.SetCanonical(kv[0], kv[1])
+		}
+	}
 }
 
 // plain writes a short text answer that no cache keeps.
@@ -65,8 +88,9 @@ func plain(ctx *fasthttp.RequestCtx, status int, msg string) {
 	ctx.SetBodyString(msg)
 }
 
+// serve answers one request. A page answer goes through writeVariant; any
+// other answer is written without the security headers, which handle adds.
 func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
-	s.securityHeaders(&ctx.Response.Header)
 	isGet := ctx.IsGet() || ctx.IsHead()
 	if !isGet && !ctx.IsPost() {
 		ctx.Response.Header.Set("Allow", "GET, HEAD, POST")
@@ -102,7 +126,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 		plain(ctx, fasthttp.StatusMethodNotAllowed, "Method not allowed.\n")
 		return outOther
 	}
-	aud, originAud, ok := s.admit(ctx, st, se)
+	aud, originAud, ok := s.admit(ctx, st, se, now)
 	if !ok {
 		s.loginForm(ctx, se, fasthttp.StatusUnauthorized, string(path), "")
 		return outDenied
@@ -114,7 +138,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 		plain(ctx, fasthttp.StatusNotFound, "This page does not exist.\n")
 		return outOther
 	}
-	enc := acceptEncoding(ctx.Request.Header.Peek(fasthttp.HeaderAcceptEncoding))
+	enc := acceptEncoding(ctx.Request.Header.PeekCanonical(hAcceptEncoding))
 	ver := st.serveVersion()
 	day := st.today(now)
 
@@ -126,7 +150,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 	if v := s.l1.get(full); v != nil {
 		s.keyBufs.Put(kp)
 		s.m.hits[layerL1].Inc()
-		return s.writeVariant(ctx, v, private, false, outL1)
+		return s.writeVariant(ctx, v, private, outL1)
 	}
 	r := fillReq{st: st, version: ver, aud: aud, originAud: originAud, day: day,
 		path: string(npath), base: string(full[:baseLen])}
@@ -149,8 +173,10 @@ func (s *Server) miss(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq, rt rou
 	// the fill replaces it in the background.
 	if !s.originFailing() {
 		if lv := s.l1.get(lastKey(r.st.id, r.aud, r.path, enc)); lv != nil && lv.version >= r.version {
-			s.m.hits[layerL1].Inc()
-			return s.writeVariant(ctx, lv, private, false, outL1)
+			if p := lv.page(); p != nil {
+				s.m.hits[layerL1].Inc()
+				return s.writeVariant(ctx, p, private, outL1)
+			}
 		}
 	}
 	budget := s.cfg.RenderTimeout + time.Second
@@ -174,42 +200,26 @@ func (s *Server) miss(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq, rt rou
 	}
 	if c.err == nil {
 		s.m.hits[c.layer].Inc()
-		return s.writeVariant(ctx, c.res[enc], private, false, outcome(c.layer))
+		return s.writeVariant(ctx, c.res[enc], private, outcome(c.layer))
 	}
 	if v := s.staleVariant(se, r.st.id, r.aud, r.path, rt, enc); v != nil {
 		s.m.stales.Inc()
-		return s.writeVariant(ctx, v, private, true, outStale)
+		return s.writeVariant(ctx, v, private, outStale)
 	}
 	ctx.Response.Header.Set("Retry-After", "5")
 	plain(ctx, fasthttp.StatusServiceUnavailable, "This status page is temporarily unavailable. Please try again shortly.\n")
 	return outError
 }
 
-// writeVariant hands v's bytes to fasthttp without copying.
-func (s *Server) writeVariant(ctx *fasthttp.RequestCtx, v *variant, private, stale bool, out outcome) outcome {
+// writeVariant hands v's bytes to fasthttp without copying. The constant
+// headers come from one precomputed block (see headerBlocks); out is how the
+// page was found (outL1 … outStale; outStale marks the copy stale).
+func (s *Server) writeVariant(ctx *fasthttp.RequestCtx, v *variant, private bool, out outcome) outcome {
 	h := &ctx.Response.Header
-	cc := s.publicCC()
-	switch {
-	case private:
-		cc = vPrivate
-	case stale:
-		cc = vStalePublic
-	}
-	h.SetCanonical(hCacheControl, cc)
-	if private {
-		h.SetCanonical(hVary, vAECookie)
-	} else {
-		h.SetCanonical(hVary, vAcceptEncoding)
-	}
+	s.hdr.pageHeaders(private, out).CopyTo(h)
 	h.SetCanonical(hETag, v.etag)
 	h.SetCanonical(hVersion, v.verHdr)
-	if out <= outStale {
-		h.SetCanonical(hCache, outValues[out])
-	}
-	if stale {
-		h.SetCanonical(hStale, vOne)
-	}
-	if inm := ctx.Request.Header.Peek(fasthttp.HeaderIfNoneMatch); len(inm) > 0 && v.status == 200 && etagMatch(inm, v.etag) {
+	if inm := ctx.Request.Header.PeekCanonical(hIfNoneMatch); len(inm) > 0 && v.status == 200 && etagMatch(inm, v.etag) {
 		ctx.SetStatusCode(fasthttp.StatusNotModified)
 		return outNotModified
 	}
@@ -218,17 +228,10 @@ func (s *Server) writeVariant(ctx *fasthttp.RequestCtx, v *variant, private, sta
 	}
 	h.SetContentTypeBytes(v.ctype)
 	if v.enc != encIdentity {
-		h.SetCanonical(hContentEncoding, encValues[v.enc])
+		h.SetContentEncodingBytes(encValues[v.enc])
 	}
 	ctx.Response.SetBodyRaw(v.body)
 	return out
-}
-
-func (s *Server) publicCC() []byte {
-	if s.ccPublic == nil {
-		return vNoStore
-	}
-	return s.ccPublic
 }
 
 // etagMatch reports whether an If-None-Match list names etag (or is "*").
@@ -271,7 +274,7 @@ func remoteAddr(ctx *fasthttp.RequestCtx) netip.Addr {
 // audience and the origin's audience id. Public sites admit everyone;
 // private sites a valid whole-site session or an allowlisted address;
 // audience sites only a valid session for one of their audiences.
-func (s *Server) admit(ctx *fasthttp.RequestCtx, st *site, se *siteEntry) (aud, originAud string, ok bool) {
+func (s *Server) admit(ctx *fasthttp.RequestCtx, st *site, se *siteEntry, now time.Time) (aud, originAud string, ok bool) {
 	switch se.e.Visibility {
 	case content.Public:
 		return audPublic, "", true
@@ -282,16 +285,23 @@ func (s *Server) admit(ctx *fasthttp.RequestCtx, st *site, se *siteEntry) (aud, 
 				return audPrivate, "", true
 			}
 		}
-		if sess, err := s.signer.Verify(ctx.Request.Header.Cookie(SessionCookie), st.id, s.cfg.Now()); err == nil && sess.Audience == "" {
-			return audPrivate, "", true
+		if sc, ok := s.signer.open(ctx.Request.Header.Cookie(SessionCookie), st.id, now); ok {
+			whole := len(sc.f[2]) == 0
+			s.signer.done(sc)
+			if whole {
+				return audPrivate, "", true
+			}
 		}
 	case content.AudienceSpecific:
-		sess, err := s.signer.Verify(ctx.Request.Header.Cookie(SessionCookie), st.id, s.cfg.Now())
-		if err != nil || sess.Audience == "" {
+		sc, ok := s.signer.open(ctx.Request.Header.Cookie(SessionCookie), st.id, now)
+		if !ok {
 			return "", "", false
 		}
-		if k, found := se.audKeys[sess.Audience]; found {
-			return k, sess.Audience, true
+		a, found := se.audKeys[string(sc.f[2])]
+		whole := len(sc.f[2]) == 0
+		s.signer.done(sc)
+		if found && !whole {
+			return a.key, a.id, true
 		}
 	}
 	return "", "", false

@@ -238,6 +238,19 @@ func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
 // acceptEncoding picks br, then gzip, then identity from an Accept-Encoding
 // header, honouring "q=0" refusals.
 func acceptEncoding(h []byte) encoding {
+	switch string(h) { // what browsers and tools send, without parsing
+	case "gzip, deflate, br, zstd", "gzip, deflate, br", "br", "gzip, br", "br, gzip", "br, gzip, deflate":
+		return encBrotli
+	case "gzip", "gzip, deflate", "deflate, gzip":
+		return encGzip
+	case "", "identity":
+		return encIdentity
+	}
+	return parseAcceptEncoding(h)
+}
+
+// parseAcceptEncoding is acceptEncoding for any header.
+func parseAcceptEncoding(h []byte) encoding {
 	br, gz := false, false
 	for len(h) > 0 {
 		var tok []byte

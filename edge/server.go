@@ -35,7 +35,7 @@ type Server struct {
 
 	tableMu sync.Mutex
 	table   atomic.Pointer[table]
-	lastReg atomic.Pointer[[]byte] // the newest registry from the origin, as JSON
+	zones   zoneCache // under tableMu
 	ready   chan struct{}
 	readyMu sync.Once
 
@@ -46,6 +46,8 @@ type Server struct {
 
 	csp      []byte
 	ccPublic []byte
+	hdr      *headerBlocks
+	clock    func() time.Time // Config.Now if one was given, else nil
 	metricH  fasthttp.RequestHandler
 	keyBufs  sync.Pool
 
@@ -63,6 +65,7 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	clock := cfg.Now // nil: the real clock, which the hot path reads from fasthttp
 	cfg.fill()
 	signer, err := NewSessionSigner(cfg.SessionKey)
 	if err != nil {
@@ -78,13 +81,14 @@ func New(cfg Config) (*Server, error) {
 		shell: cfg.Shell, signer: signer, m: newMetrics(cfg.Region), l1: c1,
 		comp:  compressor{brotliLevel: cfg.BrotliLevel},
 		ready: make(chan struct{}), ahead: make(chan *site, 4096),
-		flights: flightGroup{m: map[string]*call{}},
-		ctx:     ctx, cancel: cancel,
+		flights: flightGroup{m: map[string]*call{}}, zones: zoneCache{},
+		ctx: ctx, cancel: cancel, clock: clock,
 	}
 	s.keyBufs.New = func() any { b := make([]byte, 0, 256); return &b }
 	s.table.Store(&table{byHost: map[string]*site{}, byID: map[string]*site{}})
 	s.csp = []byte(pageCSP)
 	s.ccPublic = buildPublicCC(cfg.PublicMaxAge)
+	s.hdr = newHeaderBlocks(s.csp, s.ccPublic)
 	s.metricH = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{}))
 	s.srv = &fasthttp.Server{
 		Handler: s.handle, Name: "statusedge",
@@ -98,8 +102,10 @@ func New(cfg Config) (*Server, error) {
 			m: s.m, writes: make(chan [2][]byte, l2WriteQueue)}
 		s.goBackground(func() {
 			s.l2.connect(s.ctx, DefaultRedisRetry)
-			if b := s.lastReg.Load(); b != nil {
-				s.l2.putRegistry(s.ctx, *b)
+			if t := s.table.Load(); len(t.order) > 0 { // loaded before Redis was up
+				if b, err := json.Marshal(t.registry()); err == nil {
+					s.l2.putRegistry(s.ctx, b)
+				}
 			}
 		})
 		s.goBackground(func() { s.l2.writer(s.ctx) })
@@ -200,6 +206,30 @@ func (s *Server) Invalidate(siteID string, version uint64) {
 	}
 }
 
+// Fresh reports whether every site the edge serves is served at the newest
+// version it knows of (no render-ahead outstanding).
+func (s *Server) Fresh() bool {
+	for _, st := range s.table.Load().byID {
+		if c := st.current.Load(); c != 0 && c < st.known.Load() {
+			return false
+		}
+	}
+	return true
+}
+
+// WaitFresh waits until Fresh: a restarted edge that has caught up on the
+// versions it missed (gossip's anti-entropy) has also rendered them.
+func (s *Server) WaitFresh(ctx context.Context) error {
+	for !s.Fresh() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("edge: waiting for render-ahead: %w", ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
 func (s *Server) queueAhead(st *site) {
 	if st.current.Load() == 0 { // never served: nothing to render ahead of
 		return
@@ -229,13 +259,14 @@ func (s *Server) applyRegistry(reg content.Registry) {
 		if st == nil {
 			st = &site{id: e.ID}
 		}
-		se, errs := newSiteEntry(e)
+		se, errs := newSiteEntry(e, s.zones.load)
 		for _, err := range errs {
 			s.log.Warn("registry entry", "site", e.ID, "err", err)
 		}
 		st.entry.Store(se)
 		st.day.Store(nil)
 		nt.byID[e.ID] = st
+		nt.order = append(nt.order, st)
 		var hb [maxHost + 2]byte
 		for _, h := range e.Hostnames {
 			n, ok := parseHost(&hb, []byte(h))
@@ -281,9 +312,8 @@ func (s *Server) follow() {
 				continue
 			}
 			s.applyRegistry(reg)
-			if b, err := json.Marshal(reg); err == nil {
-				s.lastReg.Store(&b)
-				if s.l2 != nil {
+			if s.l2 != nil { // else the Redis connect puts it once it is up
+				if b, err := json.Marshal(reg); err == nil {
 					s.l2.putRegistry(s.ctx, b)
 				}
 			}

@@ -7,8 +7,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -43,14 +45,30 @@ const sessionVersion = "s1"
 var b64 = base64.RawURLEncoding.Strict()
 
 // SessionSigner signs and verifies sessions with HMAC-SHA256.
-type SessionSigner struct{ key []byte }
+type SessionSigner struct {
+	key     []byte
+	scratch sync.Pool // *sessionScratch
+}
+
+// sessionScratch is one verification's working memory, pooled so that the
+// visitor hot path checks a cookie without allocating.
+type sessionScratch struct {
+	mac hash.Hash
+	sum [sha256.Size]byte
+	buf [maxCookie]byte
+	// f are the payload's fields (version, site, audience, method,
+	// subject, expiry), slices of buf.
+	f [6][]byte
+}
 
 // NewSessionSigner returns a signer for key (at least 32 bytes).
 func NewSessionSigner(key []byte) (*SessionSigner, error) {
 	if len(key) < 32 {
 		return nil, fmt.Errorf("%w: session key must be at least 32 bytes", ErrBadConfig)
 	}
-	return &SessionSigner{key: bytes.Clone(key)}, nil
+	g := &SessionSigner{key: bytes.Clone(key)}
+	g.scratch.New = func() any { return &sessionScratch{mac: hmac.New(sha256.New, g.key)} }
+	return g, nil
 }
 
 func validField(s string) bool {
@@ -80,39 +98,94 @@ func (g *SessionSigner) mac(payload []byte) []byte {
 
 // Verify checks a cookie value for site at now and returns its session.
 func (g *SessionSigner) Verify(v []byte, siteID string, now time.Time) (Session, error) {
-	var s Session
-	if len(v) == 0 || len(v) > maxCookie {
-		return s, ErrBadSession
-	}
-	p64, m64, ok := bytes.Cut(v, []byte("."))
+	sc, ok := g.open(v, siteID, now)
 	if !ok {
-		return s, ErrBadSession
-	}
-	payload := make([]byte, b64.DecodedLen(len(p64)))
-	n, err := b64.Decode(payload, p64)
-	if err != nil {
-		return s, ErrBadSession
-	}
-	payload = payload[:n]
-	mac := make([]byte, b64.DecodedLen(len(m64)))
-	n, err = b64.Decode(mac, m64)
-	if err != nil {
-		return s, ErrBadSession
-	}
-	if !hmac.Equal(mac[:n], g.mac(payload)) {
-		return s, ErrBadSession
-	}
-	f := strings.Split(string(payload), "\n")
-	if len(f) != 6 || f[0] != sessionVersion {
-		return s, ErrBadSession
-	}
-	exp, err := strconv.ParseInt(f[5], 10, 64)
-	if err != nil {
-		return s, ErrBadSession
-	}
-	s = Session{SiteID: f[1], Audience: f[2], Method: f[3], Subject: f[4], Expires: time.Unix(exp, 0)}
-	if s.SiteID != siteID || !now.Before(s.Expires) {
 		return Session{}, ErrBadSession
 	}
-	return s, nil
+	defer g.done(sc)
+	exp, _ := parseUnix(sc.f[5])
+	return Session{SiteID: string(sc.f[1]), Audience: string(sc.f[2]), Method: string(sc.f[3]),
+		Subject: string(sc.f[4]), Expires: time.Unix(exp, 0)}, nil
+}
+
+// open verifies v for site at now. On success the caller reads the fields
+// in sc.f and then hands sc back with done; on failure there is nothing to
+// hand back. It allocates nothing.
+func (g *SessionSigner) open(v []byte, siteID string, now time.Time) (sc *sessionScratch, ok bool) {
+	if len(v) == 0 || len(v) > maxCookie {
+		return nil, false
+	}
+	p64, m64, found := bytes.Cut(v, []byte("."))
+	if !found {
+		return nil, false
+	}
+	sc = g.scratch.Get().(*sessionScratch)
+	defer func() {
+		if !ok {
+			g.done(sc)
+		}
+	}()
+	// Both decoded parts fit in buf: together they are shorter than v.
+	n, err := b64.Decode(sc.buf[:], p64)
+	if err != nil {
+		return sc, false
+	}
+	payload, rest := sc.buf[:n], sc.buf[n:]
+	m, err := b64.Decode(rest, m64)
+	if err != nil {
+		return sc, false
+	}
+	sc.mac.Reset()
+	sc.mac.Write(payload)
+	if !hmac.Equal(rest[:m], sc.mac.Sum(sc.sum[:0])) {
+		return sc, false
+	}
+	for i := range len(sc.f) - 1 {
+		var field []byte
+		if field, payload, found = bytes.Cut(payload, []byte("\n")); !found {
+			return sc, false
+		}
+		sc.f[i] = field
+	}
+	sc.f[5] = payload
+	if bytes.IndexByte(payload, '\n') >= 0 || string(sc.f[0]) != sessionVersion || string(sc.f[1]) != siteID {
+		return sc, false
+	}
+	exp, ok := parseUnix(sc.f[5])
+	if !ok || !now.Before(time.Unix(exp, 0)) {
+		return sc, false
+	}
+	return sc, true
+}
+
+// done returns an open's scratch to the pool.
+func (g *SessionSigner) done(sc *sessionScratch) {
+	sc.f = [6][]byte{}
+	g.scratch.Put(sc)
+}
+
+// parseUnix parses a signed decimal int64 as strconv.ParseInt(b, 10, 64)
+// does, without allocating.
+func parseUnix(b []byte) (int64, bool) {
+	neg := false
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		neg, b = b[0] == '-', b[1:]
+	}
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	switch {
+	case neg && n <= 1<<63:
+		return -int64(n), true
+	case !neg && n < 1<<63:
+		return int64(n), true
+	}
+	return 0, false
 }

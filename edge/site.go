@@ -25,9 +25,13 @@ type siteEntry struct {
 	loc   *time.Location
 	cidrs []netip.Prefix
 	// audKeys maps an audience id to its cache-key audience ("a:<id>").
-	audKeys map[string]string
+	audKeys map[string]audKey
 	shells  shellMemo
 }
+
+// audKey is an audience's cache-key audience and its id (kept here so the
+// hot path can hand out the id without building a string).
+type audKey struct{ key, id string }
 
 // Cache-key audiences for the whole site.
 const (
@@ -35,10 +39,13 @@ const (
 	audPrivate = "private"
 )
 
-func newSiteEntry(e content.RegistryEntry) (*siteEntry, []error) {
-	se := &siteEntry{e: e, loc: time.UTC, audKeys: map[string]string{}}
+// newSiteEntry pre-parses e. loadLoc loads a time zone (the Server shares
+// one *time.Location per zone name across sites: each load parses the zone
+// file into several KB of transitions).
+func newSiteEntry(e content.RegistryEntry, loadLoc func(string) (*time.Location, error)) (*siteEntry, []error) {
+	se := &siteEntry{e: e, loc: time.UTC, audKeys: map[string]audKey{}}
 	var errs []error
-	if loc, err := time.LoadLocation(e.TimeZone); err == nil {
+	if loc, err := loadLoc(e.TimeZone); err == nil {
 		se.loc = loc
 	} else if e.TimeZone != "" {
 		errs = append(errs, err)
@@ -52,7 +59,7 @@ func newSiteEntry(e content.RegistryEntry) (*siteEntry, []error) {
 		se.cidrs = append(se.cidrs, p.Masked())
 	}
 	for _, a := range e.Audiences {
-		se.audKeys[a.ID] = "a:" + a.ID
+		se.audKeys[a.ID] = audKey{key: "a:" + a.ID, id: a.ID}
 	}
 	return se, errs
 }
@@ -68,7 +75,7 @@ func (se *siteEntry) viewers() [][2]string {
 	}
 	var out [][2]string
 	for _, a := range se.e.Audiences {
-		out = append(out, [2]string{se.audKeys[a.ID], a.ID})
+		out = append(out, [2]string{se.audKeys[a.ID].key, a.ID})
 	}
 	return out
 }
@@ -118,4 +125,30 @@ type table struct {
 	version uint64
 	byHost  map[string]*site
 	byID    map[string]*site
+	order   []*site // registry order (which site keeps a contested hostname)
+}
+
+// registry is the registry the table was built from.
+func (t *table) registry() content.Registry {
+	reg := content.Registry{Version: t.version, Sites: make([]content.RegistryEntry, 0, len(t.order))}
+	for _, st := range t.order {
+		reg.Sites = append(reg.Sites, st.entry.Load().e)
+	}
+	return reg
+}
+
+// zoneCache shares one *time.Location per zone name. It is only used under
+// Server.tableMu.
+type zoneCache map[string]*time.Location
+
+func (z zoneCache) load(name string) (*time.Location, error) {
+	if loc, ok := z[name]; ok {
+		return loc, nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	z[name] = loc
+	return loc, nil
 }
