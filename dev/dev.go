@@ -444,14 +444,29 @@ func (s *System) Shutdown(ctx context.Context) error {
 			}
 		}
 	}
-	// Followers first, so the leader does not see its peers vanish mid-write.
+	// Stop taking API requests everywhere before raft stops anywhere, so no
+	// write is left waiting on a quorum that is going away; a request still
+	// running after a short drain is cut off.
+	for _, r := range s.Regions {
+		if r.apiServer == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			if r.apiServer.Shutdown(dctx) != nil {
+				_ = r.apiServer.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	// Then raft, followers first.
 	for i := len(s.Regions) - 1; i >= 0; i-- {
 		r := s.Regions[i]
 		if r.cancelSub != nil {
 			r.cancelSub()
-		}
-		if r.apiServer != nil {
-			_ = r.apiServer.Shutdown(ctx)
 		}
 		if r.Origin != nil {
 			if err := r.Origin.Shutdown(ctx); err != nil {

@@ -2,6 +2,7 @@ package origin
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -649,12 +650,14 @@ func (n *Node) clusterJoin(w http.ResponseWriter, r *http.Request, p principal) 
 	if !n.IsLeader() {
 		return n.proxyToLeader(w, r, body)
 	}
-	if err := n.Join(r.Context(), in); err != nil {
+	idx, err := n.Join(r.Context(), in)
+	if err != nil {
 		if errors.Is(err, raft.ErrNotLeader) {
 			return n.proxyToLeader(w, r, body)
 		}
 		return &Error{Status: http.StatusServiceUnavailable, Message: "join failed; retry", Err: err}
 	}
+	w.Header().Set(indexHeader, strconv.FormatUint(idx, 10))
 	writeJSON(w, http.StatusOK, map[string]string{"id": in.ID, "address": in.Address})
 	return nil
 }
@@ -674,15 +677,21 @@ func (n *Node) clusterRemove(w http.ResponseWriter, r *http.Request, p principal
 	if !n.IsLeader() {
 		return n.proxyToLeader(w, r, body)
 	}
-	if err := n.Remove(r.Context(), in.ID); err != nil {
+	idx, err := n.Remove(r.Context(), in.ID)
+	if err != nil {
 		if errors.Is(err, raft.ErrNotLeader) {
 			return n.proxyToLeader(w, r, body)
 		}
 		return &Error{Status: http.StatusServiceUnavailable, Message: "remove failed; retry", Err: err}
 	}
+	w.Header().Set(indexHeader, strconv.FormatUint(idx, 10))
 	writeJSON(w, http.StatusOK, map[string]string{"id": in.ID})
 	return nil
 }
+
+// indexHeader carries the raft index of a cluster change, so the replica
+// that forwarded it can wait until it has applied it.
+const indexHeader = "X-Statusedge-Index"
 
 // proxyToLeader re-sends an operator request to the leader's API.
 func (n *Node) proxyToLeader(w http.ResponseWriter, r *http.Request, body []byte) error {
@@ -701,6 +710,14 @@ func (n *Node) proxyToLeader(w http.ResponseWriter, r *http.Request, body []byte
 		return fmt.Errorf("%w: %v", ErrNoLeader, err)
 	}
 	defer resp.Body.Close()
+	// Read-your-writes: the replica that forwarded a cluster change shows
+	// it before it answers (bounded; the change is made either way).
+	if idx, err := strconv.ParseUint(resp.Header.Get(indexHeader), 10, 64); err == nil {
+		wctx, cancel := context.WithTimeout(r.Context(), n.cfg.RenderWait)
+		_ = n.WaitIndex(wctx, idx)
+		cancel()
+		w.Header().Set(indexHeader, resp.Header.Get(indexHeader))
+	}
 	w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
 	w.WriteHeader(resp.StatusCode)
 	io.Copy(w, io.LimitReader(resp.Body, MaxRequestBytes))

@@ -343,6 +343,16 @@ func TestFollowerForwardsWrites(t *testing.T) {
 	if a := call(t, follower.url(), "POST", "/v1/cluster/remove", testOperator, map[string]any{"id": "n3"}); a.status != 200 {
 		t.Fatalf("remove: %d %s", a.status, a.body)
 	}
+	// The follower that forwarded the removal shows it at once.
+	call(t, follower.url(), "GET", "/v1/cluster", testOperator, nil).json(t, &st)
+	if len(st.Servers) != 3 {
+		t.Fatalf("after remove: status = %+v", st)
+	}
+	for _, s := range st.Servers {
+		if s.ID == "n3" {
+			t.Fatalf("n3 still listed: %+v", st)
+		}
+	}
 }
 
 func TestRenderAndPublicHandler(t *testing.T) {

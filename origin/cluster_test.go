@@ -74,7 +74,7 @@ func newCluster(t testing.TB, voters, nonvoters int, opts ...func(*Config)) *tes
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := c.leader().n.Join(ctx, JoinInput{ID: tn.id, Address: tn.raftAddr, Voter: tn.voter, APIAddr: tn.url()})
+		_, err := c.leader().n.Join(ctx, JoinInput{ID: tn.id, Address: tn.raftAddr, Voter: tn.voter, APIAddr: tn.url()})
 		cancel()
 		if err != nil {
 			t.Fatalf("join %s: %v", tn.id, err)

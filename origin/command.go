@@ -40,6 +40,7 @@ const (
 	OpUpdateAudience    Op = "audience.update"
 	OpDeleteAudience    Op = "audience.delete"
 	OpRegisterMember    Op = "member.register"
+	OpRemoveMember      Op = "member.remove"
 )
 
 // Command is one replicated change. Everything non-deterministic (the time,

@@ -640,10 +640,12 @@ func (n *Node) Status() (ClusterStatus, error) {
 	return st, nil
 }
 
-// Join adds a server to the cluster; it must run on the leader.
-func (n *Node) Join(ctx context.Context, in JoinInput) error {
+// Join adds a server to the cluster; it must run on the leader. It
+// returns the raft index after which every replica that has applied it
+// knows the new member (its configuration and its API address).
+func (n *Node) Join(ctx context.Context, in JoinInput) (uint64, error) {
 	if !n.IsLeader() {
-		return raft.ErrNotLeader
+		return 0, raft.ErrNotLeader
 	}
 	var f raft.IndexFuture
 	if in.Voter {
@@ -652,25 +654,32 @@ func (n *Node) Join(ctx context.Context, in JoinInput) error {
 		f = n.raft.AddNonvoter(raft.ServerID(in.ID), raft.ServerAddress(in.Address), 0, n.cfg.ApplyTimeout)
 	}
 	if err := f.Error(); err != nil {
-		return fmt.Errorf("origin: join %s: %w", in.ID, err)
+		return 0, fmt.Errorf("origin: join %s: %w", in.ID, err)
 	}
-	if in.APIAddr != "" {
-		if _, err := n.Propose(ctx, &Command{Op: OpRegisterMember, At: n.now(), Member: &Member{ID: in.ID, APIAddr: in.APIAddr}}); err != nil {
-			return err
-		}
+	// Registering the member also gives the change an index in the FSM,
+	// which configuration entries alone do not have.
+	res, err := n.Propose(ctx, &Command{Op: OpRegisterMember, At: n.now(), Member: &Member{ID: in.ID, APIAddr: in.APIAddr}})
+	if err != nil {
+		return 0, err
 	}
-	return nil
+	return res.Index, nil
 }
 
-// Remove removes a server from the cluster; it must run on the leader.
-func (n *Node) Remove(ctx context.Context, id string) error {
+// Remove removes a server from the cluster; it must run on the leader. It
+// returns the raft index after which every replica that has applied it no
+// longer lists the server.
+func (n *Node) Remove(ctx context.Context, id string) (uint64, error) {
 	if !n.IsLeader() {
-		return raft.ErrNotLeader
+		return 0, raft.ErrNotLeader
 	}
 	if err := n.raft.RemoveServer(raft.ServerID(id), 0, n.cfg.ApplyTimeout).Error(); err != nil {
-		return fmt.Errorf("origin: remove %s: %w", id, err)
+		return 0, fmt.Errorf("origin: remove %s: %w", id, err)
 	}
-	return nil
+	res, err := n.Propose(ctx, &Command{Op: OpRemoveMember, At: n.now(), Member: &Member{ID: id}})
+	if err != nil {
+		return 0, err
+	}
+	return res.Index, nil
 }
 
 // JoinCluster asks the replica at peerAPI (any member; followers forward)

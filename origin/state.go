@@ -177,6 +177,12 @@ func (a *applier) run() *Result {
 		}
 		a.st.Members[c.Member.ID] = c.Member.APIAddr
 		return &Result{Status: http.StatusOK}
+	case OpRemoveMember:
+		if c.Member == nil || c.Member.ID == "" {
+			return fail(invalid("member", "is required"))
+		}
+		delete(a.st.Members, c.Member.ID)
+		return &Result{Status: http.StatusOK}
 	}
 	site := a.st.site(c.Site)
 	if site == nil {
