@@ -261,3 +261,35 @@ func TestTextContrast(t *testing.T) {
 		})
 	}
 }
+
+// TestNonTextContrast holds what tells a status by colour alone at a
+// glance (the daily uptime bars, the impact edge of incident cards) to
+// WCAG AA for graphical objects (3:1) against the page and the cards, in
+// the light and the dark theme. The same facts are also there as text.
+func TestNonTextContrast(t *testing.T) {
+	const aa = 3.0
+	for _, th := range themes(t, Sheet("")) {
+		t.Run(th.name, func(t *testing.T) {
+			bgs := map[string]string{
+				"page": th.colour(t, th.decl(t, "body", "background")),
+				"card": th.colour(t, th.decl(t, ".card", "background")),
+			}
+			fgs := map[string]string{}
+			for n := range 6 {
+				sel := ".b" + strconv.Itoa(n)
+				fgs["uptime bar "+sel] = th.colour(t, th.decl(t, sel, "--c"))
+			}
+			for _, imp := range []string{"minor", "major", "critical", "maintenance"} {
+				border := th.decl(t, ".impact-"+imp, "border-left")
+				fgs["impact edge "+imp] = th.colour(t, border[strings.LastIndexByte(border, ' ')+1:])
+			}
+			for what, fg := range fgs {
+				for on, bg := range bgs {
+					if r := contrast(fg, bg); r < aa {
+						t.Errorf("%s on the %s: %s on %s is %.2f:1, want at least %.1f:1", what, on, fg, bg, r, aa)
+					}
+				}
+			}
+		})
+	}
+}
