@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -62,11 +63,24 @@ func TestNginxUnderWrk(t *testing.T) {
 	zw.Write(page)
 	zw.Close()
 	ctx := context.Background()
-	n, err := StartNginx(ctx, t.TempDir(), map[string][]byte{"index.html": page, "index.html.gz": gz.Bytes()}, -1)
+	csp := "default-src 'none'; style-src 'sha256-abc='"
+	n, err := StartNginx(ctx, t.TempDir(), map[string][]byte{"index.html": page, "index.html.gz": gz.Bytes()},
+		http.Header{"Content-Security-Policy": {csp}}, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer n.Stop()
+	resp, err := http.Get(n.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Content-Security-Policy"); got != csp {
+		t.Fatalf("nginx sent CSP %q, want %q", got, csp)
+	}
+	if _, err := StartNginx(ctx, t.TempDir(), nil, http.Header{"X-Bad": {`a"b`}}, -1); err == nil {
+		t.Fatal("a header value nginx.conf cannot hold was accepted")
+	}
 	r, err := Run(ctx, Load{Name: "nginx", URL: n.URL + "/", Duration: time.Second, Connections: 8,
 		Headers: []string{"Accept-Encoding: gzip"}, CPU: -1})
 	if err != nil {

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -26,7 +29,9 @@ type Nginx struct {
 
 // StartNginx serves files (path → identity bytes, with gzipped twins as
 // path+".gz", served by gzip_static) with one worker pinned to cpu (>= 0).
-func StartNginx(ctx context.Context, dir string, files map[string][]byte, cpu int) (*Nginx, error) {
+// Every answer also carries the headers in extra, so that nginx can send
+// the same response as the server it is compared with.
+func StartNginx(ctx context.Context, dir string, files map[string][]byte, extra http.Header, cpu int) (*Nginx, error) {
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
 		for _, p := range []string{"/usr/sbin/nginx", "/sbin/nginx"} {
@@ -62,6 +67,15 @@ func StartNginx(ctx context.Context, dir string, files map[string][]byte, cpu in
 	if cpu >= 0 {
 		affinity = "worker_cpu_affinity " + affinityMask(cpu) + ";"
 	}
+	var adds strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(extra)) {
+		for _, v := range extra[k] {
+			if strings.ContainsAny(k, " \t") || strings.ContainsAny(k+v, "\"\\$\n\r") {
+				return nil, fmt.Errorf("bench: nginx: header %s: %q cannot be written into nginx.conf", k, v)
+			}
+			fmt.Fprintf(&adds, "    add_header %s \"%s\" always;\n", k, v)
+		}
+	}
 	conf := fmt.Sprintf(`daemon off;
 master_process on;
 worker_processes 1;
@@ -84,9 +98,9 @@ http {
     root %[5]s;
     gzip_static on;
     index index.html;
-  }
+%[6]s  }
 }
-`, user, affinity, dir, port, root)
+`, user, affinity, dir, port, root, adds.String())
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
 		return nil, fmt.Errorf("bench: nginx dir: %w", err)
 	}

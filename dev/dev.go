@@ -433,6 +433,8 @@ func (s *System) Shutdown(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	// Gossip nodes leave together: each leave is bounded (gossip.MaxLeave),
+	// and one after the other they would add up.
 	for _, r := range s.Regions {
 		if r.cancelSub != nil {
 			r.cancelSub()
@@ -440,10 +442,15 @@ func (s *System) Shutdown(ctx context.Context) error {
 		}
 		for _, g := range []*gossip.Node{r.edgeGossip, r.originGossip} {
 			if g != nil {
-				_ = g.Shutdown(ctx)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_ = g.Shutdown(ctx)
+				}()
 			}
 		}
 	}
+	wg.Wait()
 	// Stop taking API requests everywhere before raft stops anywhere, so no
 	// write is left waiting on a quorum that is going away; a request still
 	// running after a short drain is cut off.

@@ -339,16 +339,21 @@ func (n *Node) WaitSynced(ctx context.Context) error {
 	}
 }
 
-// Shutdown leaves the cluster (telling peers, bounded by ctx, 5 s without a
-// deadline), stops memberlist and waits for the delivery goroutine, which
-// may be inside a slow Invalidator, until ctx is done.
+// MaxLeave bounds how long Shutdown spends telling peers it leaves. Over a
+// lossy network the leave message may never be confirmed; peers then find
+// out by failure detection, and the rest of the shutdown must not wait.
+const MaxLeave = 3 * time.Second
+
+// Shutdown leaves the cluster (telling peers, for at most MaxLeave and not
+// past ctx's deadline), stops memberlist and waits for the delivery
+// goroutine, which may be inside a slow Invalidator, until ctx is done.
 func (n *Node) Shutdown(ctx context.Context) error {
 	if n.closed.Load() {
 		return ErrClosed
 	}
-	timeout := 5 * time.Second
+	timeout := MaxLeave
 	if dl, ok := ctx.Deadline(); ok {
-		timeout = time.Until(dl)
+		timeout = min(timeout, time.Until(dl))
 	}
 	var errs []error
 	if timeout > 0 {

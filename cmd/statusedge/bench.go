@@ -9,12 +9,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -94,17 +96,20 @@ func benchLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	defer stopProcess(devCmd)
 	edgeURL := "http://" + pageAddr + "/"
-	gz, err := fetchGzip(ctx, edgeURL, demo.Hostname, 30*time.Second)
+	gz, edgeHdr, err := fetchGzip(ctx, edgeURL, demo.Hostname, 30*time.Second)
 	if err != nil {
 		return fail(fmt.Errorf("edge: %w", err))
 	}
+	// nginx and bare fasthttp send the edge's own headers too (security
+	// headers, caching, version), so all three send the same response.
+	same := sameHeaders(edgeHdr)
 	identity, err := gunzip(gz)
 	if err != nil {
 		return fail(err)
 	}
 
 	// 2. nginx with the same bytes, gzip_static, one worker on the same core.
-	ng, err := bench.StartNginx(ctx, filepath.Join(tmp, "nginx"), map[string][]byte{"index.html": identity, "index.html.gz": gz}, serverCPU)
+	ng, err := bench.StartNginx(ctx, filepath.Join(tmp, "nginx"), map[string][]byte{"index.html": identity, "index.html.gz": gz}, same, serverCPU)
 	if err != nil {
 		return fail(err)
 	}
@@ -116,12 +121,18 @@ func benchLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return fail(err)
 	}
 	bareAddr := freeAddr()
-	bareCmd, err := startPinned(ctx, serverCPU, self, "bench", "bare", "--listen", bareAddr, "--file", gzFile)
+	bareArgs := []string{"bench", "bare", "--listen", bareAddr, "--file", gzFile}
+	for _, k := range slices.Sorted(maps.Keys(same)) {
+		for _, v := range same[k] {
+			bareArgs = append(bareArgs, "--header", k+": "+v)
+		}
+	}
+	bareCmd, err := startPinned(ctx, serverCPU, self, bareArgs...)
 	if err != nil {
 		return fail(err)
 	}
 	defer stopProcess(bareCmd)
-	if _, err := fetchGzip(ctx, "http://"+bareAddr+"/", demo.Hostname, 10*time.Second); err != nil {
+	if _, _, err := fetchGzip(ctx, "http://"+bareAddr+"/", demo.Hostname, 10*time.Second); err != nil {
 		return fail(fmt.Errorf("bare fasthttp: %w", err))
 	}
 
@@ -254,6 +265,15 @@ func benchBare(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:0", "address")
 	file := fs.String("file", "", "gzip file to serve")
+	var extra [][2]string
+	fs.Func("header", "`Name: value` to send with every answer (repeatable)", func(s string) error {
+		k, v, ok := strings.Cut(s, ":")
+		if !ok || strings.TrimSpace(k) == "" {
+			return errors.New("want Name: value")
+		}
+		extra = append(extra, [2]string{strings.TrimSpace(k), strings.TrimSpace(v)})
+		return nil
+	})
 	if err := fs.Parse(args); err != nil || *file == "" {
 		return 2
 	}
@@ -265,6 +285,9 @@ func benchBare(ctx context.Context, args []string, stderr io.Writer) int {
 	srv := &fasthttp.Server{Handler: func(c *fasthttp.RequestCtx) {
 		c.Response.Header.SetContentType("text/html; charset=utf-8")
 		c.Response.Header.Set("Content-Encoding", "gzip")
+		for _, kv := range extra {
+			c.Response.Header.Set(kv[0], kv[1])
+		}
 		c.Response.SetBodyRaw(body)
 	}}
 	go func() { <-ctx.Done(); _ = srv.Shutdown() }()
@@ -321,7 +344,7 @@ func stopProcess(cmd *exec.Cmd) {
 }
 
 // fetchGzip polls url until it answers 200 with a gzip body, and returns it.
-func fetchGzip(ctx context.Context, url, host string, within time.Duration) ([]byte, error) {
+func fetchGzip(ctx context.Context, url, host string, within time.Duration) ([]byte, http.Header, error) {
 	deadline := time.Now().Add(within)
 	tr := &http.Transport{DisableCompression: true}
 	var last error
@@ -334,7 +357,7 @@ func fetchGzip(ctx context.Context, url, host string, within time.Duration) ([]b
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK && resp.Header.Get("Content-Encoding") == "gzip" && resp.Header.Get("X-Statusedge-Skeleton") == "" {
-				return b, nil
+				return b, resp.Header, nil
 			}
 			last = fmt.Errorf("answer %d, encoding %q", resp.StatusCode, resp.Header.Get("Content-Encoding"))
 		} else {
@@ -345,7 +368,17 @@ func fetchGzip(ctx context.Context, url, host string, within time.Duration) ([]b
 	if last == nil {
 		last = errors.New("no answer")
 	}
-	return nil, fmt.Errorf("%s not ready: %w", url, last)
+	return nil, nil, fmt.Errorf("%s not ready: %w", url, last)
+}
+
+// sameHeaders are the headers of h that a plain file server does not
+// write by itself.
+func sameHeaders(h http.Header) http.Header {
+	out := h.Clone()
+	for _, k := range []string{"Date", "Server", "Connection", "Content-Length", "Content-Type", "Content-Encoding", "Etag", "Last-Modified", "Accept-Ranges"} {
+		out.Del(k)
+	}
+	return out
 }
 
 func gunzip(b []byte) ([]byte, error) {
