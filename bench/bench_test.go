@@ -82,12 +82,16 @@ func TestNginxUnderWrk(t *testing.T) {
 		t.Fatal("a header value nginx.conf cannot hold was accepted")
 	}
 	r, err := Run(ctx, Load{Name: "nginx", URL: n.URL + "/", Duration: time.Second, Connections: 8,
-		Headers: []string{"Accept-Encoding: gzip"}, CPU: -1})
+		Headers: []string{"Accept-Encoding: gzip"}, CPU: -1, PID: n.PID()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.Requests < 100 || r.Errors != 0 || r.P99 <= 0 {
 		t.Fatalf("implausible run: %+v", r)
+	}
+	// The worker (a child of the master whose pid was given) did the work.
+	if r.ServerCPU <= 0 || r.CPUPerRequest <= 0 || r.CPUPerRequest > r.ServerCPU {
+		t.Fatalf("server CPU not measured: %+v", r)
 	}
 	dir := t.TempDir()
 	files, err := Report{Title: "nginx", When: time.Now(), Loads: []Result{r},

@@ -121,6 +121,9 @@ http {
 	return n, nil
 }
 
+// PID is the nginx master's process id (its worker is a child).
+func (n *Nginx) PID() int { return n.cmd.Process.Pid }
+
 // Stop ends the nginx process and waits for it.
 func (n *Nginx) Stop() {
 	if n.cmd.Process != nil {

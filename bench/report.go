@@ -92,9 +92,14 @@ func (r Report) Markdown() string {
 		fmt.Fprintf(&b, "- %s: %s\n", k, r.Setup[k])
 	}
 	if len(r.Loads) > 0 {
-		b.WriteString("\n| target | req/s | p50 | p90 | p99 | requests | errors |\n|---|---:|---:|---:|---:|---:|---:|\n")
+		b.WriteString("\n| target | req/s | p50 | p90 | p99 | requests | errors | server CPU/request |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, l := range r.Loads {
-			fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %d | %d |\n", l.Name, l.RPS, l.P50, l.P90, l.P99, l.Requests, l.Errors)
+			cpu := "–"
+			if l.ServerCPU > 0 {
+				cpu = fmt.Sprintf("%.2fµs", float64(l.CPUPerRequest)/float64(time.Microsecond))
+			}
+			fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %d | %d | %s |\n", l.Name, l.RPS,
+				l.P50.Round(time.Microsecond), l.P90.Round(time.Microsecond), l.P99.Round(time.Microsecond), l.Requests, l.Errors, cpu)
 		}
 	}
 	if len(r.Samples) > 0 {

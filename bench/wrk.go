@@ -26,6 +26,9 @@ type Load struct {
 	Headers     []string      // "Name: value"
 	// CPU pins wrk to this core with taskset when >= 0.
 	CPU int
+	// PID, when set, is the server process: the CPU time it and its
+	// children use during the run is reported (Result.ServerCPU).
+	PID int
 }
 
 // Result is what one run measured.
@@ -40,6 +43,11 @@ type Result struct {
 	P99      time.Duration `json:"p99_ns"`
 	// Errors counts socket errors and non-2xx/3xx answers.
 	Errors int64 `json:"errors"`
+	// ServerCPU is the CPU time the server used during the run (Load.PID),
+	// and CPUPerRequest that divided by Requests: the server's cost per
+	// request even when the load generator, not the server, is the limit.
+	ServerCPU     time.Duration `json:"server_cpu_ns,omitempty"`
+	CPUPerRequest time.Duration `json:"cpu_per_request_ns,omitempty"`
 }
 
 // Run runs wrk with --latency and parses its report.
@@ -65,6 +73,13 @@ func Run(ctx context.Context, l Load) (Result, error) {
 	if l.CPU >= 0 {
 		args = append([]string{"taskset", "-c", strconv.Itoa(l.CPU)}, args...)
 	}
+	var cpu0 time.Duration
+	if l.PID > 0 {
+		var err error
+		if cpu0, err = ProcessCPU(l.PID); err != nil {
+			return Result{}, err
+		}
+	}
 	out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput()
 	if err != nil {
 		return Result{}, fmt.Errorf("bench: %s: %w: %s", strings.Join(args, " "), err, out)
@@ -74,6 +89,16 @@ func Run(ctx context.Context, l Load) (Result, error) {
 		return Result{}, fmt.Errorf("bench: %s: %w", l.Name, err)
 	}
 	r.Name, r.URL = l.Name, l.URL
+	if l.PID > 0 {
+		cpu1, err := ProcessCPU(l.PID)
+		if err != nil {
+			return Result{}, err
+		}
+		r.ServerCPU = cpu1 - cpu0
+		if r.Requests > 0 {
+			r.CPUPerRequest = r.ServerCPU / time.Duration(r.Requests)
+		}
+	}
 	return r, nil
 }
 

@@ -143,9 +143,12 @@ func benchLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		"wrk pinned":      fmt.Sprintf("core %d, 1 thread, %d connections, %s", loadCPU, *conns, *dur),
 		"page bytes gzip": strconv.Itoa(len(gz)),
 	}}
-	for _, t := range []struct{ name, url string }{{"edge", edgeURL}, {"nginx", ng.URL + "/"}, {"bare fasthttp", "http://" + bareAddr + "/"}} {
+	for _, t := range []struct {
+		name, url string
+		pid       int
+	}{{"edge", edgeURL, devCmd.Process.Pid}, {"nginx", ng.URL + "/", ng.PID()}, {"bare fasthttp", "http://" + bareAddr + "/", bareCmd.Process.Pid}} {
 		fmt.Fprintf(stdout, "loading %s for %s…\n", t.name, *dur)
-		r, err := bench.Run(ctx, bench.Load{Name: t.name, URL: t.url, Duration: *dur, Connections: *conns, Headers: headers, CPU: loadCPU})
+		r, err := bench.Run(ctx, bench.Load{Name: t.name, URL: t.url, Duration: *dur, Connections: *conns, Headers: headers, CPU: loadCPU, PID: t.pid})
 		if err != nil {
 			return fail(err)
 		}
@@ -153,6 +156,10 @@ func benchLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	edge, ngx, bare := rep.Loads[0].RPS, rep.Loads[1].RPS, rep.Loads[2].RPS
 	rep.Notes = append(rep.Notes, fmt.Sprintf("edge / nginx = %.2f; edge / bare fasthttp = %.2f", edge/ngx, edge/bare))
+	if c := rep.Loads[2].CPUPerRequest; c > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("server CPU per request, edge / bare fasthttp = %.2f; edge / nginx = %.2f (the edge's includes its idle origin's)",
+			float64(rep.Loads[0].CPUPerRequest)/float64(c), float64(rep.Loads[0].CPUPerRequest)/float64(rep.Loads[1].CPUPerRequest)))
+	}
 	files, err := rep.Write(*out)
 	if err != nil {
 		return fail(err)
