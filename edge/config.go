@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,11 @@ const (
 	DefaultPublicMaxAge   = 10 * time.Second
 	DefaultBrotliLevel    = 9
 	DefaultRenderAheadTry = 5 * time.Second
+	// A client may try DefaultLoginBurst passwords at once, then one per
+	// DefaultLoginEvery; DefaultLoginClients clients are tracked at most.
+	DefaultLoginBurst   = 10
+	DefaultLoginEvery   = 6 * time.Second
+	DefaultLoginClients = 100_000
 )
 
 // Config configures a Server. Zero fields take the documented defaults (see
@@ -59,6 +65,12 @@ type Config struct {
 	VersionsWait time.Duration
 	// RenderAheadRetry is how often failed render-aheads are retried.
 	RenderAheadRetry time.Duration
+	// LoginBurst password attempts per client (an IPv4 address or an IPv6
+	// /64) at once, then one per LoginEvery; LoginClients bounds how many
+	// clients are tracked (past it, new clients wait).
+	LoginBurst   int
+	LoginEvery   time.Duration
+	LoginClients int
 	// Logger gets structured logs; nil means slog.Default().
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -72,6 +84,7 @@ func DefaultConfig() Config {
 		L1Bytes: DefaultL1Bytes, RenderBudget: DefaultRenderBudget, RenderTimeout: DefaultRenderTimeout,
 		RedisTTL: DefaultRedisTTL, RedisLocalTTL: DefaultRedisLocalTTL, SessionTTL: DefaultSessionTTL,
 		RenderAheadRetry: DefaultRenderAheadTry, PublicMaxAge: DefaultPublicMaxAge, BrotliLevel: DefaultBrotliLevel, VersionsWait: DefaultVersionsWait,
+		LoginBurst: DefaultLoginBurst, LoginEvery: DefaultLoginEvery, LoginClients: DefaultLoginClients,
 	}
 }
 
@@ -80,33 +93,18 @@ var ErrBadConfig = errors.New("edge: bad config")
 
 func (c *Config) fill() {
 	d := DefaultConfig()
-	if c.L1Bytes == 0 {
-		c.L1Bytes = d.L1Bytes
-	}
-	if c.RenderBudget == 0 {
-		c.RenderBudget = d.RenderBudget
-	}
-	if c.RenderTimeout == 0 {
-		c.RenderTimeout = d.RenderTimeout
-	}
-	if c.RedisTTL == 0 {
-		c.RedisTTL = d.RedisTTL
-	}
-	if c.RedisLocalTTL == 0 {
-		c.RedisLocalTTL = d.RedisLocalTTL
-	}
-	if c.SessionTTL == 0 {
-		c.SessionTTL = d.SessionTTL
-	}
-	if c.PublicMaxAge == 0 {
-		c.PublicMaxAge = d.PublicMaxAge
-	}
-	if c.BrotliLevel == 0 {
-		c.BrotliLevel = d.BrotliLevel
-	}
-	if c.VersionsWait == 0 {
-		c.VersionsWait = d.VersionsWait
-	}
+	c.L1Bytes = cmp.Or(c.L1Bytes, d.L1Bytes)
+	c.RenderBudget = cmp.Or(c.RenderBudget, d.RenderBudget)
+	c.RenderTimeout = cmp.Or(c.RenderTimeout, d.RenderTimeout)
+	c.RedisTTL = cmp.Or(c.RedisTTL, d.RedisTTL)
+	c.RedisLocalTTL = cmp.Or(c.RedisLocalTTL, d.RedisLocalTTL)
+	c.SessionTTL = cmp.Or(c.SessionTTL, d.SessionTTL)
+	c.PublicMaxAge = cmp.Or(c.PublicMaxAge, d.PublicMaxAge)
+	c.BrotliLevel = cmp.Or(c.BrotliLevel, d.BrotliLevel)
+	c.VersionsWait = cmp.Or(c.VersionsWait, d.VersionsWait)
+	c.LoginBurst = cmp.Or(c.LoginBurst, d.LoginBurst)
+	c.LoginEvery = cmp.Or(c.LoginEvery, d.LoginEvery)
+	c.LoginClients = cmp.Or(c.LoginClients, d.LoginClients)
 	if c.RenderAheadRetry <= 0 {
 		c.RenderAheadRetry = DefaultRenderAheadTry
 	}
@@ -139,6 +137,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: RedisTTL must be at least 1s", ErrBadConfig)
 	case c.SessionTTL < time.Minute:
 		return fmt.Errorf("%w: SessionTTL must be at least a minute", ErrBadConfig)
+	case c.LoginBurst < 1 || c.LoginEvery <= 0 || c.LoginClients < 1:
+		return fmt.Errorf("%w: LoginBurst, LoginEvery and LoginClients must be positive", ErrBadConfig)
 	}
 	for _, p := range c.TrustedProxies {
 		if !p.IsValid() {

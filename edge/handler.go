@@ -2,6 +2,8 @@ package edge
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"html"
 	"net"
 	"net/netip"
@@ -44,6 +46,13 @@ var (
 
 // loginPath is the edge's own login form (GET shows it, POST checks it).
 const loginPath = "/_statusedge/login"
+
+const (
+	// maxPassword is the longest password checked (bcrypt reads 72 bytes).
+	maxPassword = 256
+	// loginQueueWait is how long a login waits for a password-check slot.
+	loginQueueWait = 2 * time.Second
+)
 
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	// fasthttp reads the clock as the request arrives: the latency starts
@@ -318,21 +327,44 @@ func (s *Server) login(ctx *fasthttp.RequestCtx, st *site, se *siteEntry) outcom
 		s.loginForm(ctx, se, fasthttp.StatusOK, next, "")
 		return outOther
 	}
+	now := s.cfg.Now()
+	client := clientAddr(remoteAddr(ctx), ctx.Request.Header.PeekAll(fasthttp.HeaderXForwardedFor), s.cfg.TrustedProxies)
+	if ok, wait := s.logins.attempt(client, now); !ok {
+		s.m.throttled.Inc()
+		secs := int((wait + time.Second - 1) / time.Second)
+		ctx.Response.Header.Set("Retry-After", strconv.Itoa(secs))
+		s.loginForm(ctx, se, fasthttp.StatusTooManyRequests, next,
+			fmt.Sprintf("Too many attempts from your network. Try again in %d seconds.", secs))
+		return outDenied
+	}
 	pw := string(ctx.PostArgs().Peek("password"))
-	sess := Session{SiteID: st.id, Method: "password", Expires: s.cfg.Now().Add(s.cfg.SessionTTL)}
+	sess := Session{SiteID: st.id, Method: "password", Expires: now.Add(s.cfg.SessionTTL)}
 	ok := false
-	switch se.e.Visibility {
-	case content.Private:
-		ok = content.CheckPassword(se.e.Access.PasswordHash, pw)
-	case content.AudienceSpecific:
-		for _, a := range se.e.Audiences {
-			if content.CheckPassword(a.PasswordHash, pw) {
-				sess.Audience, ok = a.ID, true
-				break
+	verify := func() {
+		switch se.e.Visibility {
+		case content.Private:
+			ok = content.CheckPassword(se.e.Access.PasswordHash, pw)
+		case content.AudienceSpecific:
+			for _, a := range se.e.Audiences {
+				if content.CheckPassword(a.PasswordHash, pw) {
+					sess.Audience, ok = a.ID, true
+					break
+				}
 			}
 		}
 	}
-	if !ok || len(pw) > 256 {
+	if len(pw) <= maxPassword {
+		wctx, cancel := context.WithTimeout(s.ctx, loginQueueWait)
+		ran := s.logins.check(wctx, verify)
+		cancel()
+		if !ran {
+			s.m.throttled.Inc()
+			ctx.Response.Header.Set("Retry-After", "5")
+			s.loginForm(ctx, se, fasthttp.StatusServiceUnavailable, next, "Too many sign-ins right now. Try again in a few seconds.")
+			return outDenied
+		}
+	}
+	if !ok {
 		s.log.Info("login failed", "site", st.id)
 		s.loginForm(ctx, se, fasthttp.StatusUnauthorized, next, "That password is not right.")
 		return outDenied

@@ -38,6 +38,7 @@ type metrics struct {
 	coalesced   prometheus.Counter
 	skeletons   prometheus.Counter
 	stales      prometheus.Counter
+	throttled   prometheus.Counter
 	redisErrors prometheus.Counter
 	aheads      prometheus.Counter
 	latency     [numOutcomes]prometheus.Observer
@@ -67,6 +68,7 @@ func newMetrics(region string) *metrics {
 		coalesced:   counter("coalesced_waits_total", "Misses that waited on an identical in-flight fill."),
 		skeletons:   counter("skeleton_serves_total", "Skeleton shells served past the render budget."),
 		stales:      counter("stale_serves_total", "Stale pages served because the origin failed."),
+		throttled:   counter("login_throttled_total", "Password attempts refused for too many attempts or too busy a check queue."),
 		redisErrors: counter("redis_errors_total", "Redis errors (each opens the breaker for a second)."),
 		aheads:      counter("render_ahead_switches_total", "Sites switched to a newer version after rendering ahead."),
 	}

@@ -28,6 +28,7 @@ type Server struct {
 	origin Origin
 	shell  Shell
 	signer *SessionSigner
+	logins *loginThrottle
 	m      *metrics
 	l1     *l1
 	l2     *l2 // nil without Redis
@@ -79,8 +80,9 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, log: cfg.Logger.With("component", "edge", "region", cfg.Region), origin: cfg.Origin,
 		shell: cfg.Shell, signer: signer, m: newMetrics(cfg.Region), l1: c1,
-		comp:  compressor{brotliLevel: cfg.BrotliLevel},
-		ready: make(chan struct{}), ahead: make(chan *site, 4096),
+		logins: newLoginThrottle(cfg.LoginEvery, cfg.LoginBurst, cfg.LoginClients),
+		comp:   compressor{brotliLevel: cfg.BrotliLevel},
+		ready:  make(chan struct{}), ahead: make(chan *site, 4096),
 		flights: flightGroup{m: map[string]*call{}}, zones: zoneCache{},
 		ctx: ctx, cancel: cancel, clock: clock,
 	}
