@@ -56,6 +56,7 @@ func (n *Node) Handler() http.Handler {
 	mux.Handle("GET /v1/sites/{site}", st(n.getSite))
 	mux.Handle("PATCH /v1/sites/{site}", st(n.updateSite))
 	mux.Handle("DELETE /v1/sites/{site}", st(n.simpleWrite(OpDeleteSite)))
+	mux.Handle("POST /v1/sites/{site}/token", st(n.rotateToken))
 
 	mux.Handle("POST /v1/sites/{site}/components", st(n.inputWrite(OpCreateComponent, func(c *Command) (any, func() *Error) {
 		c.ComponentIn = &ComponentInput{}
@@ -469,6 +470,35 @@ func (n *Node) createSite(w http.ResponseWriter, r *http.Request, p principal) e
 	}
 	return n.propose(w, r, p, cmd, body, func(res *Result) any {
 		out := CreatedSite{Site: res.Body}
+		if !res.Replayed {
+			out.APIToken = token
+		}
+		return out
+	})
+}
+
+// RotatedToken is the answer to POST /v1/sites/{site}/token. APIToken is
+// shown once: an idempotent replay of the rotation answers without it.
+type RotatedToken struct {
+	SiteID   string `json:"site_id"`
+	APIToken string `json:"api_token,omitempty"`
+}
+
+// rotateToken gives a site a new API token; the old one stops working.
+func (n *Node) rotateToken(w http.ResponseWriter, r *http.Request, p principal) error {
+	body, e := readBody(r)
+	if e != nil {
+		return e
+	}
+	if b := bytes.TrimSpace(body); len(b) > 0 {
+		var none struct{}
+		if e := DecodeStrict(b, &none); e != nil {
+			return e
+		}
+	}
+	token, hash := NewToken()
+	return n.propose(w, r, p, &Command{Op: OpRotateToken, TokenHash: hash}, body, func(res *Result) any {
+		out := RotatedToken{SiteID: res.SiteID}
 		if !res.Replayed {
 			out.APIToken = token
 		}

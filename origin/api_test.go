@@ -438,3 +438,75 @@ func TestLeaderStartsAndCompletesMaintenance(t *testing.T) {
 		t.Fatalf("updates = %d, want scheduled, in_progress, completed", got)
 	}
 }
+
+func TestTokenRotation(t *testing.T) {
+	c := newCluster(t, 3, 0)
+	f := newFixture(t, c)
+	var follower *testNode
+	for _, tn := range c.nodes {
+		if !tn.n.IsLeader() {
+			follower = tn
+			break
+		}
+	}
+	var rot RotatedToken
+	// The site rotates its own token through a follower (forwarded).
+	a := call(t, follower.url(), "POST", "/v1/sites/acme/token", f.token, nil, "Idempotency-Key", "rot-1")
+	if a.status != 200 {
+		t.Fatalf("rotate: %d %s", a.status, a.body)
+	}
+	a.json(t, &rot)
+	if rot.SiteID != f.site || !strings.HasPrefix(rot.APIToken, "se_") || rot.APIToken == f.token {
+		t.Fatalf("rotated = %+v", rot)
+	}
+	c.waitApplied(c.leader().n.AppliedIndex())
+	for _, tn := range c.nodes {
+		if a := call(t, tn.url(), "GET", "/v1/sites/acme", f.token, nil); a.status != 401 {
+			t.Errorf("%s: the old token still answers %d", tn.id, a.status)
+		}
+		if a := call(t, tn.url(), "GET", "/v1/sites/acme", rot.APIToken, nil); a.status != 200 {
+			t.Errorf("%s: the new token answers %d %s", tn.id, a.status, a.body)
+		}
+	}
+	// A retry with the same key changes nothing and cannot show the token again.
+	a = call(t, f.base, "POST", "/v1/sites/acme/token", f.token, nil, "Idempotency-Key", "rot-1")
+	if a.status != 401 {
+		t.Fatalf("replay with the old token: %d %s", a.status, a.body)
+	}
+	// The key belongs to the site, whichever of its tokens sends it.
+	a = call(t, f.base, "POST", "/v1/sites/acme/token", rot.APIToken, nil, "Idempotency-Key", "rot-1")
+	var again RotatedToken
+	a.json(t, &again)
+	if a.status != 200 || a.header.Get("Idempotent-Replayed") != "true" || again.APIToken != "" || again.SiteID != f.site {
+		t.Fatalf("replay: %d %v %s", a.status, a.header, a.body)
+	}
+	if a := call(t, f.base, "GET", "/v1/sites/acme", rot.APIToken, nil); a.status != 200 {
+		t.Fatalf("a replay rotated again: %d", a.status)
+	}
+	for _, tt := range []struct {
+		name, token string
+		body        any
+		want        int
+		field       string
+	}{
+		{"another site's token", f.otherTok, nil, 403, ""},
+		{"no token", "", nil, 401, ""},
+		{"a body with a field", rot.APIToken, map[string]any{"token": "mine"}, 400, "token"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := call(t, f.base, "POST", "/v1/sites/acme/token", tt.token, tt.body)
+			if a.status != tt.want || !strings.Contains(string(a.body), tt.field) {
+				t.Fatalf("got %d %s, want %d naming %q", a.status, a.body, tt.want, tt.field)
+			}
+		})
+	}
+	// The operator can always rotate, e.g. for a site that lost its token.
+	a = call(t, f.base, "POST", "/v1/sites/acme/token", testOperator, nil)
+	a.json(t, &again)
+	if a.status != 200 || again.APIToken == "" {
+		t.Fatalf("operator rotation: %d %s", a.status, a.body)
+	}
+	if a := call(t, f.base, "GET", "/v1/sites/acme", rot.APIToken, nil); a.status != 401 {
+		t.Fatalf("the token before the operator's rotation answers %d", a.status)
+	}
+}

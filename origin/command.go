@@ -41,6 +41,7 @@ const (
 	OpDeleteAudience    Op = "audience.delete"
 	OpRegisterMember    Op = "member.register"
 	OpRemoveMember      Op = "member.remove"
+	OpRotateToken       Op = "site.rotate_token"
 )
 
 // Command is one replicated change. Everything non-deterministic (the time,
@@ -57,7 +58,8 @@ type Command struct {
 	NewIDs []string `json:"new_ids,omitempty"`
 	// Idem, when set, makes the command idempotent under its key.
 	Idem *IdemKey `json:"idem,omitempty"`
-	// TokenHash is the SHA-256 (hex) of a new site's API token.
+	// TokenHash is the SHA-256 (hex) of a new site's API token (on create,
+	// import and rotation).
 	TokenHash string `json:"token_hash,omitempty"`
 	// PasswordHash is the bcrypt hash of a site or audience password.
 	PasswordHash *string `json:"password_hash,omitempty"`

@@ -188,6 +188,16 @@ func (a *applier) run() *Result {
 	if site == nil {
 		return fail(notFound("site", "site"))
 	}
+	if c.Op == OpRotateToken {
+		if c.TokenHash == "" {
+			return fail(invalid("token_hash", "is required"))
+		}
+		// The old token stops working with this index, on every replica.
+		a.st.Tokens[site.ID] = c.TokenHash
+		a.st.Changed = a.index
+		a.st.reindex()
+		return &Result{Status: http.StatusOK, SiteID: site.ID}
+	}
 	if c.Op == OpDeleteSite {
 		delete(a.st.Sites, site.ID)
 		delete(a.st.Tokens, site.ID)

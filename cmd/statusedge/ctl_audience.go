@@ -142,10 +142,7 @@ func audienceGet(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := s.checkID(); err != nil {
-			return err
-		}
-		c, err := s.client()
+		c, err := s.idClient()
 		if err != nil {
 			return err
 		}
@@ -199,10 +196,7 @@ func audienceDelete(fs *flag.FlagSet, s *ctlSession) func(context.Context) error
 		if err != nil {
 			return err
 		}
-		if err := s.checkID(); err != nil {
-			return err
-		}
-		c, err := s.client()
+		c, err := s.idClient()
 		if err != nil {
 			return err
 		}

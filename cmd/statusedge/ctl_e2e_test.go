@@ -298,6 +298,25 @@ func TestCtlEndToEndEveryVerb(t *testing.T) {
 	if out := ctlMust(t, env, "", "component", "list"); strings.Contains(out, "DB") || strings.Contains(out, "Data") {
 		t.Errorf("component list after deletes:\n%s", out)
 	}
+	// a new token: the old one stops working
+	var rot struct {
+		APIToken string `json:"api_token"`
+	}
+	decode(ctlMust(t, env, "", "--json", "site", "rotate-token", "acme"), &rot)
+	if rot.APIToken == "" || rot.APIToken == env["STATUSEDGE_TOKEN"] {
+		t.Fatalf("rotate-token gave %q", rot.APIToken)
+	}
+	if code, _, stderr := runCtlTest(t, env, "", "component", "list"); code != 1 || !strings.Contains(stderr, "HTTP 401") {
+		t.Errorf("the old token after rotation: exit %d, %q", code, stderr)
+	}
+	env["STATUSEDGE_TOKEN"] = rot.APIToken
+	if out := ctlMust(t, env, "", "site", "rotate-token", "acme"); !strings.Contains(out, "new api token of site acme") {
+		t.Errorf("rotate-token said %q", out)
+	}
+	if code, _, stderr := runCtlTest(t, env, "", "site", "rotate-token"); code != 2 || !strings.Contains(stderr, "SITE") {
+		t.Errorf("rotate-token without a site: exit %d, %q", code, stderr)
+	}
+
 	ctlMust(t, op, "", "site", "delete", "acme", "--yes")
 	if code, _, stderr := runCtlTest(t, op, "", "site", "get", "acme"); code != 1 || !strings.Contains(stderr, "HTTP 404") {
 		t.Errorf("site get after delete: exit %d, %q", code, stderr)

@@ -162,10 +162,7 @@ func incidentGet(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := s.checkID(); err != nil {
-			return err
-		}
-		c, err := s.client()
+		c, err := s.idClient()
 		if err != nil {
 			return err
 		}
@@ -265,10 +262,7 @@ func incidentDelete(fs *flag.FlagSet, s *ctlSession) func(context.Context) error
 		if err != nil {
 			return err
 		}
-		if err := s.checkID(); err != nil {
-			return err
-		}
-		c, err := s.client()
+		c, err := s.idClient()
 		if err != nil {
 			return err
 		}

@@ -343,6 +343,15 @@ func (s *ctlSession) resolveOne(ctx context.Context, c *client.Client, site stri
 }
 
 // checkID checks a positional id argument (incidents, maintenances, audiences).
+// idClient checks the id argument, then connects: what every verb on one
+// object does first.
+func (s *ctlSession) idClient() (*client.Client, error) {
+	if err := s.checkID(); err != nil {
+		return nil, err
+	}
+	return s.client()
+}
+
 func (s *ctlSession) checkID() error {
 	if strings.TrimSpace(s.args[0]) == "" || strings.ContainsAny(s.args[0], "/?#") {
 		return ctlUsagef("%s %s: %q is not an id", s.nounName, s.verbName, ctlClean(s.args[0]))

@@ -168,10 +168,7 @@ func maintenanceGet(fs *flag.FlagSet, s *ctlSession) func(context.Context) error
 		if err != nil {
 			return err
 		}
-		if err := s.checkID(); err != nil {
-			return err
-		}
-		c, err := s.client()
+		c, err := s.idClient()
 		if err != nil {
 			return err
 		}
@@ -231,10 +228,7 @@ func maintenanceDelete(fs *flag.FlagSet, s *ctlSession) func(context.Context) er
 		if err != nil {
 			return err
 		}
-		if err := s.checkID(); err != nil {
-			return err
-		}
-		c, err := s.client()
+		c, err := s.idClient()
 		if err != nil {
 			return err
 		}

@@ -20,6 +20,7 @@ func siteNoun() ctlNoun {
 		{name: "get", args: "SITE", short: "show a site (id or slug)", setup: siteGet},
 		{name: "update", args: "SITE", short: "change a site's settings", setup: siteUpdate},
 		{name: "delete", args: "SITE", short: "delete a site and all its content (needs --yes)", setup: siteDelete},
+		{name: "rotate-token", args: "SITE", short: "give a site a new API token (the old one stops working); prints it once", setup: siteRotateToken},
 	}}
 }
 
@@ -182,10 +183,7 @@ func siteList(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 
 func siteGet(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 	return func(ctx context.Context) error {
-		if err := s.checkID(); err != nil {
-			return err
-		}
-		c, err := s.client()
+		c, err := s.idClient()
 		if err != nil {
 			return err
 		}
@@ -270,6 +268,29 @@ func siteDelete(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 			return err
 		}
 		s.out(raw, func(w io.Writer) { fmt.Fprintf(w, "deleted site %s\n", ctlClean(s.args[0])) })
+		return nil
+	}
+}
+
+func siteRotateToken(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
+	return func(ctx context.Context) error {
+		c, err := s.idClient()
+		if err != nil {
+			return err
+		}
+		var raw []byte
+		var replayed bool
+		out, err := c.RotateToken(ctx, s.args[0], s.write(&raw, &replayed)...)
+		if err != nil {
+			return err
+		}
+		s.out(raw, func(w io.Writer) {
+			if out.APIToken == "" {
+				fmt.Fprintf(w, "the token of site %s was rotated by an earlier try whose answer was lost; rotate again (with the operator token if you used the old site token)\n", ctlClean(s.args[0]))
+				return
+			}
+			fmt.Fprintf(w, "new api token of site %s (shown once; store it now; the old one no longer works): %s\n", ctlClean(s.args[0]), ctlClean(out.APIToken))
+		})
 		return nil
 	}
 }

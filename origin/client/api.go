@@ -154,6 +154,18 @@ func (c *Client) UpdateSite(ctx context.Context, site string, in SiteInput, opts
 	return doPtr[content.Site](ctx, c, http.MethodPatch, sitePath(site), in, opts)
 }
 
+// RotatedToken is the answer to RotateToken. APIToken is shown only once:
+// an idempotent replay of the rotation answers without it.
+type RotatedToken struct {
+	SiteID   string `json:"site_id"`
+	APIToken string `json:"api_token,omitempty"`
+}
+
+// RotateToken gives the site a new API token; the old one stops working.
+func (c *Client) RotateToken(ctx context.Context, site string, opts ...CallOption) (*RotatedToken, error) {
+	return doPtr[RotatedToken](ctx, c, http.MethodPost, sitePath(site, "token"), struct{}{}, opts)
+}
+
 // DeleteSite deletes a site and all of its content.
 func (c *Client) DeleteSite(ctx context.Context, site string, opts ...CallOption) error {
 	return c.Do(ctx, http.MethodDelete, sitePath(site), nil, nil, opts...)
