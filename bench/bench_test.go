@@ -108,3 +108,24 @@ func TestNginxUnderWrk(t *testing.T) {
 		t.Errorf("Write listed %v", files)
 	}
 }
+
+func TestMedian(t *testing.T) {
+	run := func(rps float64) Result { return Result{Name: "x", RPS: rps, Requests: int64(rps)} }
+	for _, tc := range []struct {
+		name         string
+		in           []Result
+		want, lo, hi float64
+	}{
+		{"none", nil, 0, 0, 0},
+		{"one", []Result{run(5)}, 5, 5, 5},
+		{"odd, unsorted", []Result{run(9), run(3), run(7)}, 7, 3, 9},
+		{"even takes the lower middle", []Result{run(4), run(1), run(3), run(2)}, 2, 1, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			med, lo, hi := Median(tc.in)
+			if med.RPS != tc.want || lo != tc.lo || hi != tc.hi || (tc.in != nil && med.Requests != int64(tc.want)) {
+				t.Fatalf("Median = %v (%v..%v), want %v (%v..%v)", med.RPS, lo, hi, tc.want, tc.lo, tc.hi)
+			}
+		})
+	}
+}

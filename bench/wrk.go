@@ -3,11 +3,13 @@ package bench
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -165,4 +167,18 @@ func dur(num, unit string) time.Duration {
 		return time.Duration(f * float64(time.Minute))
 	}
 	return time.Duration(f * float64(time.Second))
+}
+
+// Median is the run with the median throughput of runs of one target
+// (the lower middle one of an even count), and the lowest and highest
+// throughput among them. Taking it over rounds that alternate the order of
+// the targets keeps a noisy machine, or being measured first, from
+// deciding a comparison.
+func Median(runs []Result) (med Result, lo, hi float64) {
+	if len(runs) == 0 {
+		return Result{}, 0, 0
+	}
+	s := slices.Clone(runs)
+	slices.SortFunc(s, func(a, b Result) int { return cmp.Compare(a.RPS, b.RPS) })
+	return s[(len(s)-1)/2], s[0].RPS, s[len(s)-1].RPS
 }

@@ -65,11 +65,12 @@ func benchLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	out := fs.String("out", "bench-out/load", "directory for report.md, report.json and plots")
 	dur := fs.Duration("duration", 10*time.Second, "length of each wrk run")
 	conns := fs.Int("connections", 64, "wrk connections")
+	rounds := fs.Int("rounds", 3, "rounds; each loads every target once, starting with another one")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *dur < time.Second || *conns < 1 {
-		fmt.Fprintln(stderr, "statusedge bench load: --duration must be ≥ 1s and --connections ≥ 1")
+	if *dur < time.Second || *conns < 1 || *rounds < 1 {
+		fmt.Fprintln(stderr, "statusedge bench load: --duration must be ≥ 1s, --connections and --rounds ≥ 1")
 		return 2
 	}
 	serverCPU, loadCPU := 0, 1
@@ -141,19 +142,41 @@ func benchLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	rep := bench.Report{Title: "cache-hit throughput: demo page, gzip", When: time.Now(), Setup: map[string]string{
 		"cores":           strconv.Itoa(runtime.NumCPU()),
 		"servers pinned":  fmt.Sprintf("core %d", serverCPU),
-		"wrk pinned":      fmt.Sprintf("core %d, 1 thread, %d connections, %s", loadCPU, *conns, *dur),
+		"wrk pinned":      fmt.Sprintf("core %d, 1 thread, %d connections, %s per run", loadCPU, *conns, *dur),
+		"rounds":          fmt.Sprintf("%d, the order of the targets rotating; medians shown", *rounds),
 		"page bytes gzip": strconv.Itoa(len(gz)),
 	}}
-	for _, t := range []struct {
+	targets := []struct {
 		name, url string
 		pid       int
-	}{{"edge", edgeURL, devCmd.Process.Pid}, {"nginx", ng.URL + "/", ng.PID()}, {"bare fasthttp", "http://" + bareAddr + "/", bareCmd.Process.Pid}} {
-		fmt.Fprintf(stdout, "loading %s for %s…\n", t.name, *dur)
-		r, err := bench.Run(ctx, bench.Load{Name: t.name, URL: t.url, Duration: *dur, Connections: *conns, Headers: headers, CPU: loadCPU, PID: t.pid})
-		if err != nil {
+	}{{"edge", edgeURL, devCmd.Process.Pid}, {"nginx", ng.URL + "/", ng.PID()}, {"bare fasthttp", "http://" + bareAddr + "/", bareCmd.Process.Pid}}
+	// A short unmeasured load first: connections, caches and the heap of
+	// each server settle before any round counts.
+	for _, t := range targets {
+		fmt.Fprintf(stdout, "warming up %s…\n", t.name)
+		if _, err := bench.Run(ctx, bench.Load{Name: t.name, URL: t.url, Duration: 2 * time.Second, Connections: *conns, Headers: headers, CPU: loadCPU}); err != nil {
 			return fail(err)
 		}
-		rep.Loads = append(rep.Loads, r)
+	}
+	runs := make([][]bench.Result, len(targets))
+	for round := range *rounds {
+		for j := range targets {
+			i := (j + round) % len(targets) // each round starts with another target
+			t := targets[i]
+			fmt.Fprintf(stdout, "round %d/%d: loading %s for %s…\n", round+1, *rounds, t.name, *dur)
+			r, err := bench.Run(ctx, bench.Load{Name: t.name, URL: t.url, Duration: *dur, Connections: *conns, Headers: headers, CPU: loadCPU, PID: t.pid})
+			if err != nil {
+				return fail(err)
+			}
+			runs[i] = append(runs[i], r)
+		}
+	}
+	for i, t := range targets {
+		med, lo, hi := bench.Median(runs[i])
+		rep.Loads = append(rep.Loads, med)
+		if *rounds > 1 {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("%s: median of %d rounds shown; %.0f to %.0f req/s", t.name, *rounds, lo, hi))
+		}
 	}
 	edge, ngx, bare := rep.Loads[0].RPS, rep.Loads[1].RPS, rep.Loads[2].RPS
 	rep.Notes = append(rep.Notes, fmt.Sprintf("edge / nginx = %.2f; edge / bare fasthttp = %.2f", edge/ngx, edge/bare))
