@@ -112,6 +112,7 @@ type Region struct {
 type secrets struct {
 	OperatorToken string `json:"operator_token"`
 	ClusterSecret string `json:"cluster_secret"`
+	EdgeSecret    string `json:"edge_secret"`
 	SessionKey    string `json:"session_key"`
 }
 
@@ -210,7 +211,7 @@ func (s *System) startOrigin(ctx context.Context, i int, name string, sec secret
 	oc.Voter = i < 3
 	oc.Bootstrap = i == 0
 	oc.OperatorToken = sec.OperatorToken
-	oc.ClusterSecret = sec.ClusterSecret
+	oc.ClusterSecret, oc.EdgeSecret = sec.ClusterSecret, sec.EdgeSecret
 	oc.Renderer = s.renderer
 	oc.Logger = hclog.New(&hclog.LoggerOptions{Name: oc.ID, Level: hclog.Error, Output: io.Discard})
 	if cfg.Fast {
@@ -318,7 +319,7 @@ func (s *System) StartEdge(ctx context.Context, i int) error {
 	key, _ := hex.DecodeString(sec.SessionKey)
 	ec := edge.DefaultConfig()
 	ec.Region = reg.Name
-	ec.Origin = edge.NewHTTPOrigin(reg.APIURL, sec.ClusterSecret, nil)
+	ec.Origin = edge.NewHTTPOrigin(reg.APIURL, sec.EdgeSecret, nil) // reads only
 	ec.Shell = s.shell
 	ec.RedisAddr = reg.RedisURL
 	ec.SessionKey = key
@@ -494,17 +495,25 @@ func loadSecrets(path string) (secrets, error) {
 		if err := json.Unmarshal(b, &sec); err != nil {
 			return sec, fmt.Errorf("dev: %s: %w", path, err)
 		}
-		return sec, nil
+		if sec.EdgeSecret != "" {
+			return sec, nil
+		}
+		sec.EdgeSecret = randomHex(32) // a data dir from before edge secrets
+		return sec, saveSecrets(path, sec)
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		return sec, fmt.Errorf("dev: %w", err)
 	}
-	sec = secrets{OperatorToken: "op_" + randomHex(20), ClusterSecret: randomHex(32), SessionKey: randomHex(32)}
-	b, _ = json.MarshalIndent(sec, "", "  ")
+	sec = secrets{OperatorToken: "op_" + randomHex(20), ClusterSecret: randomHex(32), EdgeSecret: randomHex(32), SessionKey: randomHex(32)}
+	return sec, saveSecrets(path, sec)
+}
+
+func saveSecrets(path string, sec secrets) error {
+	b, _ := json.MarshalIndent(sec, "", "  ")
 	if err := os.WriteFile(path, b, 0o600); err != nil {
-		return sec, fmt.Errorf("dev: save secrets: %w", err)
+		return fmt.Errorf("dev: save secrets: %w", err)
 	}
-	return sec, nil
+	return nil
 }
 
 func randomHex(n int) string {

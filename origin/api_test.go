@@ -171,6 +171,11 @@ func TestAPIAuth(t *testing.T) {
 		{"site token on internal", "GET", "/internal/v1/registry", f.token, 401},
 		{"operator on internal", "GET", "/internal/v1/registry", testOperator, 401},
 		{"secret on internal", "GET", "/internal/v1/registry", testSecret, 200},
+		{"edge secret reads the registry", "GET", "/internal/v1/registry", testEdgeSec, 200},
+		{"edge secret reads a render", "GET", "/internal/v1/render?site=acme&path=/", testEdgeSec, 200},
+		{"edge secret cannot apply", "POST", "/internal/v1/apply", testEdgeSec, 403},
+		{"site token cannot apply", "POST", "/internal/v1/apply", f.token, 401},
+		{"edge secret on the management API", "GET", "/v1/sites", testEdgeSec, 401},
 		{"operator on unknown site", "GET", "/v1/sites/nosuch", testOperator, 404},
 		{"unknown route", "GET", "/v1/nope", testOperator, 404},
 	}

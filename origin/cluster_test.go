@@ -23,6 +23,7 @@ import (
 const (
 	testOperator = "operator-token-0123456789"
 	testSecret   = "cluster-secret-0123456789"
+	testEdgeSec  = "edge-secret-0123456789"
 )
 
 // testNode is one replica of a testCluster: raft on disk in a temp dir,
@@ -48,7 +49,7 @@ type testCluster struct {
 
 func testConfig() Config {
 	c := DefaultConfig()
-	c.OperatorToken, c.ClusterSecret = testOperator, testSecret
+	c.OperatorToken, c.ClusterSecret, c.EdgeSecret = testOperator, testSecret, testEdgeSec
 	c.HeartbeatTimeout = 300 * time.Millisecond
 	c.ElectionTimeout = 300 * time.Millisecond
 	c.LeaderLeaseTimeout = 150 * time.Millisecond
@@ -320,4 +321,26 @@ var _ = raft.Leader
 
 func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), d)
+}
+
+func TestConfigSecrets(t *testing.T) {
+	for _, tc := range []struct {
+		name, cluster, edge, want string
+	}{
+		{"both set", testSecret, testEdgeSec, ""},
+		{"no edge secret: edges use the cluster secret", testSecret, "", ""},
+		{"short cluster secret", "short", "", "ClusterSecret must be at least 16"},
+		{"short edge secret", testSecret, "short", "EdgeSecret must be at least 16"},
+		{"edge secret equal to the cluster secret", testSecret, testSecret, "must differ"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := testConfig()
+			c.ID, c.DataDir, c.RaftAddr = "n0", t.TempDir(), "127.0.0.1:0"
+			c.ClusterSecret, c.EdgeSecret = tc.cluster, tc.edge
+			err := c.Validate()
+			if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("Validate() = %v, want %q", err, tc.want)
+			}
+		})
+	}
 }

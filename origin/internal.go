@@ -32,17 +32,27 @@ const (
 )
 
 func (n *Node) internalRoutes(mux *http.ServeMux) {
-	in := n.clusterOnly
-	mux.Handle("POST /internal/v1/apply", in(n.internalApply))
-	mux.Handle("GET /internal/v1/registry", in(n.internalRegistry))
-	mux.Handle("GET /internal/v1/versions", in(n.internalVersions))
-	mux.Handle("GET /internal/v1/render", in(n.internalRender))
+	mux.Handle("POST /internal/v1/apply", n.internalOnly(false, n.internalApply))
+	mux.Handle("GET /internal/v1/registry", n.internalOnly(true, n.internalRegistry))
+	mux.Handle("GET /internal/v1/versions", n.internalOnly(true, n.internalVersions))
+	mux.Handle("GET /internal/v1/render", n.internalOnly(true, n.internalRender))
 }
 
-// clusterOnly admits requests bearing the cluster secret.
-func (n *Node) clusterOnly(fn http.HandlerFunc) http.Handler {
+// internalOnly admits requests bearing the cluster secret, or for the
+// edges' reads (edgeOK) the edge secret.
+func (n *Node) internalOnly(edgeOK bool, fn http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !equalSecret(bearer(r), n.cfg.ClusterSecret) {
+		tok := bearer(r)
+		// Both comparisons run whatever the first says: the time taken does
+		// not tell which secret was nearly right.
+		cluster := equalSecret(tok, n.cfg.ClusterSecret)
+		edge := n.cfg.EdgeSecret != "" && equalSecret(tok, n.cfg.EdgeSecret)
+		switch {
+		case cluster, edgeOK && edge:
+		case edge:
+			writeError(w, &Error{Status: http.StatusForbidden, Message: "the edge secret may only read", Err: ErrUnauthorized})
+			return
+		default:
 			writeError(w, &Error{Status: http.StatusUnauthorized, Message: "missing or wrong cluster secret", Err: ErrUnauthorized})
 			return
 		}

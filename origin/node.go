@@ -50,8 +50,14 @@ type Config struct {
 
 	// OperatorToken may do everything on the management API.
 	OperatorToken string
-	// ClusterSecret authenticates edges and peers on the internal API.
+	// ClusterSecret authenticates replicas to each other on the internal
+	// API, forwarded writes included. It also admits the edges' reads, but
+	// an edge should hold EdgeSecret instead.
 	ClusterSecret string
+	// EdgeSecret, if set, authenticates edges on the internal API's reads
+	// (registry, versions, render) and nothing else: an edge that is broken
+	// into cannot write through it.
+	EdgeSecret string
 	// DefaultDomain gives a new site without hostnames "<slug>.<DefaultDomain>".
 	DefaultDomain string
 
@@ -115,6 +121,10 @@ func (c *Config) Validate() error {
 		return errors.New("origin: config: OperatorToken must be at least 16 characters")
 	case len(c.ClusterSecret) < 16:
 		return errors.New("origin: config: ClusterSecret must be at least 16 characters")
+	case c.EdgeSecret != "" && len(c.EdgeSecret) < 16:
+		return errors.New("origin: config: EdgeSecret must be at least 16 characters")
+	case c.EdgeSecret != "" && c.EdgeSecret == c.ClusterSecret:
+		return errors.New("origin: config: EdgeSecret must differ from ClusterSecret")
 	case c.HeartbeatTimeout <= 0 || c.ElectionTimeout <= 0 || c.LeaderLeaseTimeout <= 0 || c.CommitTimeout <= 0:
 		return errors.New("origin: config: raft timeouts must be positive")
 	case c.ApplyTimeout <= 0 || c.MaintenanceTick <= 0 || c.RenderWait <= 0:

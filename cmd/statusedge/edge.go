@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -62,7 +63,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("edge", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: statusedge edge --origin URL --cluster-secret S [flags]\n\nRun one edge node: the visitor-facing cache in front of a region's origin.\n\nflags:")
+		fmt.Fprintln(stderr, "usage: statusedge edge --origin URL --edge-secret S [flags]\n\nRun one edge node: the visitor-facing cache in front of a region's origin.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	d := edge.DefaultConfig()
@@ -70,10 +71,11 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	listen := fs.String("listen", "127.0.0.1:8080", "`address` to serve visitors on")
 	redisAddr := fs.String("redis", "", "regional Redis `host:port` (empty: no L2)")
 	originURL := fs.String("origin", "", "the region's origin replica, e.g. http://127.0.0.1:7070 (required)")
-	secret := fs.String("cluster-secret", "", "cluster secret for the origin's internal API (or $STATUSEDGE_CLUSTER_SECRET)")
+	secret := fs.String("edge-secret", "", "the origins' edge secret, for reading their internal API (or $STATUSEDGE_EDGE_SECRET)")
+	clusterSecret := fs.String("cluster-secret", "", "the replicas' cluster secret instead of --edge-secret (or $STATUSEDGE_CLUSTER_SECRET); it also lets the edge write: avoid")
 	l1 := fs.Int64("l1-bytes", d.L1Bytes, "bound of the in-process cache, in `bytes`")
 	budget := fs.Duration("render-budget", d.RenderBudget, "wait this long for a render before sending the skeleton")
-	sessionKey := fs.String("session-key", "", "key (>= 32 bytes) that signs session cookies; default: derived from the cluster secret, so every edge agrees")
+	sessionKey := fs.String("session-key", "", "key (>= 32 bytes) that signs session cookies; default: derived from the secret, so every edge agrees")
 	var trusted prefixList
 	fs.Var(&trusted, "trusted-proxy", "`CIDR` whose X-Forwarded-For is believed (repeatable, or comma-separated)")
 	verbose := fs.Bool("v", false, "debug logs")
@@ -87,11 +89,9 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "statusedge edge: unexpected arguments %q\n", fs.Args())
 		return 2
 	}
-	if *secret == "" {
-		*secret = os.Getenv("STATUSEDGE_CLUSTER_SECRET")
-	}
+	*secret = cmp.Or(*secret, os.Getenv("STATUSEDGE_EDGE_SECRET"), *clusterSecret, os.Getenv("STATUSEDGE_CLUSTER_SECRET"))
 	if *originURL == "" || *secret == "" {
-		fmt.Fprintln(stderr, "statusedge edge: --origin and --cluster-secret are required")
+		fmt.Fprintln(stderr, "statusedge edge: --origin and --edge-secret are required")
 		fs.Usage()
 		return 2
 	}

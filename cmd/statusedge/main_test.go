@@ -31,6 +31,10 @@ func (l *lockedBuffer) String() string {
 }
 
 func TestUsageErrorsExit2(t *testing.T) {
+	t.Setenv("STATUSEDGE_EDGE_SECRET", "")
+	t.Setenv("STATUSEDGE_CLUSTER_SECRET", "")
+	originArgs := []string{"origin", "--data", t.TempDir(), "--raft-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0",
+		"--operator-token", "operator-token-0123456789", "--cluster-secret", "cluster-secret-0123456789"}
 	tests := []struct {
 		name string
 		args []string
@@ -43,7 +47,10 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"dev: regions out of range", []string{"dev", "--regions", "0"}, "--regions"},
 		{"dev: redis with several regions", []string{"dev", "--regions", "3", "--redis", "127.0.0.1:6379"}, "--redis"},
 		{"origin: bad flag", []string{"origin", "--nope"}, "flag provided but not defined"},
+		{"origin: short edge secret", append(originArgs, "--edge-secret", "short"), "--edge-secret"},
+		{"origin: edge secret is the cluster secret", append(originArgs, "--edge-secret", "cluster-secret-0123456789"), "must differ"},
 		{"edge: bad flag", []string{"edge", "--nope"}, "flag provided but not defined"},
+		{"edge: no secret", []string{"edge", "--origin", "http://127.0.0.1:1"}, "--edge-secret are required"},
 		{"bench: no benchmark", []string{"bench"}, "usage: statusedge bench"},
 		{"bench: unknown", []string{"bench", "fast"}, `unknown benchmark "fast"`},
 		{"bench propagation: bad latency", []string{"bench", "propagation", "--latency", "soon"}, "--latency"},

@@ -22,7 +22,7 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs := flag.NewFlagSet("origin", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: statusedge origin --data DIR --raft-addr HOST:PORT --api-addr HOST:PORT [--join URL] [--region R] [--voter=true|false] [--bootstrap] [--id ID] [--operator-token T] [--cluster-secret S]")
+		fmt.Fprintln(stderr, "usage: statusedge origin --data DIR --raft-addr HOST:PORT --api-addr HOST:PORT [--join URL] [--region R] [--voter=true|false] [--bootstrap] [--id ID] [--operator-token T] [--cluster-secret S] [--edge-secret E]")
 		fs.PrintDefaults()
 	}
 	var (
@@ -37,7 +37,8 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		bootstrap = fs.Bool("bootstrap", false, "bootstrap a new single-voter cluster if there is no state")
 		id        = fs.String("id", "", "raft server id (default: the raft address)")
 		opToken   = fs.String("operator-token", os.Getenv("STATUSEDGE_OPERATOR_TOKEN"), "operator token (env STATUSEDGE_OPERATOR_TOKEN)")
-		secret    = fs.String("cluster-secret", os.Getenv("STATUSEDGE_CLUSTER_SECRET"), "cluster secret (env STATUSEDGE_CLUSTER_SECRET)")
+		secret    = fs.String("cluster-secret", os.Getenv("STATUSEDGE_CLUSTER_SECRET"), "secret the replicas share (env STATUSEDGE_CLUSTER_SECRET)")
+		edgeSec   = fs.String("edge-secret", os.Getenv("STATUSEDGE_EDGE_SECRET"), "secret that lets edges read the internal API and nothing else (env STATUSEDGE_EDGE_SECRET)")
 		logLevel  = fs.String("log-level", "info", "log level: debug, info, warn, error")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -63,6 +64,10 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return usageErr("--operator-token (or STATUSEDGE_OPERATOR_TOKEN) must be at least 16 characters")
 	case len(*secret) < 16:
 		return usageErr("--cluster-secret (or STATUSEDGE_CLUSTER_SECRET) must be at least 16 characters")
+	case *edgeSec != "" && len(*edgeSec) < 16:
+		return usageErr("--edge-secret (or STATUSEDGE_EDGE_SECRET) must be at least 16 characters")
+	case *edgeSec != "" && *edgeSec == *secret:
+		return usageErr("--edge-secret must differ from --cluster-secret: edges must not get the replicas' write power")
 	case *bootstrap && *join != "":
 		return usageErr("--bootstrap and --join exclude each other")
 	}
@@ -88,7 +93,7 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		cfg.APIAddr = "http://" + ln.Addr().String()
 	}
 	cfg.Region, cfg.Voter, cfg.Bootstrap = *region, *voter, *bootstrap
-	cfg.OperatorToken, cfg.ClusterSecret = *opToken, *secret
+	cfg.OperatorToken, cfg.ClusterSecret, cfg.EdgeSecret = *opToken, *secret, *edgeSec
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "origin", Level: lvl, Output: stderr})
 	rend, err := render.New()
 	if err != nil {
