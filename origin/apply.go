@@ -109,7 +109,7 @@ func (a *applier) createSite() *Result {
 		return fail(err)
 	}
 	if a.cmd.TokenHash != "" {
-		a.st.Tokens[id] = a.cmd.TokenHash
+		a.st.setToken(id, a.cmd.TokenHash)
 	}
 	a.commit(s)
 	return a.answer(201, s, ViewSite(s))
@@ -134,7 +134,7 @@ func (a *applier) importSite() *Result {
 		s.History.Components = map[string]*content.ComponentHistory{}
 	}
 	if a.cmd.TokenHash != "" {
-		a.st.Tokens[s.ID] = a.cmd.TokenHash
+		a.st.setToken(s.ID, a.cmd.TokenHash)
 	}
 	a.commit(s)
 	return a.answer(201, s, ViewSite(s))

@@ -169,3 +169,42 @@ func BenchmarkSnapshot1000Sites(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkApplyAmongSites applies one small change (a component status) to
+// one site of a state holding n sites: what a write costs the state machine
+// as the number of sites grows. It should not grow with n.
+func BenchmarkApplyAmongSites(b *testing.B) {
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	for _, n := range []int{10, 1000, 10000} {
+		b.Run(fmt.Sprintf("sites=%d", n), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(5, 6))
+			st := newState()
+			for i := range n {
+				s := syntheticSite(fmt.Sprintf("s%05d", i), 5, 1, now, rng)
+				s.Hostnames = []string{s.ID + ".example.test"}
+				st.Sites[s.ID] = s
+				st.Tokens[s.ID] = HashToken("tok" + s.ID)
+			}
+			st.reindex()
+			target := st.Sites["s00000"]
+			var comp string
+			for _, c := range target.Components {
+				if !c.Group {
+					comp = c.ID
+					break
+				}
+			}
+			statuses := []content.ComponentStatus{content.DegradedPerformance, content.Operational}
+			idx := uint64(n)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				idx++
+				res := st.apply(idx, &Command{Op: OpUpdateComponent, At: now.Add(time.Duration(i) * time.Second), Site: target.ID, ID: comp,
+					ComponentIn: &ComponentInput{Status: &statuses[i%2]}})
+				if res.Err != nil {
+					b.Fatal(res.Err)
+				}
+			}
+		})
+	}
+}

@@ -62,6 +62,41 @@ func newState() *state {
 	return s
 }
 
+// index updates the slug and host tables for one site: old was stored
+// under id before (nil: none), s is stored now (nil: deleted). A write
+// costs what the site has, not what the state has; reindex rebuilds all.
+func (s *state) index(id string, old, site *content.Site) {
+	if old != nil {
+		if s.slugs[old.Slug] == id {
+			delete(s.slugs, old.Slug)
+		}
+		for _, h := range old.Hostnames {
+			if s.hosts[h] == id {
+				delete(s.hosts, h)
+			}
+		}
+	}
+	if site != nil {
+		s.slugs[site.Slug] = id
+		for _, h := range site.Hostnames {
+			s.hosts[h] = id
+		}
+	}
+}
+
+// setToken sets (hash "": removes) the API token hash of site id.
+func (s *state) setToken(id, hash string) {
+	if old, ok := s.Tokens[id]; ok && s.tokenSites[old] == id {
+		delete(s.tokenSites, old)
+	}
+	if hash == "" {
+		delete(s.Tokens, id)
+		return
+	}
+	s.Tokens[id] = hash
+	s.tokenSites[hash] = id
+}
+
 func (s *state) reindex() {
 	s.slugs = make(map[string]string, len(s.Sites))
 	s.hosts = map[string]string{}
@@ -193,16 +228,15 @@ func (a *applier) run() *Result {
 			return fail(invalid("token_hash", "is required"))
 		}
 		// The old token stops working with this index, on every replica.
-		a.st.Tokens[site.ID] = c.TokenHash
+		a.st.setToken(site.ID, c.TokenHash)
 		a.st.Changed = a.index
-		a.st.reindex()
 		return &Result{Status: http.StatusOK, SiteID: site.ID}
 	}
 	if c.Op == OpDeleteSite {
 		delete(a.st.Sites, site.ID)
-		delete(a.st.Tokens, site.ID)
+		a.st.index(site.ID, site, nil)
+		a.st.setToken(site.ID, "")
 		a.st.Changed = a.index
-		a.st.reindex()
 		return &Result{Status: http.StatusNoContent, SiteID: site.ID, Version: a.index, Deleted: true}
 	}
 	t := &siteTx{s: cow(site), at: a.at}
@@ -274,9 +308,10 @@ func (a *applier) commit(site *content.Site) {
 		site.UpdatedAt = a.at
 	}
 	sortComponents(site.Components)
+	old := a.st.Sites[site.ID]
 	a.st.Sites[site.ID] = site
+	a.st.index(site.ID, old, site)
 	a.st.Changed = a.index
-	a.st.reindex()
 }
 
 func (a *applier) answer(status int, site *content.Site, body any) *Result {

@@ -3,7 +3,11 @@ package origin
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -264,5 +268,45 @@ func TestApplyImportDemoAndSnapshotRoundTrip(t *testing.T) {
 	other.ID, other.Slug = "other", "other"
 	if r := m.apply(&Command{Op: OpImportSite, Import: other}); r.Err == nil || !errors.Is(sentinelFor(&Error{Status: r.Err.Status}), ErrConflict) {
 		t.Fatalf("import with a taken hostname: %+v", r.Err)
+	}
+}
+
+// The lookup tables kept up to date write by write (slugs, hosts, token
+// hashes) are always what a full rebuild from the sites and tokens gives.
+func TestIncrementalIndexesMatchRebuild(t *testing.T) {
+	m := newMachine(t)
+	rng := rand.New(rand.NewPCG(7, 11))
+	host := func() string { return fmt.Sprintf("h%d.example.test", rng.IntN(1000)) }
+	var ids []string
+	for step := range 400 {
+		switch op := rng.IntN(10); {
+		case op < 3 || len(ids) == 0:
+			name := fmt.Sprintf("site%d", step)
+			hosts := []string{host(), host()}
+			res := m.apply(&Command{Op: OpCreateSite, NewIDs: []string{"id" + name}, TokenHash: HashToken("tok-" + name),
+				SiteIn: &SiteInput{Name: ptrTo(name), Slug: ptrTo(name), Hostnames: &hosts, TimeZone: ptrTo("UTC")}})
+			if res.Err == nil {
+				ids = append(ids, "id"+name)
+			}
+		case op < 6: // new slug and hostnames (taken ones are refused)
+			id := ids[rng.IntN(len(ids))]
+			hosts := []string{host()}
+			m.apply(&Command{Op: OpUpdateSite, Site: id, SiteIn: &SiteInput{Slug: ptrTo(fmt.Sprintf("slug%d", step)), Hostnames: &hosts}})
+		case op < 8:
+			m.apply(&Command{Op: OpRotateToken, Site: ids[rng.IntN(len(ids))], TokenHash: HashToken(fmt.Sprintf("rot%d", step))})
+		default:
+			i := rng.IntN(len(ids))
+			m.apply(&Command{Op: OpDeleteSite, Site: ids[i]})
+			ids = slices.Delete(ids, i, i+1)
+		}
+		want := m.st.clone()
+		want.reindex()
+		if !maps.Equal(m.st.slugs, want.slugs) || !maps.Equal(m.st.hosts, want.hosts) || !maps.Equal(m.st.tokenSites, want.tokenSites) {
+			t.Fatalf("step %d: indexes drifted:\nslugs %v\nwant  %v\nhosts %v\nwant  %v\ntokens %v\nwant   %v",
+				step, m.st.slugs, want.slugs, m.st.hosts, want.hosts, m.st.tokenSites, want.tokenSites)
+		}
+	}
+	if len(ids) < 5 {
+		t.Fatalf("only %d sites left: the walk did not exercise much", len(ids))
 	}
 }
