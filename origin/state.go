@@ -375,8 +375,14 @@ func (t *siteTx) setStatus(id string, to content.ComponentStatus, by string) con
 	}
 	c.Status, c.UpdatedAt = to, t.at
 	if h, ok := t.s.History.Components[id]; ok {
+		// Changes is append-only, so versions share its backing array, each
+		// reading only up to its own length. The state machine is the one
+		// writer and always extends the newest version (a failed command's
+		// copy is dropped, and the next write overwrites what it appended),
+		// so appending in place never changes what an older version shows,
+		// and a write costs O(1) however long the history, not a copy of it.
+		// Days are rewritten in place by Record, so they are copied.
 		n := *h
-		n.Changes = slices.Clip(n.Changes)
 		n.Days = slices.Clone(n.Days)
 		t.s.History.Components[id] = &n
 	}

@@ -310,3 +310,41 @@ func TestIncrementalIndexesMatchRebuild(t *testing.T) {
 		t.Fatalf("only %d sites left: the walk did not exercise much", len(ids))
 	}
 }
+
+// Status history is shared between versions of a site: every version keeps
+// showing exactly the changes it had, whatever came after it, failed
+// commands included.
+func TestHistoryVersionsAreImmutable(t *testing.T) {
+	m := newMachine(t)
+	s := m.site("acme", "status.acme.test")
+	m.component(s, "api", "API")
+	type saved struct {
+		site    *content.Site
+		changes []content.StatusChange
+	}
+	var versions []saved
+	statuses := []content.ComponentStatus{content.DegradedPerformance, content.MajorOutage, content.Operational, content.PartialOutage}
+	for i := range 60 {
+		st := statuses[i%len(statuses)]
+		m.ok(&Command{Op: OpUpdateComponent, Site: s, ID: "api", ComponentIn: &ComponentInput{Status: &st}})
+		if i%7 == 3 { // a command that fails, on the same component
+			if res := m.apply(&Command{Op: OpCreateIncident, Site: s, NewIDs: []string{fmt.Sprintf("i%d", i), fmt.Sprintf("u%d", i)},
+				IncidentIn: &IncidentInput{Name: ptrTo("x"), Status: ptrTo(content.Investigating), Body: ptrTo("x"),
+					Components: map[string]content.ComponentStatus{"api": content.MajorOutage, "nosuch": content.MajorOutage}}}); res.Err == nil {
+				t.Fatal("an incident naming an unknown component was accepted")
+			}
+			// A change made and then dropped, as a command failing after
+			// setting a status would: it appends to the shared history.
+			tx := &siteTx{s: cow(m.st.Sites[s]), at: t0.Add(time.Duration(m.idx)*time.Minute + time.Second)}
+			tx.setStatus("api", content.UnderMaintenance, "dropped")
+		}
+		site := m.st.Sites[s]
+		versions = append(versions, saved{site, slices.Clone(site.History.Components["api"].Changes)})
+	}
+	for i, v := range versions {
+		got := v.site.History.Components["api"].Changes
+		if len(got) != i+1 || !slices.Equal(got, v.changes) {
+			t.Fatalf("version %d now shows %d changes (had %d): %+v", i, len(got), len(v.changes), got)
+		}
+	}
+}
