@@ -54,6 +54,7 @@ type Node struct {
 	done     chan struct{}
 	stopOnce sync.Once
 	closed   atomic.Bool
+	leaving  atomic.Bool // Shutdown has begun: no rejoining
 	wg       sync.WaitGroup
 }
 
@@ -351,6 +352,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	if n.closed.Load() {
 		return ErrClosed
 	}
+	n.leaving.Store(true)
 	timeout := MaxLeave
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(dl))
@@ -503,7 +505,7 @@ func (n *Node) joinLoop() {
 			return
 		case <-t.C:
 		}
-		if !joined || n.ml.NumMembers() <= 1 {
+		if (!joined || n.ml.NumMembers() <= 1) && !n.leaving.Load() {
 			if k, err := n.ml.Join(n.cfg.Seeds); err != nil {
 				n.c.joinFailures.Add(1)
 				n.log.Warn("gossip: join failed, will retry", "seeds", n.cfg.Seeds, "err", err)
