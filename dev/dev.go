@@ -243,43 +243,10 @@ func (s *System) startOrigin(ctx context.Context, i int, name string, sec secret
 		return reg, fmt.Errorf("dev: region %s: origin gossip: %w", name, err)
 	}
 	reg.originGossip = g
-	// The leader announces what it commits; the other replicas' versions
-	// reach the cluster through anti-entropy (gc.Versions). An edge that
-	// hears of a version its own region's replica has not applied yet asks
-	// for a render "at that version or newer", and the replica waits for it.
-	// One publisher per site keeps a burst to a few paced messages.
-	// The subscriber runs on raft's FSM goroutine, which must never wait on
-	// the network: it hands changes to a goroutine that publishes them. A
-	// change dropped when the queue is full still reaches every node through
-	// anti-entropy.
-	changes := make(chan origin.Change, 1024)
-	stopPub := make(chan struct{})
-	pubDone := make(chan struct{})
-	go func() {
-		defer close(pubDone)
-		for {
-			select {
-			case <-stopPub:
-				return
-			case c := <-changes:
-				_ = g.Publish(c.SiteID, c.Version)
-			}
-		}
-	}()
-	cancel := node.Subscribe(func(c origin.Change) {
-		if c.Deleted || !node.IsLeader() {
-			return
-		}
-		select {
-		case changes <- c:
-		default:
-		}
-	})
-	reg.cancelSub = func() {
-		cancel()
-		close(stopPub)
-		<-pubDone
-	}
+	// The leader announces what it commits; an edge that hears of a version
+	// its own region's replica has not applied yet asks for a render "at
+	// that version or newer", and the replica waits for it.
+	reg.cancelSub = node.Announce(g)
 	return reg, nil
 }
 

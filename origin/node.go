@@ -349,6 +349,57 @@ func (n *Node) WaitReady(ctx context.Context) error { return n.WaitIndex(ctx, n.
 // The returned func cancels the subscription.
 func (n *Node) Subscribe(fn func(Change)) (cancel func()) { return n.fsm.subscribe(fn) }
 
+// Publisher announces a committed version of a site to the edges
+// (gossip.Node is one).
+type Publisher interface {
+	Publish(siteID string, version uint64) error
+}
+
+// announceQueue bounds the changes waiting for the publisher.
+const announceQueue = 1024
+
+// Announce publishes every change this replica applies while it leads: one
+// publisher per site keeps a burst to a few paced messages, and the other
+// replicas' versions reach the cluster through anti-entropy. Subscribers
+// run on raft's FSM goroutine, which must never wait on the network, so
+// changes go to a goroutine that publishes them; a change dropped when the
+// queue is full still reaches every node through anti-entropy. The returned
+// func stops it and waits for the goroutine.
+func (n *Node) Announce(p Publisher) (stop func()) {
+	changes := make(chan Change, announceQueue)
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-quit:
+				return
+			case c := <-changes:
+				if err := p.Publish(c.SiteID, c.Version); err != nil {
+					n.log.Debug("announce", "site", c.SiteID, "version", c.Version, "error", err)
+				}
+			}
+		}
+	}()
+	cancel := n.Subscribe(func(c Change) {
+		if c.Deleted || !n.IsLeader() {
+			return
+		}
+		select {
+		case changes <- c:
+		default:
+		}
+	})
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cancel()
+			close(quit)
+			<-done
+		})
+	}
+}
+
 // WaitIndex waits until this replica has applied raft index idx.
 func (n *Node) WaitIndex(ctx context.Context, idx uint64) error {
 	return n.fsm.wait(ctx, func(s *state) bool { return n.fsm.applied.Load() >= idx })

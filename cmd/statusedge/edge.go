@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/statusedge/statusedge/edge"
+	"github.com/statusedge/statusedge/gossip"
 	"github.com/statusedge/statusedge/skeleton"
 )
 
@@ -79,6 +80,8 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var trusted prefixList
 	fs.Var(&trusted, "trusted-proxy", "`CIDR` whose X-Forwarded-For is believed (repeatable, or comma-separated)")
 	verbose := fs.Bool("v", false, "debug logs")
+	gf := registerGossipFlags(fs)
+	poll := fs.Bool("versions-poll", true, "also long-poll the origin for new versions (with gossip, a fallback; false: gossip only)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -106,6 +109,17 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	var gc gossip.Config
+	if gf.enabled() {
+		var err error
+		if gc, err = gf.config(gossip.RoleEdge, *region, log); err != nil {
+			fmt.Fprintf(stderr, "statusedge edge: %v\n", err)
+			return 2
+		}
+	} else if !*poll {
+		fmt.Fprintln(stderr, "statusedge edge: --versions-poll=false needs --gossip-addr: the edge would never hear of a change")
+		return 2
+	}
 	sk, err := skeleton.New()
 	if err != nil {
 		fmt.Fprintf(stderr, "statusedge edge: skeleton: %v\n", err)
@@ -121,6 +135,9 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cfg.Origin = edge.NewHTTPOrigin(*originURL, *secret, nil)
 	cfg.Shell, cfg.SessionKey, cfg.TrustedProxies, cfg.Logger = sk, key, trusted, log
+	if !*poll {
+		cfg.VersionsWait = -1
+	}
 	if cfg.RenderTimeout < cfg.RenderBudget {
 		cfg.RenderTimeout = cfg.RenderBudget
 	}
@@ -143,15 +160,33 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "edge listening on http://%s\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// In the gossip cluster, invalidations from every region's origin
+	// reach this edge, and anti-entropy repairs what it missed.
+	var g *gossip.Node
+	if gf.enabled() {
+		gc.Invalidator = srv
+		if g, err = gossip.New(gc); err != nil {
+			log.Error("gossip", "err", err)
+			_ = srv.Shutdown(context.Background())
+			return 1
+		}
+		log.Info("gossiping", "addr", gf.addr, "seeds", gc.Seeds)
+	}
 	select {
 	case err := <-errc:
 		log.Error("edge stopped", "err", err)
+		if g != nil {
+			_ = g.Shutdown(context.Background())
+		}
 		_ = srv.Shutdown(context.Background())
 		return 1
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	if g != nil {
+		_ = g.Shutdown(sctx)
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Error("shutdown", "err", err)
 		return 1

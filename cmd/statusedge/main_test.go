@@ -33,6 +33,7 @@ func (l *lockedBuffer) String() string {
 func TestUsageErrorsExit2(t *testing.T) {
 	t.Setenv("STATUSEDGE_EDGE_SECRET", "")
 	t.Setenv("STATUSEDGE_CLUSTER_SECRET", "")
+	t.Setenv("STATUSEDGE_GOSSIP_KEY", "")
 	originArgs := []string{"origin", "--data", t.TempDir(), "--raft-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0",
 		"--operator-token", "operator-token-0123456789", "--cluster-secret", "cluster-secret-0123456789"}
 	tests := []struct {
@@ -51,6 +52,11 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"origin: edge secret is the cluster secret", append(originArgs, "--edge-secret", "cluster-secret-0123456789"), "must differ"},
 		{"edge: bad flag", []string{"edge", "--nope"}, "flag provided but not defined"},
 		{"edge: no secret", []string{"edge", "--origin", "http://127.0.0.1:1"}, "--edge-secret are required"},
+		{"edge: gossip only, without gossip", []string{"edge", "--origin", "http://127.0.0.1:1", "--edge-secret", "edge-secret-0123456789", "--versions-poll=false"}, "needs --gossip-addr"},
+		{"edge: bad gossip key", []string{"edge", "--origin", "http://127.0.0.1:1", "--edge-secret", "edge-secret-0123456789", "--gossip-addr", "127.0.0.1:0", "--gossip-key", "xyz"}, "--gossip-key"},
+		{"edge: bad gossip seed", []string{"edge", "--origin", "http://127.0.0.1:1", "--edge-secret", "edge-secret-0123456789", "--gossip-addr", "127.0.0.1:0", "--gossip-join", "nohost"}, "--gossip-join"},
+		{"origin: gossip without a region", append(originArgs, "--gossip-addr", "127.0.0.1:0"), "--region is required"},
+		{"origin: bad gossip profile", append(originArgs, "--region", "eu", "--gossip-addr", "127.0.0.1:0", "--gossip-profile", "moon"), "--gossip-profile"},
 		{"bench: no benchmark", []string{"bench"}, "usage: statusedge bench"},
 		{"bench: unknown", []string{"bench", "fast"}, `unknown benchmark "fast"`},
 		{"bench propagation: bad latency", []string{"bench", "propagation", "--latency", "soon"}, "--latency"},

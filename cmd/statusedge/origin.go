@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/statusedge/statusedge/gossip"
 	"github.com/statusedge/statusedge/origin"
 	"github.com/statusedge/statusedge/origin/render"
 )
@@ -40,6 +42,7 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		secret    = fs.String("cluster-secret", os.Getenv("STATUSEDGE_CLUSTER_SECRET"), "secret the replicas share (env STATUSEDGE_CLUSTER_SECRET)")
 		edgeSec   = fs.String("edge-secret", os.Getenv("STATUSEDGE_EDGE_SECRET"), "secret that lets edges read the internal API and nothing else (env STATUSEDGE_EDGE_SECRET)")
 		logLevel  = fs.String("log-level", "info", "log level: debug, info, warn, error")
+		gf        = registerGossipFlags(fs)
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -74,6 +77,18 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	lvl := hclog.LevelFromString(*logLevel)
 	if lvl == hclog.NoLevel {
 		return usageErr("--log-level %q: want debug, info, warn or error", *logLevel)
+	}
+	var gc gossip.Config
+	if gf.enabled() {
+		if *region == "" {
+			return usageErr("--region is required with --gossip-addr")
+		}
+		var slvl slog.Level
+		_ = slvl.UnmarshalText([]byte(*logLevel))
+		var err error
+		if gc, err = gf.config(gossip.RoleOrigin, *region, slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slvl}))); err != nil {
+			return usageErr("%v", err)
+		}
 	}
 	ln, err := net.Listen("tcp", *apiAddr)
 	if err != nil {
@@ -112,6 +127,21 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "origin %s: raft %s, API %s, region %q, voter %v\n", cfg.ID, node.RaftAddr(), cfg.APIAddr, cfg.Region, cfg.Voter)
+	// In the gossip cluster, the leader announces every commit to the edges
+	// of every region; anti-entropy carries this replica's versions.
+	var g *gossip.Node
+	stopAnnounce := func() {}
+	if gf.enabled() {
+		gc.Versions = func() map[string]uint64 { _, v := node.Versions(); return v }
+		if g, err = gossip.New(gc); err != nil {
+			fmt.Fprintf(stderr, "statusedge origin: gossip: %v\n", err)
+			srv.Close()
+			_ = node.Shutdown(context.Background())
+			return 1
+		}
+		stopAnnounce = node.Announce(g)
+		fmt.Fprintf(stdout, "origin %s: gossip %s\n", cfg.ID, gf.addr)
+	}
 
 	code := 0
 	if *join != "" {
@@ -133,6 +163,10 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	stopAnnounce()
+	if g != nil {
+		_ = g.Shutdown(sctx)
+	}
 	srv.Shutdown(sctx) // stop accepting, drain
 	if err := node.Shutdown(sctx); err != nil {
 		fmt.Fprintf(stderr, "statusedge origin: shutdown: %v\n", err)
