@@ -6,8 +6,10 @@ TESTFLAGS ?= -count=1 -timeout 14m
 
 .PHONY: run build test vet unit fuzz-short bench clean
 
-run:
-	$(GO) run ./cmd/statusedge dev --data $(DATA)
+# The binary, not `go run`: Ctrl-C reaches statusedge itself, which stops
+# every part cleanly.
+run: build
+	./bin/statusedge dev --data $(DATA)
 
 build:
 	$(GO) build -o bin/statusedge ./cmd/statusedge

@@ -102,7 +102,7 @@ func New(cfg Config) (*Node, error) {
 		n.fanout = DefaultFanout
 	}
 	mc.Delegate = delegate{n}
-	mc.Logger = log.New(logWriter{lg}, "", 0)
+	mc.Logger = log.New(logWriter{l: lg, leaving: &n.leaving}, "", 0)
 	n.queue = &memberlist.TransmitLimitedQueue{
 		NumNodes: func() int {
 			if ml := n.mlp.Load(); ml != nil {
@@ -641,7 +641,12 @@ func (d delegate) MergeRemoteState(buf []byte, join bool) {
 }
 
 // logWriter turns memberlist's "[LEVEL] memberlist: ..." lines into slog.
-type logWriter struct{ l *slog.Logger }
+// Once the node is leaving, sockets and peers going away are expected:
+// memberlist's complaints about them are logged at debug level.
+type logWriter struct {
+	l       *slog.Logger
+	leaving *atomic.Bool
+}
 
 func (w logWriter) Write(p []byte) (int, error) {
 	s := strings.TrimSpace(string(p))
@@ -651,6 +656,9 @@ func (w logWriter) Write(p []byte) (int, error) {
 			level = l
 			break
 		}
+	}
+	if w.leaving != nil && w.leaving.Load() {
+		level = slog.LevelDebug
 	}
 	if i := strings.Index(s, "] "); i >= 0 && i < 8 {
 		s = s[i+2:]

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -484,3 +486,41 @@ func TestSeedListNamingSelf(t *testing.T) {
 		t.Errorf("merged %d states with itself", got)
 	}
 }
+
+func TestLogWriterLevels(t *testing.T) {
+	var leaving atomic.Bool
+	for _, tc := range []struct {
+		line    string
+		leaving bool
+		want    slog.Level
+		msg     string
+	}{
+		{"[ERR] memberlist: Failed to send gossip", false, slog.LevelError, "memberlist: Failed to send gossip"},
+		{"[WARN] memberlist: Was able to connect", false, slog.LevelWarn, "memberlist: Was able to connect"},
+		{"[INFO] memberlist: Suspect x", false, slog.LevelInfo, "memberlist: Suspect x"},
+		{"[DEBUG] memberlist: Stream connection", false, slog.LevelDebug, "memberlist: Stream connection"},
+		{"[ERR] memberlist: use of closed network connection", true, slog.LevelDebug, "memberlist: use of closed network connection"},
+	} {
+		var got []slog.Record
+		h := recordHandler{records: &got}
+		leaving.Store(tc.leaving)
+		w := logWriter{l: slog.New(h), leaving: &leaving}
+		if _, err := w.Write([]byte(tc.line + "\n")); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].Level != tc.want || got[0].Message != tc.msg {
+			t.Errorf("%q (leaving %v): got %+v, want %s %q", tc.line, tc.leaving, got, tc.want, tc.msg)
+		}
+	}
+}
+
+// recordHandler keeps every record, at every level.
+type recordHandler struct{ records *[]slog.Record }
+
+func (h recordHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h recordHandler) Handle(_ context.Context, r slog.Record) error {
+	*h.records = append(*h.records, r)
+	return nil
+}
+func (h recordHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h recordHandler) WithGroup(string) slog.Handler      { return h }
