@@ -94,7 +94,9 @@ func TestNginxUnderWrk(t *testing.T) {
 		t.Fatalf("server CPU not measured: %+v", r)
 	}
 	dir := t.TempDir()
-	files, err := Report{Title: "nginx", When: time.Now(), Loads: []Result{r},
+	rounds := r // as bench load reports a median of rounds: drawn with a whisker
+	rounds.Name, rounds.RPSLow, rounds.RPSHigh = "rounds", r.RPS*0.9, r.RPS*1.1
+	files, err := Report{Title: "nginx", When: time.Now(), Loads: []Result{r, rounds},
 		Samples: []Samples{{Name: "x", Values: []time.Duration{time.Millisecond, 2 * time.Millisecond}}}}.Write(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -125,6 +127,9 @@ func TestMedian(t *testing.T) {
 			med, lo, hi := Median(tc.in)
 			if med.RPS != tc.want || lo != tc.lo || hi != tc.hi || (tc.in != nil && med.Requests != int64(tc.want)) {
 				t.Fatalf("Median = %v (%v..%v), want %v (%v..%v)", med.RPS, lo, hi, tc.want, tc.lo, tc.hi)
+			}
+			if wantRange := len(tc.in) > 1; wantRange != (med.RPSHigh > 0) || (wantRange && (med.RPSLow != tc.lo || med.RPSHigh != tc.hi)) {
+				t.Fatalf("range on the median = %v..%v", med.RPSLow, med.RPSHigh)
 			}
 		})
 	}

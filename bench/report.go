@@ -131,6 +131,26 @@ func (r Report) plotLoads(path string) error {
 	}
 	bars.Color = plotutil.Color(0)
 	p.Add(bars)
+	// Whiskers from the lowest to the highest run, where there were rounds.
+	var pts plotter.XYs
+	var errs plotter.YErrors
+	for i, l := range r.Loads {
+		if l.RPSHigh > 0 {
+			pts = append(pts, plotter.XY{X: float64(i), Y: l.RPS})
+			errs = append(errs, struct{ Low, High float64 }{l.RPS - l.RPSLow, l.RPSHigh - l.RPS})
+		}
+	}
+	if len(pts) > 0 {
+		eb, err := plotter.NewYErrorBars(struct {
+			plotter.XYs
+			plotter.YErrors
+		}{pts, errs})
+		if err != nil {
+			return fmt.Errorf("bench: plot: %w", err)
+		}
+		p.Add(eb)
+		p.Title.Text += "\nmedians of rounds; whiskers from the lowest to the highest"
+	}
 	p.NominalX(names...)
 	if err := p.Save(6*vg.Inch, 4*vg.Inch, path); err != nil {
 		return fmt.Errorf("bench: plot: %w", err)

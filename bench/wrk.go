@@ -50,6 +50,10 @@ type Result struct {
 	// request even when the load generator, not the server, is the limit.
 	ServerCPU     time.Duration `json:"server_cpu_ns,omitempty"`
 	CPUPerRequest time.Duration `json:"cpu_per_request_ns,omitempty"`
+	// RPSLow and RPSHigh, when set, are the lowest and highest throughput
+	// of the runs this result is the median of (see Median).
+	RPSLow  float64 `json:"requests_per_second_low,omitempty"`
+	RPSHigh float64 `json:"requests_per_second_high,omitempty"`
 }
 
 // Run runs wrk with --latency and parses its report.
@@ -180,5 +184,9 @@ func Median(runs []Result) (med Result, lo, hi float64) {
 	}
 	s := slices.Clone(runs)
 	slices.SortFunc(s, func(a, b Result) int { return cmp.Compare(a.RPS, b.RPS) })
-	return s[(len(s)-1)/2], s[0].RPS, s[len(s)-1].RPS
+	med, lo, hi = s[(len(s)-1)/2], s[0].RPS, s[len(s)-1].RPS
+	if len(s) > 1 {
+		med.RPSLow, med.RPSHigh = lo, hi
+	}
+	return med, lo, hi
 }
