@@ -128,12 +128,16 @@ func (n *Node) Handler() http.Handler {
 	mux.Handle("GET /v1/cluster", op(n.clusterStatus))
 	mux.Handle("POST /v1/cluster/join", op(n.clusterJoin))
 	mux.Handle("POST /v1/cluster/remove", op(n.clusterRemove))
+	mux.Handle("GET /metrics", op(func(w http.ResponseWriter, r *http.Request, _ principal) error {
+		n.m.handler.ServeHTTP(w, r)
+		return nil
+	}))
 
 	n.internalRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusNotFound, Message: "no such route", Err: ErrNotFound})
 	})
-	return mux
+	return n.m.instrument(mux)
 }
 
 // apiFunc is a handler that returns its error; the wrapper writes it.

@@ -148,6 +148,7 @@ type Node struct {
 	store  *raftboltdb.BoltStore
 	client *http.Client
 	now    func() time.Time
+	m      *metrics
 
 	// minReady is the applied index this replica had reached before it
 	// last stopped (a watermark kept in the stable store): reads wait for it,
@@ -254,6 +255,7 @@ func Open(cfg Config) (*Node, error) {
 		client: &http.Client{Timeout: cfg.ApplyTimeout},
 		stop:   make(chan struct{}),
 	}
+	n.m = newMetrics(n)
 	if n.minReady, err = store.GetUint64(watermarkKey); err != nil {
 		n.minReady = 0 // not found: a fresh replica
 	}
@@ -470,7 +472,9 @@ func (n *Node) Versions() (uint64, map[string]uint64) {
 // Propose submits cmd to the cluster: applied through raft on the leader,
 // forwarded to it from a follower. It returns after the command is
 // committed and applied (on this replica too, when forwarded).
-func (n *Node) Propose(ctx context.Context, cmd *Command) (*Result, error) {
+func (n *Node) Propose(ctx context.Context, cmd *Command) (res *Result, err error) {
+	start := time.Now()
+	defer func() { n.m.observeProposal(start, res, err) }()
 	if n.closed.Load() {
 		return nil, ErrClosed
 	}
