@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io/fs"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -333,14 +334,22 @@ func FuzzComponentsHTML(f *testing.F) {
 	}
 	f.Add("API", "REST", "Outage")
 	r := newRenderer(f)
+	// Built once: each run copies only what it changes, so a run costs a
+	// render, not 90 days of demo history (a slow target also makes the
+	// fuzzer's minimizing outlast a short -fuzztime).
+	base := demo.Site(demoNow)
 	f.Fuzz(func(t *testing.T, name, desc, incident string) {
-		s := demo.Site(demoNow)
-		s.Components[1].Name = name
-		s.Components[1].Description = &desc
-		s.Components[0].Name = desc
-		s.Incidents[0].Name = incident
-		s.Incidents[0].ComponentIDs = append(s.Incidents[0].ComponentIDs, s.Components[1].ID)
-		body, _, err := r.Render(s, "", "/", demoNow)
+		s := *base
+		s.Components = slices.Clone(base.Components)
+		c0, c1 := *s.Components[0], *s.Components[1]
+		c1.Name, c1.Description, c0.Name = name, &desc, desc
+		s.Components[0], s.Components[1] = &c0, &c1
+		s.Incidents = slices.Clone(base.Incidents)
+		in := *s.Incidents[0]
+		in.Name = incident
+		in.ComponentIDs = append(slices.Clone(in.ComponentIDs), c1.ID)
+		s.Incidents[0] = &in
+		body, _, err := r.Render(&s, "", "/", demoNow)
 		if err != nil {
 			t.Fatal(err)
 		}
