@@ -61,20 +61,11 @@ func (f *ctlAudienceFlags) input(ctx context.Context, s *ctlSession, site string
 		}
 		in.Password = &pw
 	}
-	if !create && in == (client.AudienceInput{}) && !s.set["component"] {
-		return in, ctlUsagef("audience update: nothing to change (see 'statusedge ctl audience update -h')")
-	}
-	c, err := s.client()
+	ids, err := s.componentsInput(ctx, site, "audience", !create && in == (client.AudienceInput{}), ctlAnyKind, f.components)
 	if err != nil {
 		return in, err
 	}
-	if s.set["component"] {
-		ids, err := s.resolve(ctx, c, site, "component", ctlAnyKind, f.components)
-		if err != nil {
-			return in, err
-		}
-		in.Components = &ids
-	}
+	in.Components = ids
 	return in, nil
 }
 

@@ -330,20 +330,11 @@ func (f *ctlGroupFlags) input(ctx context.Context, s *ctlSession, site string, c
 	if err := ctlCheckRefs("component", f.components); err != nil {
 		return in, err
 	}
-	if !create && in == (client.GroupInput{}) && !s.set["component"] {
-		return in, ctlUsagef("group update: nothing to change (see 'statusedge ctl group update -h')")
-	}
-	c, err := s.client()
+	ids, err := s.componentsInput(ctx, site, "group", !create && in == (client.GroupInput{}), ctlComponentKind, f.components)
 	if err != nil {
 		return in, err
 	}
-	if s.set["component"] {
-		ids, err := s.resolve(ctx, c, site, "component", ctlComponentKind, f.components)
-		if err != nil {
-			return in, err
-		}
-		in.Components = &ids
-	}
+	in.Components = ids
 	return in, nil
 }
 

@@ -323,6 +323,25 @@ func ctlMatch(list []*content.Component, ref string, kind ctlRefKind) (string, e
 }
 
 // resolveOne resolves the positional NAME_OR_ID of a component or group verb.
+// componentsInput ends the input of an audience, group or maintenance: an
+// update must change something (unchanged: no other field was given), the
+// client is connected, and --component names become ids (nil when the flag
+// was not given).
+func (s *ctlSession) componentsInput(ctx context.Context, site, noun string, unchanged bool, kind ctlRefKind, names []string) (*[]string, error) {
+	if unchanged && !s.set["component"] {
+		return nil, ctlUsagef("%s update: nothing to change (see 'statusedge ctl %s update -h')", noun, noun)
+	}
+	c, err := s.client()
+	if err != nil || !s.set["component"] {
+		return nil, err
+	}
+	ids, err := s.resolve(ctx, c, site, "component", kind, names)
+	if err != nil {
+		return nil, err
+	}
+	return &ids, nil
+}
+
 func (s *ctlSession) resolveOne(ctx context.Context, c *client.Client, site string, kind ctlRefKind) (string, error) {
 	ref := s.args[0]
 	if strings.TrimSpace(ref) == "" {

@@ -86,20 +86,11 @@ func (f *ctlMaintenanceFlags) input(ctx context.Context, s *ctlSession, site str
 	if in.Body, err = s.readBody(f.body, false); err != nil {
 		return in, err
 	}
-	if !create && in == (client.MaintenanceInput{}) && !s.set["component"] {
-		return in, ctlUsagef("maintenance update: nothing to change (see 'statusedge ctl maintenance update -h')")
-	}
-	c, err := s.client()
+	ids, err := s.componentsInput(ctx, site, "maintenance", !create && in == (client.MaintenanceInput{}), ctlComponentKind, f.components)
 	if err != nil {
 		return in, err
 	}
-	if s.set["component"] {
-		ids, err := s.resolve(ctx, c, site, "component", ctlComponentKind, f.components)
-		if err != nil {
-			return in, err
-		}
-		in.Components = &ids
-	}
+	in.Components = ids
 	return in, nil
 }
 
