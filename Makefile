@@ -7,7 +7,10 @@ FUZZTIME  ?= 4s
 FUZZMIN   ?= 1s
 TESTFLAGS ?= -count=1 -timeout 14m
 
-.PHONY: run build test vet unit fuzz-short bench clean
+.PHONY: run build test setup vet unit fuzz-short bench clean
+
+# Go tools (staticcheck) install into GOPATH/bin.
+export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
 
 # The binary, not `go run`: Ctrl-C reaches statusedge itself, which stops
 # every part cleanly.
@@ -17,11 +20,17 @@ run: build
 build:
 	$(GO) build -o bin/statusedge ./cmd/statusedge
 
-test: vet unit fuzz-short
+test: setup vet unit fuzz-short
+
+# Installs what the tests need on a fresh Debian machine (as root), once; a
+# warm run checks and does nothing. See scripts/setup.
+setup:
+	@scripts/setup
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
+	staticcheck ./...
 
 unit:
 	$(GO) test $(TESTFLAGS) ./...

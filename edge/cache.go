@@ -226,20 +226,6 @@ func (c *l1) set(v *variant, ttl time.Duration) {
 	c.c.SetWithTTL(xxhash.Sum64String(v.key), v, v.cost(), ttl)
 }
 
-// setUnder stores v under another key (the "last" and stale keys).
-func (c *l1) setUnder(key []byte, v *variant, ttl time.Duration) {
-	c.c.SetWithTTL(xxhash.Sum64(key), v, v.cost(), ttl)
-}
-
-// getUnder is get for a key that is not the variant's own.
-func (c *l1) getUnder(key []byte, check func(*variant) bool) *variant {
-	v, ok := c.c.Get(xxhash.Sum64(key))
-	if !ok || v == nil || !check(v) {
-		return nil
-	}
-	return v
-}
-
 // Redis value layout: magic, enc, status, version, renderedAt, then
 // length-prefixed key, content type and etag, then the body.
 const redisMagic = "SE1\n"

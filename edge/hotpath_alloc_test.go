@@ -68,12 +68,3 @@ func TestCacheHitAllocs(t *testing.T) {
 		})
 	}
 }
-
-func cut(h string) (string, string, bool) {
-	for i := 0; i+1 < len(h); i++ {
-		if h[i] == ':' && h[i+1] == ' ' {
-			return h[:i], h[i+2:], true
-		}
-	}
-	return h, "", false
-}

@@ -104,10 +104,6 @@ func BenchmarkUptime1000Components90Days(b *testing.B) {
 	}
 }
 
-type countWriter struct{ n int64 }
-
-func (w *countWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
-
 // BenchmarkSnapshot1000Sites measures a state of 1,000 sites × 50
 // components with 90 days of history: its heap, its snapshot's size and
 // encoding time (Persist), and the time to restore it (Restore), for the
