@@ -42,6 +42,14 @@ const (
 	OpRegisterMember    Op = "member.register"
 	OpRemoveMember      Op = "member.remove"
 	OpRotateToken       Op = "site.rotate_token"
+
+	// The maintenance ops that end a window as they do today: each
+	// component the window took gets back the status it had before the
+	// window (its maintenance.add_update, .auto and .delete counterparts,
+	// kept for the log, set them operational).
+	OpDeleteMaintenanceRestoring Op = "maintenance.delete.restoring"
+	OpAddMaintUpdateRestoring    Op = "maintenance.add_update.restoring"
+	OpAutoTransitionRestoring    Op = "maintenance.auto.restoring"
 )
 
 // Command is one replicated change. Everything non-deterministic (the time,
