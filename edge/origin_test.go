@@ -36,8 +36,8 @@ type testOrigin struct {
 	changed chan struct{} // closed and replaced on every change
 
 	renders atomic.Int64
-	delay   atomic.Int64 // nanoseconds per render
-	fail    atomic.Bool  // answer renders with 503
+	delay   atomic.Int64                  // nanoseconds per render
+	fail    atomic.Bool                   // answer renders with 503
 	gate    atomic.Pointer[chan struct{}] // while set, renders wait until it closes
 }
 
