@@ -52,6 +52,14 @@ const (
 	OpCertLock   Op = "cert.lock"
 	OpCertUnlock Op = "cert.unlock"
 	OpCertOrder  Op = "cert.order"
+
+	// The maintenance ops that end a window as they do today: each
+	// component the window took gets back the status it had before the
+	// window (its maintenance.add_update, .auto and .delete counterparts,
+	// kept for the log, set them operational).
+	OpDeleteMaintenanceRestoring Op = "maintenance.delete.restoring"
+	OpAddMaintUpdateRestoring    Op = "maintenance.add_update.restoring"
+	OpAutoTransitionRestoring    Op = "maintenance.auto.restoring"
 )
 
 // Command is one replicated change. Everything non-deterministic (the time,

@@ -314,6 +314,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 			n.shutErr = fmt.Errorf("origin: raft shutdown: %w", err)
 		}
 		n.trans.Close()
+		// Close also the pooled outbound connections: a peer's reader of
+		// one would otherwise wait on it for as long as that peer lives.
+		n.trans.CloseStreams()
 		if err := n.store.Close(); err != nil && n.shutErr == nil {
 			n.shutErr = fmt.Errorf("origin: close raft.db: %w", err)
 		}

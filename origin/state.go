@@ -293,10 +293,10 @@ func (a *applier) run() *Result {
 		body, err = a.createMaintenance(t)
 	case OpUpdateMaintenance:
 		body, err = a.updateMaintenance(t)
-	case OpDeleteMaintenance:
+	case OpDeleteMaintenance, OpDeleteMaintenanceRestoring:
 		status = http.StatusNoContent
 		err = a.deleteMaintenance(t)
-	case OpAddMaintUpdate, OpAutoTransition:
+	case OpAddMaintUpdate, OpAutoTransition, OpAddMaintUpdateRestoring, OpAutoTransitionRestoring:
 		status = http.StatusCreated
 		body, err = a.addMaintenanceUpdate(t)
 	case OpCreateAudience:
@@ -316,6 +316,9 @@ func (a *applier) run() *Result {
 		return fail(err)
 	}
 	a.commit(t.s)
+	if f, ok := body.(afterCommit); ok {
+		body = f()
+	}
 	return a.answer(status, t.s, body)
 }
 
