@@ -39,6 +39,7 @@ func (n *Node) internalRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /internal/v1/versions", n.internalOnly(true, n.internalVersions))
 	mux.Handle("GET /internal/v1/render", n.internalOnly(true, n.internalRender))
 	mux.Handle("GET /internal/v1/gossip-key", n.internalOnly(true, n.internalGossipKey))
+	n.certRoutes(mux)
 }
 
 // GossipKeyAnswer is the answer of GET /internal/v1/gossip-key: the public
