@@ -26,6 +26,7 @@ type EdgeCounts struct {
 	Renders          float64            `json:"origin_renders"`
 	RenderErrors     float64            `json:"origin_errors"`
 	Coalesced        float64            `json:"coalesced_waits"`
+	Previous         float64            `json:"previous_serves"`
 	Skeletons        float64            `json:"skeleton_serves"`
 	Stales           float64            `json:"stale_serves"`
 	RedisErrors      float64            `json:"redis_errors"`
@@ -48,7 +49,7 @@ func (c EdgeCounts) Visitors() float64 {
 func (c EdgeCounts) Sub(before EdgeCounts) EdgeCounts {
 	d := EdgeCounts{Edge: c.Edge, Hits: map[string]float64{}, Outcomes: map[string]float64{},
 		Renders: c.Renders - before.Renders, RenderErrors: c.RenderErrors - before.RenderErrors,
-		Coalesced: c.Coalesced - before.Coalesced, Skeletons: c.Skeletons - before.Skeletons,
+		Coalesced: c.Coalesced - before.Coalesced, Previous: c.Previous - before.Previous, Skeletons: c.Skeletons - before.Skeletons,
 		Stales: c.Stales - before.Stales, RedisErrors: c.RedisErrors - before.RedisErrors,
 		RenderAheadSwaps: c.RenderAheadSwaps - before.RenderAheadSwaps}
 	for k, v := range c.Hits {
@@ -93,6 +94,7 @@ func ParseEdgeMetrics(name string, r io.Reader) (EdgeCounts, error) {
 		"statusedge_edge_origin_renders_total":        &c.Renders,
 		"statusedge_edge_origin_errors_total":         &c.RenderErrors,
 		"statusedge_edge_coalesced_waits_total":       &c.Coalesced,
+		"statusedge_edge_previous_serves_total":       &c.Previous,
 		"statusedge_edge_skeleton_serves_total":       &c.Skeletons,
 		"statusedge_edge_stale_serves_total":          &c.Stales,
 		"statusedge_edge_redis_errors_total":          &c.RedisErrors,

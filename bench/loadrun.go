@@ -91,10 +91,10 @@ func (r LoadRun) markdown(b *strings.Builder) {
 		}
 	}
 	if len(r.Edges) > 0 {
-		b.WriteString("\nFrom each edge's /metrics, after minus before:\n\n| edge | answers | hits l1 | hits l2 | hits origin | origin renders | render errors | coalesced | skeleton | stale | redis errors | render-ahead switches |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		b.WriteString("\nFrom each edge's /metrics, after minus before:\n\n| edge | answers | hits l1 | hits l2 | hits origin | origin renders | render errors | coalesced | previous copy | skeleton | stale | redis errors | render-ahead switches |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, e := range r.Edges {
-			fmt.Fprintf(b, "| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f |\n", e.Edge, e.Visitors(),
-				e.Hits["l1"], e.Hits["l2"], e.Hits["origin"], e.Renders, e.RenderErrors, e.Coalesced, e.Skeletons, e.Stales, e.RedisErrors, e.RenderAheadSwaps)
+			fmt.Fprintf(b, "| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f |\n", e.Edge, e.Visitors(),
+				e.Hits["l1"], e.Hits["l2"], e.Hits["origin"], e.Renders, e.RenderErrors, e.Coalesced, e.Previous, e.Skeletons, e.Stales, e.RedisErrors, e.RenderAheadSwaps)
 		}
 	}
 	if len(r.Marks) > 0 {

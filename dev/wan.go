@@ -89,11 +89,14 @@ type chunk struct {
 }
 
 // pump copies src to dst, each chunk delivered delay after it was read. A
-// reader goroutine stamps chunks; this one sleeps until each is due.
+// reader goroutine stamps chunks; this one sleeps until each is due. Both
+// end when src ends or Close cuts the connections.
 func (p *DelayProxy) pump(dst, src net.Conn) {
 	defer p.wg.Done()
 	q := make(chan chunk, 1024)
+	p.wg.Add(1)
 	go func() {
+		defer p.wg.Done()
 		defer close(q)
 		for {
 			b := make([]byte, 32<<10)
@@ -106,24 +109,25 @@ func (p *DelayProxy) pump(dst, src net.Conn) {
 			}
 		}
 	}()
+	broken := false
 	for c := range q {
+		if broken {
+			continue // drain, so the reader is never stuck on a full queue
+		}
 		if d := time.Until(c.due); d > 0 {
 			time.Sleep(d)
 		}
 		if _, err := dst.Write(c.b); err != nil {
-			break
+			broken = true
+			src.Close()
 		}
 	}
-	// Half-close where possible so the other direction drains; then both.
+	// Half-close so the other direction drains.
 	if tc, ok := dst.(*net.TCPConn); ok {
 		_ = tc.CloseWrite()
 	} else {
 		dst.Close()
 	}
-	go func() {
-		for range q { // let the reader finish
-		}
-	}()
 }
 
 // Close stops accepting and cuts every connection.

@@ -54,17 +54,8 @@
 // bytes per site, and this interval bounds how stale a node that missed the
 // news (loss, partition) can stay.
 //
-// Example (an edge):
-//
-//	cfg := gossip.DefaultConfig()
-//	cfg.Name, cfg.Role, cfg.Region = "edge-eu-1", gossip.RoleEdge, "eu"
-//	cfg.Seeds = []string{"origin-eu-1:7946"}
-//	cfg.SecretKey = clusterKey
-//	cfg.Invalidator = cacheRunner // renders the new version ahead, then switches
-//	n, err := gossip.New(cfg)
-//	if err != nil { ... }
-//	defer n.Shutdown(ctx)
-//	if err := n.WaitSynced(ctx); err == nil { markFresh() }
+// Example (example_test.go, compiled by go test): an edge joining the
+// cluster.
 //
 // Fault injection for tests lives in the gossiptest subpackage.
 package gossip

@@ -94,11 +94,11 @@ func readReport(t *testing.T, dir string) bench.Report {
 // hit count.
 func agrees(t *testing.T, run bench.LoadRun) {
 	t.Helper()
-	var visitors, l1, l2, origin, skeleton, stale float64
+	var visitors, l1, l2, origin, previous, skeleton, stale float64
 	for _, e := range run.Edges {
 		visitors += e.Visitors()
 		l1, l2, origin = l1+e.Hits["l1"], l2+e.Hits["l2"], origin+e.Hits["origin"]
-		skeleton, stale = skeleton+e.Skeletons, stale+e.Stales
+		previous, skeleton, stale = previous+e.Previous, skeleton+e.Skeletons, stale+e.Stales
 	}
 	l := run.Load
 	if float64(l.Requests) != visitors {
@@ -107,7 +107,7 @@ func agrees(t *testing.T, run bench.LoadRun) {
 	for _, c := range []struct {
 		layer string
 		edge  float64
-	}{{"l1", l1}, {"l2", l2}, {"origin", origin}, {"skeleton", skeleton}, {"stale", stale}} {
+	}{{"l1", l1}, {"l2", l2}, {"origin", origin}, {"previous", previous}, {"skeleton", skeleton}, {"stale", stale}} {
 		if float64(l.Served[c.layer]) != c.edge {
 			t.Errorf("%s: visitors saw %d answers from %s, the edges counted %.0f", l.Name, l.Served[c.layer], c.layer, c.edge)
 		}
