@@ -16,6 +16,7 @@ package dev
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -291,6 +292,14 @@ func (s *System) gossipConfig(nodeName string, role gossip.Role, region string, 
 	gc.Seeds = append([]string(nil), seeds...)
 	gc.Profile = gossip.ProfileLocal // one machine
 	gc.Logger = s.log.With("gossip", nodeName)
+	// Origins sign what they announce; edges hold only the public key, so
+	// no edge (nor anyone holding what an edge holds) can raise a version.
+	sign := gossip.DeriveSignKey([]byte(s.sec.ClusterSecret))
+	if role == gossip.RoleOrigin {
+		gc.SignKey = sign
+	} else {
+		gc.VerifyKey = sign.Public().(ed25519.PublicKey)
+	}
 	if s.cfg.GossipHook != nil {
 		s.cfg.GossipHook(nodeName, &gc)
 	}

@@ -2,6 +2,7 @@ package gossip_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"log"
 
 	"github.com/statusedge/statusedge/gossip"
@@ -19,6 +20,10 @@ func Example() {
 	cfg.Name, cfg.Role, cfg.Region = "edge-eu-1", gossip.RoleEdge, "eu"
 	cfg.Seeds = []string{"origin-eu-1:7946"}
 	cfg.SecretKey = make([]byte, 32) // the cluster's gossip key
+	// The origins' public announcement key (edge.HTTPOrigin.GossipVerifyKey
+	// asks the origin for it): only versions signed with its private half
+	// are believed.
+	cfg.VerifyKey = make(ed25519.PublicKey, ed25519.PublicKeySize)
 	cfg.Invalidator = cacheRunner{}
 	n, err := gossip.New(cfg)
 	if err != nil {
