@@ -172,6 +172,10 @@ type Site struct {
 
 	// History holds every component's status changes and daily aggregates.
 	History History `json:"history"`
+
+	// Domains are the custom domains the site claims (see Domain); only
+	// verified ones route.
+	Domains []Domain `json:"domains,omitempty"`
 }
 
 // Branding is how the page looks.

@@ -131,6 +131,8 @@ func (n *Node) Handler() http.Handler {
 	mux.Handle("PATCH /v1/sites/{site}/audiences/{id}", st(n.audienceWrite(OpUpdateAudience)))
 	mux.Handle("DELETE /v1/sites/{site}/audiences/{id}", st(n.simpleWrite(OpDeleteAudience)))
 
+	n.domainRoutes(mux)
+
 	mux.Handle("GET /v1/cluster", op(n.clusterStatus))
 	mux.Handle("POST /v1/cluster/join", op(n.clusterJoin))
 	mux.Handle("POST /v1/cluster/remove", op(n.clusterRemove))
@@ -361,6 +363,12 @@ func (n *Node) propose(w http.ResponseWriter, r *http.Request, p principal, cmd 
 	if err != nil {
 		return err
 	}
+	return writeResult(w, res, wrap)
+}
+
+// writeResult writes a command's answer: its error, or its status and body
+// (or what wrap makes of it).
+func writeResult(w http.ResponseWriter, res *Result, wrap func(*Result) any) error {
 	if res.Err != nil {
 		return res.Err
 	}

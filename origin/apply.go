@@ -157,6 +157,7 @@ func (a *applier) importSite() *Result {
 	if s.History.Components == nil {
 		s.History.Components = map[string]*content.ComponentHistory{}
 	}
+	s.Domains = nil // a domain is claimed and verified here, never imported
 	if a.cmd.TokenHash != "" {
 		a.st.setToken(s.ID, a.cmd.TokenHash)
 	}

@@ -36,6 +36,7 @@ func (n *Node) internalRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /internal/v1/registry", n.internalOnly(true, n.internalRegistry))
 	mux.Handle("GET /internal/v1/versions", n.internalOnly(true, n.internalVersions))
 	mux.Handle("GET /internal/v1/render", n.internalOnly(true, n.internalRender))
+	n.certRoutes(mux)
 }
 
 // internalOnly admits requests bearing the cluster secret, or for the
