@@ -91,7 +91,7 @@ func TestRealOrigin(t *testing.T) {
 	cfg.VersionsWait = 2 * time.Second
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	var skew atomic.Int64
-	cfg.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	cfg.Now = func() time.Time { return now.Add(time.Duration(skew.Load())) } // a fixed clock: the demo site is live, its pages hold one minute
 	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
