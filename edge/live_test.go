@@ -45,7 +45,7 @@ func TestLiveSitePagesFollowTheClock(t *testing.T) {
 	_, url, _ := realOrigin(t, live, quiet)
 	o := &countingOrigin{Origin: NewHTTPOrigin(url, testSecret, nil)}
 	var skew atomic.Int64
-	e := startEdge(t, &testOrigin{url: url}, func(cfg *Config) {
+	e := realEdge(t, url, func(cfg *Config) {
 		cfg.Origin, cfg.RenderBudget, cfg.MinuteLead = o, 5*time.Second, -1
 		cfg.Now = func() time.Time { return base.Add(time.Duration(skew.Load())) }
 	})

@@ -16,7 +16,10 @@ type site struct {
 	// visitors are served at. current only grows, and moves to known once
 	// the hot paths of known are rendered.
 	known, current atomic.Uint64
-	day            atomic.Pointer[dayInfo]
+	// unconfirmed is when (unix ns) the edge first saw known ahead of what
+	// its origin has, 0 when it is not (see Server.clampVersions).
+	unconfirmed atomic.Int64
+	day         atomic.Pointer[dayInfo]
 	// live is what the origin said of the last version it rendered:
 	// version<<1 | 1 when the site was live (something not operational:
 	// its pages hold one minute), version<<1 when not.
