@@ -2,6 +2,7 @@ package content
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -171,6 +172,10 @@ type Site struct {
 
 	// History holds every component's status changes and daily aggregates.
 	History History `json:"history"`
+
+	// Domains are the custom domains the site claims (see Domain); only
+	// verified ones route.
+	Domains []Domain `json:"domains,omitempty"`
 }
 
 // Branding is how the page looks.
@@ -236,6 +241,20 @@ type Update struct {
 	AffectedComponents []AffectedComponent `json:"affected_components"`
 }
 
+// Timeline returns us in the order a timeline shows them, oldest first: by
+// DisplayAt, then in posting order. us is returned as is when already in
+// order (the usual case), else a sorted copy.
+func Timeline(us []*Update) []*Update {
+	if slices.IsSortedFunc(us, byDisplayAt) {
+		return us
+	}
+	out := slices.Clone(us)
+	slices.SortStableFunc(out, byDisplayAt)
+	return out
+}
+
+func byDisplayAt(a, b *Update) int { return a.DisplayAt.Compare(b.DisplayAt) }
+
 // AffectedComponent records a component status change made by an update.
 type AffectedComponent struct {
 	ComponentID string          `json:"code"`
@@ -299,6 +318,31 @@ func (s *Site) Children(groupID string) []*Component {
 		}
 	}
 	return out
+}
+
+// StatusOf is c's status as every surface shows it (the page, the v2 JSON,
+// the management API): a group with children shows the worst of them
+// (Statuspage does the same), anything else its own status.
+func (s *Site) StatusOf(c *Component) ComponentStatus {
+	if !c.Group {
+		return c.Status
+	}
+	return GroupStatus(c, s.Children(c.ID))
+}
+
+// GroupStatus is the status group g shows with these children: the worst
+// of them, or g's own status when it has none.
+func GroupStatus(g *Component, children []*Component) ComponentStatus {
+	if len(children) == 0 {
+		return g.Status
+	}
+	worst := Operational
+	for _, ch := range children {
+		if ch.Status.Severity() > worst.Severity() {
+			worst = ch.Status
+		}
+	}
+	return worst
 }
 
 // Incident returns the incident with this id, or nil.

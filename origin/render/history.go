@@ -110,6 +110,7 @@ func (r *Renderer) historyData(v *view, page int) (*historyData, bool) {
 		if len(us) == 0 {
 			return ""
 		}
+		us = content.Timeline(us)
 		return r.md.cached(us[len(us)-1].Body)
 	}
 	for _, in := range v.incidentsNewestFirst() {

@@ -186,6 +186,7 @@ type indexData struct {
 const componentsMarker template.HTML = "<!--statusedge:components-->"
 
 func (r *Renderer) updates(v *view, us []*content.Update) []updateView {
+	us = content.Timeline(us)
 	out := make([]updateView, 0, len(us))
 	for i := len(us) - 1; i >= 0; i-- {
 		u := us[i]

@@ -91,20 +91,13 @@ var (
 	levelDescription = [...]string{"All Systems Operational", "Minor Service Outage", "Partial System Outage", "Major Service Outage"}
 )
 
-// effectiveStatus is a component's status as shown: a group with children
-// shows the worst of its children (Statuspage does the same), anything else
-// its own status.
+// effectiveStatus is a component's status as shown (the rule of
+// content.Site.StatusOf, over the children this audience sees).
 func effectiveStatus(c *content.Component, children []*content.Component) content.ComponentStatus {
-	if !c.Group || len(children) == 0 {
+	if !c.Group {
 		return c.Status
 	}
-	worst := content.Operational
-	for _, ch := range children {
-		if ch.Status.Severity() > worst.Severity() {
-			worst = ch.Status
-		}
-	}
-	return worst
+	return content.GroupStatus(c, children)
 }
 
 // asOf is the moment a page is rendered "as of": the later of the site's last
