@@ -182,6 +182,25 @@ type Site struct {
 type Branding struct {
 	LogoURL     string `json:"logo_url,omitempty"`
 	AccentColor string `json:"accent_color,omitempty"` // "#rrggbb"
+	// FaviconURL is the page's icon (http or https); empty: a plain dot
+	// in the accent colour, inline, so browsers fetch nothing.
+	FaviconURL string `json:"favicon_url,omitempty"`
+	// Description is the page's meta description (search results, link
+	// previews), at most MaxDescription bytes; empty: a sentence
+	// naming the site.
+	Description string `json:"description,omitempty"`
+}
+
+// MaxDescription bounds Branding.Description, in bytes.
+const MaxDescription = 300
+
+// PageDescription is the meta description of a site's pages: its
+// branding's, or a sentence naming the site.
+func PageDescription(name string, b Branding) string {
+	if b.Description != "" {
+		return b.Description
+	}
+	return "Current status, incidents, scheduled maintenance and uptime of " + name + "."
 }
 
 // Access holds what the edge needs to admit a visitor to a private or
@@ -318,6 +337,19 @@ func (s *Site) Children(groupID string) []*Component {
 		}
 	}
 	return out
+}
+
+// Live reports whether some component of s is not operational. While one
+// is, its uptime and the time it has been down grow with the clock, so a
+// page is only right as of the minute it was made (the renderer dates it to
+// the minute and edges key it by the minute); otherwise a page holds all day.
+func (s *Site) Live() bool {
+	for _, c := range s.Components {
+		if !c.Group && c.Status != Operational {
+			return true
+		}
+	}
+	return false
 }
 
 // StatusOf is c's status as every surface shows it (the page, the v2 JSON,

@@ -73,6 +73,11 @@ type Config struct {
 	// GossipHook, if set, adjusts each gossip node's config before it
 	// starts (fault injection in tests: a lossy or delaying Transport).
 	GossipHook func(name string, c *gossip.Config)
+	// RaftLatency, if set, delays raft's traffic between replicas by this
+	// much one way (each replica advertises a DelayProxy in front of its
+	// raft port): with GossipHook's delaying transport, a WAN on one
+	// machine. Regions are one replica each, so all raft traffic crosses it.
+	RaftLatency time.Duration
 	// Logger gets the system's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -109,6 +114,7 @@ type Region struct {
 	pendingLn                net.Listener // opened before the edge starts, so the demo site knows its URL
 	cancelSub                func()
 	edgeDone                 chan error
+	raftProxy                *DelayProxy
 	dir                      string
 }
 
@@ -223,6 +229,20 @@ func (s *System) startOrigin(ctx context.Context, i int, name string, sec secret
 	if p, err := stablePort(reg.dir, "raft-port"); err == nil {
 		oc.RaftAddr = "127.0.0.1:" + strconv.Itoa(p)
 	}
+	if cfg.RaftLatency > 0 {
+		bind, err := freeLoopback()
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("dev: region %s: %w", name, err)
+		}
+		px, err := ListenDelay(oc.RaftAddr, bind, cfg.RaftLatency)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("dev: region %s: %w", name, err)
+		}
+		reg.raftProxy = px
+		oc.RaftAddr, oc.RaftAdvertise = bind, px.Addr
+	}
 	oc.APIAddr = reg.APIURL
 	oc.Region = name
 	oc.Voter = i < 3
@@ -246,6 +266,9 @@ func (s *System) startOrigin(ctx context.Context, i int, name string, sec secret
 	node, err := origin.Open(oc)
 	if err != nil {
 		ln.Close()
+		if reg.raftProxy != nil {
+			reg.raftProxy.Close()
+		}
 		return nil, fmt.Errorf("dev: region %s: %w", name, err)
 	}
 	reg.Origin = node
@@ -517,6 +540,9 @@ func (s *System) Shutdown(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("origin %s: %w", r.Name, err))
 			}
 		}
+		if r.raftProxy != nil {
+			_ = r.raftProxy.Close()
+		}
 		if r.Redis != nil {
 			r.Redis.Stop()
 		}
@@ -577,6 +603,16 @@ func stablePort(dir, name string) (int, error) {
 		return 0, err
 	}
 	return p, os.WriteFile(path, []byte(strconv.Itoa(p)), 0o600)
+}
+
+// freeLoopback returns a 127.0.0.1 address with a port free at the moment.
+func freeLoopback() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
 }
 
 func waitFor(ctx context.Context, d time.Duration, ok func() bool) error {
