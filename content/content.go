@@ -182,6 +182,25 @@ type Site struct {
 type Branding struct {
 	LogoURL     string `json:"logo_url,omitempty"`
 	AccentColor string `json:"accent_color,omitempty"` // "#rrggbb"
+	// FaviconURL is the page's icon (http or https); empty: a plain dot
+	// in the accent colour, inline, so browsers fetch nothing.
+	FaviconURL string `json:"favicon_url,omitempty"`
+	// Description is the page's meta description (search results, link
+	// previews), at most MaxDescription bytes; empty: a sentence
+	// naming the site.
+	Description string `json:"description,omitempty"`
+}
+
+// MaxDescription bounds Branding.Description, in bytes.
+const MaxDescription = 300
+
+// PageDescription is the meta description of a site's pages: its
+// branding's, or a sentence naming the site.
+func PageDescription(name string, b Branding) string {
+	if b.Description != "" {
+		return b.Description
+	}
+	return "Current status, incidents, scheduled maintenance and uptime of " + name + "."
 }
 
 // Access holds what the edge needs to admit a visitor to a private or

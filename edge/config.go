@@ -71,6 +71,12 @@ type Config struct {
 	LoginBurst   int
 	LoginEvery   time.Duration
 	LoginClients int
+	// LoopbackSite, when set, is the id of the site served for the Hosts
+	// localhost, 127.0.0.0/8 and [::1] (any port), which no tenant can
+	// claim. statusedge dev sets it to the demo site, so the URL it prints
+	// works in every HTTP client; in production it stays empty and those
+	// hosts serve no site.
+	LoopbackSite string
 	// Logger gets structured logs; nil means slog.Default().
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.

@@ -57,14 +57,6 @@
 // decided before any cache read, so no visitor of another audience can reach
 // such a key. Redis is internal to the region and never visitor-addressable.
 //
-// Example:
-//
-//	cfg := edge.DefaultConfig()
-//	cfg.Origin = edge.NewHTTPOrigin("http://origin:8080", secret, nil)
-//	cfg.RedisAddr = "127.0.0.1:6379"
-//	srv, err := edge.New(cfg)
-//	if err != nil { ... }
-//	go srv.ListenAndServe(ctx, ":8080")
-//	...
-//	srv.Shutdown(ctx)
+// Example (example_test.go, run by go test): an edge in front of a
+// one-replica origin, serving a page.
 package edge

@@ -117,12 +117,18 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 		return outOther
 	}
 	path := ctx.Path()
-	st := s.table.Load().byHost[string(host)]
+	tbl := s.table.Load()
+	st := tbl.byHost[string(host)]
 	if st == nil {
 		if isGet && string(path) == "/metrics" && s.operator(ctx) {
 			s.metricH(ctx)
 			return outOther
 		}
+	}
+	if st == nil && s.cfg.LoopbackSite != "" && isLoopbackName(host) {
+		st = tbl.byID[s.cfg.LoopbackSite]
+	}
+	if st == nil {
 		plain(ctx, fasthttp.StatusNotFound, "No status page is served at this address.\n")
 		return outOther
 	}
@@ -286,6 +292,19 @@ func etagMatch(inm, etag []byte) bool {
 func (s *Server) operator(ctx *fasthttp.RequestCtx) bool {
 	a := remoteAddr(ctx)
 	return a.IsLoopback() || isTrusted(a, s.cfg.TrustedProxies)
+}
+
+// isLoopbackName reports whether a parsed Host names this machine:
+// localhost, 127.0.0.0/8 or [::1].
+func isLoopbackName(host []byte) bool {
+	if string(host) == "localhost" {
+		return true
+	}
+	if n := len(host); n > 2 && host[0] == '[' && host[n-1] == ']' {
+		host = host[1 : n-1]
+	}
+	a, err := netip.ParseAddr(string(host))
+	return err == nil && a.Unmap().IsLoopback()
 }
 
 // remoteAddr is the TCP peer's address (invalid for non-IP transports).

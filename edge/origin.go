@@ -2,6 +2,8 @@ package edge
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,9 +44,12 @@ type Rendered struct {
 	Body        []byte
 }
 
-// Versions is the long poll's answer.
+// Versions is the long poll's answer. Applied is a log index the replica
+// had applied when it read Sites (0: not said): a site version at or below
+// Applied that Sites does not reach does not exist.
 type Versions struct {
 	Version uint64            `json:"version"`
+	Applied uint64            `json:"applied"`
 	Sites   map[string]uint64 `json:"sites"`
 }
 
@@ -169,4 +174,29 @@ func (o *HTTPOrigin) Versions(ctx context.Context, after uint64, wait time.Durat
 		return vs, fmt.Errorf("%w: versions: decode: %w", ErrUnavailable, err)
 	}
 	return vs, nil
+}
+
+// GossipVerifyKey asks the origin for the public key that origins sign
+// gossip announcements with (GET /internal/v1/gossip-key): an edge that
+// gossips verifies every version it hears against it.
+func (o *HTTPOrigin) GossipVerifyKey(ctx context.Context) (ed25519.PublicKey, error) {
+	resp, err := o.get(ctx, "/internal/v1/gossip-key", nil)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, statusErr("gossip-key", resp)
+	}
+	var a struct {
+		VerifyKey string `json:"verify_key"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&a); err != nil {
+		return nil, fmt.Errorf("%w: gossip-key: decode: %w", ErrUnavailable, err)
+	}
+	k, err := hex.DecodeString(a.VerifyKey)
+	if err != nil || len(k) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("%w: gossip-key: not a hex ed25519 public key", ErrUnavailable)
+	}
+	return ed25519.PublicKey(k), nil
 }

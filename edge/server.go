@@ -356,9 +356,50 @@ func (s *Server) follow() {
 		if vs.Version != after {
 			loaded = false // routing or access may have changed
 		}
+		s.clampVersions(vs)
 		for id, v := range vs.Sites {
 			s.Invalidate(id, v)
 		}
+	}
+}
+
+// clampVersions takes back any version the edge heard of (gossip) that
+// its origin says does not exist: the origin has applied the log past it
+// and the site is not there, or the origin has still not got it a render
+// timeout after the edge first saw it unconfirmed (a replica that lags
+// that much cannot render it anyway; its versions answer raises the site
+// again once it has it). Left in place, such a version would keep the
+// site from ever moving (render-ahead would wait for it) or, for a site
+// not yet served, answer 503 for good.
+func (s *Server) clampVersions(vs Versions) {
+	now := s.cfg.Now().UnixNano()
+	for id, st := range s.table.Load().byID {
+		truth, ok := vs.Sites[id]
+		if !ok {
+			continue
+		}
+		k := st.known.Load()
+		if k <= truth {
+			st.unconfirmed.Store(0)
+			continue
+		}
+		since := st.unconfirmed.Load()
+		if since == 0 {
+			st.unconfirmed.CompareAndSwap(0, now)
+		}
+		if k > vs.Applied && (since == 0 || time.Duration(now-since) < s.cfg.RenderTimeout) {
+			continue // not yet applied here; give it time
+		}
+		s.log.Warn("version heard of does not exist at the origin; clamped back", "site", id, "heard", k, "origin", truth, "applied", vs.Applied)
+		for _, a := range []*atomic.Uint64{&st.known, &st.current} {
+			for {
+				v := a.Load()
+				if v <= truth || a.CompareAndSwap(v, truth) {
+					break
+				}
+			}
+		}
+		st.unconfirmed.Store(0)
 	}
 }
 

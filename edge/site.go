@@ -16,7 +16,10 @@ type site struct {
 	// visitors are served at. current only grows, and moves to known once
 	// the hot paths of known are rendered.
 	known, current atomic.Uint64
-	day            atomic.Pointer[dayInfo]
+	// unconfirmed is when (unix ns) the edge first saw known ahead of what
+	// its origin has, 0 when it is not (see Server.clampVersions).
+	unconfirmed atomic.Int64
+	day         atomic.Pointer[dayInfo]
 }
 
 // siteEntry is a registry entry with what the hot path needs pre-parsed.

@@ -386,6 +386,12 @@ func (in *SiteInput) Validate(create bool) *Error {
 		if b.AccentColor != "" && !colorRE.MatchString(b.AccentColor) {
 			return invalid("branding.accent_color", "must be #rrggbb")
 		}
+		if err := checkURL("branding.favicon_url", b.FaviconURL); err != nil {
+			return err
+		}
+		if err := checkText("branding.description", b.Description, content.MaxDescription); err != nil {
+			return err
+		}
 	}
 	if a := in.Access; a != nil {
 		if a.Password != nil && (len(*a.Password) > 72 || (*a.Password != "" && len(*a.Password) < 8)) {

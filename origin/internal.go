@@ -2,6 +2,7 @@ package origin
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/statusedge/statusedge/content"
+	"github.com/statusedge/statusedge/gossip"
 )
 
 // Renderer turns a site snapshot into the bytes of one page. origin/render
@@ -36,7 +38,19 @@ func (n *Node) internalRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /internal/v1/registry", n.internalOnly(true, n.internalRegistry))
 	mux.Handle("GET /internal/v1/versions", n.internalOnly(true, n.internalVersions))
 	mux.Handle("GET /internal/v1/render", n.internalOnly(true, n.internalRender))
+	mux.Handle("GET /internal/v1/gossip-key", n.internalOnly(true, n.internalGossipKey))
 	n.certRoutes(mux)
+}
+
+// GossipKeyAnswer is the answer of GET /internal/v1/gossip-key: the public
+// key every gossip node checks the origins' announcements with.
+type GossipKeyAnswer struct {
+	VerifyKey string `json:"verify_key"` // hex ed25519 public key
+}
+
+func (n *Node) internalGossipKey(w http.ResponseWriter, r *http.Request) {
+	pub := gossip.DeriveSignKey([]byte(n.cfg.ClusterSecret)).Public().(ed25519.PublicKey)
+	writeJSON(w, http.StatusOK, GossipKeyAnswer{VerifyKey: hex.EncodeToString(pub)})
 }
 
 // internalOnly admits requests bearing the cluster secret, or for the
@@ -103,9 +117,14 @@ func (n *Node) internalRegistry(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, reg)
 }
 
-// VersionsAnswer is the answer of GET /internal/v1/versions.
+// VersionsAnswer is the answer of GET /internal/v1/versions. Applied is
+// an index this replica had applied when Sites was read (Sites reflects at
+// least that much of the log): a site version at or below it that Sites
+// does not reach does not exist, which lets an edge clamp back a version
+// it heard of elsewhere.
 type VersionsAnswer struct {
 	Version uint64            `json:"version"`
+	Applied uint64            `json:"applied"`
 	Sites   map[string]uint64 `json:"sites"`
 }
 
@@ -132,8 +151,9 @@ func (n *Node) internalVersions(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), wait)
 	defer cancel()
 	_ = n.fsm.wait(ctx, func(st *state) bool { return st.Changed > after })
+	applied := n.AppliedIndex() // before Sites: Sites then reflects at least this
 	v, sites := n.Versions()
-	writeJSON(w, http.StatusOK, VersionsAnswer{Version: v, Sites: sites})
+	writeJSON(w, http.StatusOK, VersionsAnswer{Version: v, Applied: applied, Sites: sites})
 }
 
 func (n *Node) internalRender(w http.ResponseWriter, r *http.Request) {

@@ -46,7 +46,7 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		certSec   = fs.String("cert-secret", os.Getenv("STATUSEDGE_CERT_SECRET"), "secret that lets edges use the certificate storage and nothing else (env STATUSEDGE_CERT_SECRET)")
 		certKey   = fs.String("cert-key", os.Getenv("STATUSEDGE_CERT_KEY"), "hex key (32 bytes) that seals certificate storage at rest, the same on every replica (env STATUSEDGE_CERT_KEY)")
 		domainDNS = fs.String("domain-dns", "", "DNS server `host:port` for custom-domain checks (default: the system's)")
-		gf        = registerGossipFlags(fs)
+		gf        = registerGossipFlags(fs, false)
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -90,7 +90,8 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		var slvl slog.Level
 		_ = slvl.UnmarshalText([]byte(*logLevel))
 		var err error
-		if gc, err = gf.config(gossip.RoleOrigin, *region, slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slvl}))); err != nil {
+		if gc, err = gf.config(gossip.RoleOrigin, *region, slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slvl})),
+			gossip.DeriveSignKey([]byte(*secret)), nil); err != nil {
 			return usageErr("%v", err)
 		}
 	}

@@ -12,8 +12,7 @@
 // relative time is printed, so (snapshot version, audience, path, day) fixes
 // the bytes and the edge may cache them under that key forever.
 //
-//	r, err := render.New()
-//	body, ctype, err := r.Render(site, "", "/api/v2/summary.json", time.Now())
+// Example (example_test.go, run by go test): the v2 status of the demo site.
 //
 // # Paths
 //
