@@ -22,6 +22,7 @@ const (
 	DefaultPublicMaxAge   = 10 * time.Second
 	DefaultBrotliLevel    = 9
 	DefaultRenderAheadTry = 5 * time.Second
+	DefaultMinuteLead     = 10 * time.Second
 	// A client may try DefaultLoginBurst passwords at once, then one per
 	// DefaultLoginEvery; DefaultLoginClients clients are tracked at most.
 	DefaultLoginBurst   = 10
@@ -65,6 +66,11 @@ type Config struct {
 	VersionsWait time.Duration
 	// RenderAheadRetry is how often failed render-aheads are retried.
 	RenderAheadRetry time.Duration
+	// MinuteLead is how long before a minute begins the hot paths of every
+	// live site (something not operational: its pages hold one minute) are
+	// rendered for it; 0 means DefaultMinuteLead, negative disables it
+	// (visitors then get the previous minute's page while it renders).
+	MinuteLead time.Duration
 	// LoginBurst password attempts per client (an IPv4 address or an IPv6
 	// /64) at once, then one per LoginEvery; LoginClients bounds how many
 	// clients are tracked (past it, new clients wait).
@@ -117,6 +123,7 @@ func (c *Config) fill() {
 	if c.RenderAheadRetry <= 0 {
 		c.RenderAheadRetry = DefaultRenderAheadTry
 	}
+	c.MinuteLead = cmp.Or(c.MinuteLead, DefaultMinuteLead)
 	if c.Shell == nil {
 		c.Shell = PlainShell{}
 	}

@@ -22,9 +22,16 @@
 // hot paths of a newer version ahead of visitors and switches only when they
 // are ready, and it never goes back to an older version.
 //
-// When a site's day rolls over every key goes cold; while the origin is
-// healthy the page's newest copy (same or newer version) answers at once and
-// the new day's page renders behind it.
+// While something on a site is not operational (the origin's render says
+// X-Statusedge-Live) its pages hold one minute: the key's day gains the unix
+// minute ("day@minute"), the origin renders as of the request's minute (at=),
+// and MinuteLead before each minute the hot paths of every live site are
+// rendered for it. An all-operational site's keys are the day's, as before.
+// A version's first render tells which: it is stored under the right key.
+//
+// When a site's day (or, live, its minute) rolls over every key goes cold;
+// while the origin is healthy the page's newest copy (same or newer version)
+// answers at once and the new page renders behind it.
 //
 // Failure modes: past the render budget an HTML visitor gets the skeleton
 // shell (no-store) and the render finishes in the background; with the
