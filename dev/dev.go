@@ -293,8 +293,8 @@ func (s *System) startOrigin(ctx context.Context, i int, name string, sec secret
 		return nil, fmt.Errorf("dev: region %s: %w", name, err)
 	}
 	reg.Origin = node
-	reg.apiServer = &http.Server{Handler: node.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = reg.apiServer.Serve(ln) }()
+	reg.apiServer = origin.HTTPServer(node.Handler())
+	go func() { _ = reg.apiServer.Serve(origin.Listener(ln, 0)) }()
 
 	if i > 0 {
 		if err := node.JoinCluster(ctx, s.Regions[0].APIURL); err != nil {
