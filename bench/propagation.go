@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,25 +21,78 @@ type Target struct {
 	Path string // the page watched, default "/"
 }
 
+// Writer publishes changes through the management API, as a responder
+// would: each is a component status flip.
+type Writer struct {
+	API    string // the management API, e.g. http://127.0.0.1:8081
+	Token  string // operator or site token
+	Client *http.Client
+}
+
+// SetStatus sets a component's status and returns the site version the
+// write produced and how long the API took to acknowledge it.
+func (w Writer) SetStatus(ctx context.Context, site, componentID, status string) (uint64, time.Duration, error) {
+	client := w.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	body, _ := json.Marshal(map[string]string{"status": status})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPatch,
+		fmt.Sprintf("%s/v1/sites/%s/components/%s", w.API, site, componentID), bytes.NewReader(body))
+	if err != nil {
+		return 0, 0, fmt.Errorf("bench: write: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+w.Token)
+	req.Header.Set("Content-Type", "application/json")
+	sent := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, 0, fmt.Errorf("bench: write: %w", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	ack := time.Since(sent)
+	if resp.StatusCode != http.StatusOK {
+		return 0, ack, fmt.Errorf("bench: write: %d %s", resp.StatusCode, b)
+	}
+	version, err := strconv.ParseUint(resp.Header.Get("X-Statusedge-Version"), 10, 64)
+	if err != nil {
+		var c struct {
+			Version uint64 `json:"version"`
+		}
+		if json.Unmarshal(b, &c) != nil || c.Version == 0 {
+			return 0, ack, errors.New("bench: write: the answer carries no version")
+		}
+		version = c.Version
+	}
+	return version, ack, nil
+}
+
 // Propagation measures, over changes writes, the time from the management
 // API's acknowledgment of a change to the moment each target serves a page
-// of that version or newer (its X-Statusedge-Version header). Each change is
-// a component status flip posted to api for site; the token is an operator or
-// site token. poll is how often each target is asked (default 2 ms); gap is
-// the least time between two changes (more than gossip's publish pacing
-// measures lone changes rather than the pacing of a burst).
-func Propagation(ctx context.Context, api, token, site, componentID string, targets []Target, changes int, poll, gap time.Duration) ([]Samples, error) {
+// of that version or newer (its X-Statusedge-Version header), and the time
+// each write took to be acknowledged (the last Samples, "write ack"). Each
+// change is a component status flip of site. poll is how often each target
+// is asked (default 2 ms); gap is the least time between two changes (more
+// than gossip's publish pacing measures lone changes rather than the pacing
+// of a burst).
+func Propagation(ctx context.Context, w Writer, site, componentID string, targets []Target, changes int, poll, gap time.Duration) ([]Samples, error) {
 	if poll <= 0 {
 		poll = 2 * time.Millisecond
 	}
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
-	out := make([]Samples, len(targets))
+	if w.Client == nil {
+		w.Client = client
+	}
+	out := make([]Samples, len(targets)+1)
 	for i, t := range targets {
 		out[i].Name = t.Name
 		if targets[i].Path == "" {
 			targets[i].Path = "/"
 		}
 	}
+	acks := &out[len(targets)]
+	acks.Name = "write ack"
 	statuses := []string{"degraded_performance", "operational"}
 	var last time.Time
 	for n := 0; n < changes; n++ {
@@ -50,31 +104,12 @@ func Propagation(ctx context.Context, api, token, site, componentID string, targ
 			}
 		}
 		last = time.Now()
-		body, _ := json.Marshal(map[string]string{"status": statuses[n%2]})
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPatch,
-			fmt.Sprintf("%s/v1/sites/%s/components/%s", api, site, componentID), bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := client.Do(req)
+		version, ack, err := w.SetStatus(ctx, site, componentID, statuses[n%2])
 		if err != nil {
 			return out, fmt.Errorf("bench: change %d: %w", n, err)
 		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
 		acked := time.Now()
-		if resp.StatusCode != http.StatusOK {
-			return out, fmt.Errorf("bench: change %d: %d %s", n, resp.StatusCode, b)
-		}
-		var c struct {
-			Version uint64 `json:"version"`
-		}
-		version, err := strconv.ParseUint(resp.Header.Get("X-Statusedge-Version"), 10, 64)
-		if err != nil {
-			if json.Unmarshal(b, &c) != nil || c.Version == 0 {
-				return out, fmt.Errorf("bench: change %d: the answer carries no version", n)
-			}
-			version = c.Version
-		}
+		acks.Values = append(acks.Values, ack)
 		var wg sync.WaitGroup
 		errs := make([]error, len(targets))
 		for i, t := range targets {

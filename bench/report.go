@@ -23,7 +23,13 @@ type Report struct {
 	Setup   map[string]string `json:"setup"` // machine, pinning, versions
 	Loads   []Result          `json:"loads,omitempty"`
 	Samples []Samples         `json:"samples,omitempty"`
-	Notes   []string          `json:"notes,omitempty"`
+	// Runs are a scenario's open-loop loads.
+	Runs []LoadRun `json:"runs,omitempty"`
+	// Checks are the scenario's goals, each met or not.
+	Checks []Check  `json:"checks,omitempty"`
+	Notes  []string `json:"notes,omitempty"`
+	// Command is how the report was made.
+	Command string `json:"command,omitempty"`
 }
 
 // Samples is a named set of latencies, e.g. propagation times to one region.
@@ -69,6 +75,13 @@ func (r Report) Write(dir string) ([]string, error) {
 		}
 		files = append(files, p)
 	}
+	for _, run := range r.Runs {
+		fs, err := run.writeFiles(dir)
+		files = append(files, fs...)
+		if err != nil {
+			return files, err
+		}
+	}
 	if len(r.Samples) > 0 {
 		p := filepath.Join(dir, "latency-cdf.png")
 		if err := r.plotCDF(p); err != nil {
@@ -83,6 +96,9 @@ func (r Report) Write(dir string) ([]string, error) {
 func (r Report) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s\n\n%s\n\n", r.Title, r.When.UTC().Format(time.RFC3339))
+	if r.Command != "" {
+		fmt.Fprintf(&b, "Made with `%s`\n\n", r.Command)
+	}
 	keys := make([]string, 0, len(r.Setup))
 	for k := range r.Setup {
 		keys = append(keys, k)
@@ -109,6 +125,22 @@ func (r Report) Markdown() string {
 				s.Quantile(0.5).Round(time.Microsecond), s.Quantile(0.9).Round(time.Microsecond),
 				s.Quantile(0.99).Round(time.Microsecond), s.Quantile(1).Round(time.Microsecond))
 		}
+	}
+	if len(r.Checks) > 0 {
+		b.WriteString("\n| goal | measured | met |\n|---|---|---|\n")
+		for _, c := range r.Checks {
+			met := "yes"
+			if !c.Met {
+				met = "**no**"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", c.Goal, c.Got, met)
+		}
+	}
+	for _, run := range r.Runs {
+		run.markdown(&b)
+	}
+	if len(r.Samples) > 0 {
+		b.WriteString("\n![propagation CDF](latency-cdf.png)\n")
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "\n%s\n", n)

@@ -2,6 +2,7 @@ package content
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -171,12 +172,35 @@ type Site struct {
 
 	// History holds every component's status changes and daily aggregates.
 	History History `json:"history"`
+
+	// Domains are the custom domains the site claims (see Domain); only
+	// verified ones route.
+	Domains []Domain `json:"domains,omitempty"`
 }
 
 // Branding is how the page looks.
 type Branding struct {
 	LogoURL     string `json:"logo_url,omitempty"`
 	AccentColor string `json:"accent_color,omitempty"` // "#rrggbb"
+	// FaviconURL is the page's icon (http or https); empty: a plain dot
+	// in the accent colour, inline, so browsers fetch nothing.
+	FaviconURL string `json:"favicon_url,omitempty"`
+	// Description is the page's meta description (search results, link
+	// previews), at most MaxDescription bytes; empty: a sentence
+	// naming the site.
+	Description string `json:"description,omitempty"`
+}
+
+// MaxDescription bounds Branding.Description, in bytes.
+const MaxDescription = 300
+
+// PageDescription is the meta description of a site's pages: its
+// branding's, or a sentence naming the site.
+func PageDescription(name string, b Branding) string {
+	if b.Description != "" {
+		return b.Description
+	}
+	return "Current status, incidents, scheduled maintenance and uptime of " + name + "."
 }
 
 // Access holds what the edge needs to admit a visitor to a private or
@@ -235,6 +259,20 @@ type Update struct {
 	DisplayAt          time.Time           `json:"display_at"`
 	AffectedComponents []AffectedComponent `json:"affected_components"`
 }
+
+// Timeline returns us in the order a timeline shows them, oldest first: by
+// DisplayAt, then in posting order. us is returned as is when already in
+// order (the usual case), else a sorted copy.
+func Timeline(us []*Update) []*Update {
+	if slices.IsSortedFunc(us, byDisplayAt) {
+		return us
+	}
+	out := slices.Clone(us)
+	slices.SortStableFunc(out, byDisplayAt)
+	return out
+}
+
+func byDisplayAt(a, b *Update) int { return a.DisplayAt.Compare(b.DisplayAt) }
 
 // AffectedComponent records a component status change made by an update.
 type AffectedComponent struct {
@@ -299,6 +337,44 @@ func (s *Site) Children(groupID string) []*Component {
 		}
 	}
 	return out
+}
+
+// Live reports whether some component of s is not operational. While one
+// is, its uptime and the time it has been down grow with the clock, so a
+// page is only right as of the minute it was made (the renderer dates it to
+// the minute and edges key it by the minute); otherwise a page holds all day.
+func (s *Site) Live() bool {
+	for _, c := range s.Components {
+		if !c.Group && c.Status != Operational {
+			return true
+		}
+	}
+	return false
+}
+
+// StatusOf is c's status as every surface shows it (the page, the v2 JSON,
+// the management API): a group with children shows the worst of them
+// (Statuspage does the same), anything else its own status.
+func (s *Site) StatusOf(c *Component) ComponentStatus {
+	if !c.Group {
+		return c.Status
+	}
+	return GroupStatus(c, s.Children(c.ID))
+}
+
+// GroupStatus is the status group g shows with these children: the worst
+// of them, or g's own status when it has none.
+func GroupStatus(g *Component, children []*Component) ComponentStatus {
+	if len(children) == 0 {
+		return g.Status
+	}
+	worst := Operational
+	for _, ch := range children {
+		if ch.Status.Severity() > worst.Severity() {
+			worst = ch.Status
+		}
+	}
+	return worst
 }
 
 // Incident returns the incident with this id, or nil.

@@ -26,6 +26,9 @@ type RegistryEntry struct {
 	// Layout is the site's components without their statuses, by position,
 	// for the skeleton shell.
 	Layout []LayoutComponent `json:"layout"`
+	// Domains are the site's custom domains; the verified ones are also
+	// listed in Hostnames.
+	Domains []RegistryDomain `json:"domains,omitempty"`
 }
 
 // RegistryAudience is an audience as the edge sees it.
@@ -52,10 +55,11 @@ type LayoutComponent struct {
 func (s *Site) Entry() RegistryEntry {
 	e := RegistryEntry{
 		ID: s.ID, Slug: s.Slug, Name: s.Name, URL: s.URL,
-		Hostnames: append([]string(nil), s.Hostnames...), TimeZone: s.TimeZone,
+		Hostnames: append(append([]string(nil), s.Hostnames...), s.VerifiedDomains()...), TimeZone: s.TimeZone,
 		Visibility: s.Visibility, Branding: s.Branding, Access: s.Access, Version: s.Version,
 	}
 	e.Access.AllowCIDRs = append([]string(nil), s.Access.AllowCIDRs...)
+	e.Domains = registryDomains(s.Domains)
 	for _, a := range s.Audiences {
 		e.Audiences = append(e.Audiences, RegistryAudience{
 			ID: a.ID, Name: a.Name, ComponentIDs: append([]string(nil), a.ComponentIDs...), PasswordHash: a.PasswordHash,

@@ -16,6 +16,7 @@ package dev
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -34,6 +35,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/statusedge/statusedge/content"
 	"github.com/statusedge/statusedge/demo"
 	"github.com/statusedge/statusedge/edge"
 	"github.com/statusedge/statusedge/gossip"
@@ -71,6 +73,11 @@ type Config struct {
 	// GossipHook, if set, adjusts each gossip node's config before it
 	// starts (fault injection in tests: a lossy or delaying Transport).
 	GossipHook func(name string, c *gossip.Config)
+	// RaftLatency, if set, delays raft's traffic between replicas by this
+	// much one way (each replica advertises a DelayProxy in front of its
+	// raft port): with GossipHook's delaying transport, a WAN on one
+	// machine. Regions are one replica each, so all raft traffic crosses it.
+	RaftLatency time.Duration
 	// Logger gets the system's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -104,8 +111,10 @@ type Region struct {
 	originGossip, edgeGossip *gossip.Node
 	apiServer                *http.Server
 	edgeLn                   net.Listener
+	pendingLn                net.Listener // opened before the edge starts, so the demo site knows its URL
 	cancelSub                func()
 	edgeDone                 chan error
+	raftProxy                *DelayProxy
 	dir                      string
 }
 
@@ -164,8 +173,17 @@ func Start(ctx context.Context, cfg Config) (*System, error) {
 		s.Regions = append(s.Regions, reg)
 		seeds = append(seeds, reg.originGossip.Addr().String())
 	}
+	// The edges' addresses are taken first: the demo site's URL (every
+	// absolute link it emits) names the first region's.
+	for i, r := range s.Regions {
+		ln, err := s.listenEdge(i)
+		if err != nil {
+			return fail(err)
+		}
+		r.pendingLn = ln
+	}
 	if !cfg.NoSeed {
-		if err := s.seed(ctx); err != nil {
+		if err := s.seed(ctx, s.Regions[0].PageURL); err != nil {
 			return fail(err)
 		}
 	}
@@ -206,6 +224,20 @@ func (s *System) startOrigin(ctx context.Context, i int, name string, sec secret
 	if p, err := stablePort(reg.dir, "raft-port"); err == nil {
 		oc.RaftAddr = "127.0.0.1:" + strconv.Itoa(p)
 	}
+	if cfg.RaftLatency > 0 {
+		bind, err := freeLoopback()
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("dev: region %s: %w", name, err)
+		}
+		px, err := ListenDelay(oc.RaftAddr, bind, cfg.RaftLatency)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("dev: region %s: %w", name, err)
+		}
+		reg.raftProxy = px
+		oc.RaftAddr, oc.RaftAdvertise = bind, px.Addr
+	}
 	oc.APIAddr = reg.APIURL
 	oc.Region = name
 	oc.Voter = i < 3
@@ -221,6 +253,9 @@ func (s *System) startOrigin(ctx context.Context, i int, name string, sec secret
 	node, err := origin.Open(oc)
 	if err != nil {
 		ln.Close()
+		if reg.raftProxy != nil {
+			reg.raftProxy.Close()
+		}
 		return nil, fmt.Errorf("dev: region %s: %w", name, err)
 	}
 	reg.Origin = node
@@ -257,6 +292,14 @@ func (s *System) gossipConfig(nodeName string, role gossip.Role, region string, 
 	gc.Seeds = append([]string(nil), seeds...)
 	gc.Profile = gossip.ProfileLocal // one machine
 	gc.Logger = s.log.With("gossip", nodeName)
+	// Origins sign what they announce; edges hold only the public key, so
+	// no edge (nor anyone holding what an edge holds) can raise a version.
+	sign := gossip.DeriveSignKey([]byte(s.sec.ClusterSecret))
+	if role == gossip.RoleOrigin {
+		gc.SignKey = sign
+	} else {
+		gc.VerifyKey = sign.Public().(ed25519.PublicKey)
+	}
 	if s.cfg.GossipHook != nil {
 		s.cfg.GossipHook(nodeName, &gc)
 	}
@@ -267,6 +310,25 @@ func (s *System) gossipConfig(nodeName string, role gossip.Role, region string, 
 // StopEdge: same listen address and Redis). It returns once the edge has the
 // registry and its gossip node has completed one anti-entropy exchange, so a
 // restarted edge has caught up before it calls itself ready.
+// listenEdge opens region i's page address: the one it had (a restart
+// keeps it), the configured one for the first region, or a free port.
+func (s *System) listenEdge(i int) (net.Listener, error) {
+	reg := s.Regions[i]
+	addr := "127.0.0.1:0"
+	switch {
+	case reg.PageURL != "":
+		addr = strings.TrimPrefix(reg.PageURL, "http://")
+	case i == 0 && s.cfg.PageAddr != "":
+		addr = s.cfg.PageAddr
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("dev: region %s: edge listen: %w", reg.Name, err)
+	}
+	reg.PageURL = "http://" + ln.Addr().String()
+	return ln, nil
+}
+
 func (s *System) StartEdge(ctx context.Context, i int) error {
 	cfg, reg, sec, seeds := s.cfg, s.Regions[i], s.sec, s.seeds
 	if reg.Edge != nil {
@@ -291,6 +353,9 @@ func (s *System) StartEdge(ctx context.Context, i int) error {
 	ec.RedisAddr = reg.RedisURL
 	ec.SessionKey = key
 	ec.Logger = s.log.With("edge", reg.Name)
+	if !cfg.NoSeed {
+		ec.LoopbackSite = demo.SiteID // http://127.0.0.1:port/ works in every client
+	}
 	if cfg.RenderBudget > 0 {
 		ec.RenderBudget = cfg.RenderBudget
 	}
@@ -302,19 +367,14 @@ func (s *System) StartEdge(ctx context.Context, i int) error {
 		return fmt.Errorf("dev: region %s: edge: %w", reg.Name, err)
 	}
 	reg.Edge = e
-	addr := "127.0.0.1:0"
-	switch {
-	case reg.PageURL != "": // a restart keeps the address
-		addr = strings.TrimPrefix(reg.PageURL, "http://")
-	case i == 0 && cfg.PageAddr != "":
-		addr = cfg.PageAddr
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("dev: region %s: edge listen: %w", reg.Name, err)
+	ln := reg.pendingLn
+	reg.pendingLn = nil
+	if ln == nil {
+		if ln, err = s.listenEdge(i); err != nil {
+			return err
+		}
 	}
 	reg.edgeLn = ln
-	reg.PageURL = "http://" + ln.Addr().String()
 	reg.edgeDone = make(chan error, 1)
 	go func() { reg.edgeDone <- e.Serve(ln) }()
 
@@ -360,14 +420,33 @@ func (s *System) StopEdge(ctx context.Context, i int) error {
 }
 
 // seed imports the demo site when the cluster has no site yet.
-func (s *System) seed(ctx context.Context) error {
+// seed imports the demo site, served at url, into an empty cluster; a
+// cluster that has it already gets its URL updated when the address changed.
+func (s *System) seed(ctx context.Context, url string) error {
 	leader := s.Regions[0].Origin
-	if len(leader.Sites()) > 0 {
-		return nil
-	}
-	site, err := leader.ImportSite(ctx, demo.Site(time.Now()))
-	if err != nil {
-		return fmt.Errorf("dev: seed the demo site: %w", err)
+	var site *content.Site
+	if old := leader.Site(demo.SiteID); old != nil {
+		if old.URL == url {
+			return nil
+		}
+		res, err := leader.Propose(ctx, &origin.Command{Op: origin.OpUpdateSite, At: time.Now(), Site: demo.SiteID,
+			SiteIn: &origin.SiteInput{URL: &url}})
+		if err == nil && res.Err != nil {
+			err = res.Err
+		}
+		if err != nil {
+			return fmt.Errorf("dev: the demo site's URL: %w", err)
+		}
+		site = leader.Site(demo.SiteID)
+	} else if len(leader.Sites()) > 0 {
+		return nil // a data dir of someone else's sites: leave it as it is
+	} else {
+		d := demo.Site(time.Now())
+		d.URL = url
+		var err error
+		if site, err = leader.ImportSite(ctx, d); err != nil {
+			return fmt.Errorf("dev: seed the demo site: %w", err)
+		}
 	}
 	// Every replica has the site before any edge asks for it.
 	for _, r := range s.Regions {
@@ -448,6 +527,9 @@ func (s *System) Shutdown(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("origin %s: %w", r.Name, err))
 			}
 		}
+		if r.raftProxy != nil {
+			_ = r.raftProxy.Close()
+		}
 		if r.Redis != nil {
 			r.Redis.Stop()
 		}
@@ -508,6 +590,16 @@ func stablePort(dir, name string) (int, error) {
 		return 0, err
 	}
 	return p, os.WriteFile(path, []byte(strconv.Itoa(p)), 0o600)
+}
+
+// freeLoopback returns a 127.0.0.1 address with a port free at the moment.
+func freeLoopback() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
 }
 
 func waitFor(ctx context.Context, d time.Duration, ok func() bool) error {

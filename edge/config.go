@@ -22,6 +22,7 @@ const (
 	DefaultPublicMaxAge   = 10 * time.Second
 	DefaultBrotliLevel    = 9
 	DefaultRenderAheadTry = 5 * time.Second
+	DefaultMinuteLead     = 10 * time.Second
 	// A client may try DefaultLoginBurst passwords at once, then one per
 	// DefaultLoginEvery; DefaultLoginClients clients are tracked at most.
 	DefaultLoginBurst   = 10
@@ -65,12 +66,23 @@ type Config struct {
 	VersionsWait time.Duration
 	// RenderAheadRetry is how often failed render-aheads are retried.
 	RenderAheadRetry time.Duration
+	// MinuteLead is how long before a minute begins the hot paths of every
+	// live site (something not operational: its pages hold one minute) are
+	// rendered for it; 0 means DefaultMinuteLead, negative disables it
+	// (visitors then get the previous minute's page while it renders).
+	MinuteLead time.Duration
 	// LoginBurst password attempts per client (an IPv4 address or an IPv6
 	// /64) at once, then one per LoginEvery; LoginClients bounds how many
 	// clients are tracked (past it, new clients wait).
 	LoginBurst   int
 	LoginEvery   time.Duration
 	LoginClients int
+	// LoopbackSite, when set, is the id of the site served for the Hosts
+	// localhost, 127.0.0.0/8 and [::1] (any port), which no tenant can
+	// claim. statusedge dev sets it to the demo site, so the URL it prints
+	// works in every HTTP client; in production it stays empty and those
+	// hosts serve no site.
+	LoopbackSite string
 	// Logger gets structured logs; nil means slog.Default().
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -108,6 +120,7 @@ func (c *Config) fill() {
 	if c.RenderAheadRetry <= 0 {
 		c.RenderAheadRetry = DefaultRenderAheadTry
 	}
+	c.MinuteLead = cmp.Or(c.MinuteLead, DefaultMinuteLead)
 	if c.Shell == nil {
 		c.Shell = PlainShell{}
 	}

@@ -22,9 +22,16 @@
 // hot paths of a newer version ahead of visitors and switches only when they
 // are ready, and it never goes back to an older version.
 //
-// When a site's day rolls over every key goes cold; while the origin is
-// healthy the page's newest copy (same or newer version) answers at once and
-// the new day's page renders behind it.
+// While something on a site is not operational (the origin's render says
+// X-Statusedge-Live) its pages hold one minute: the key's day gains the unix
+// minute ("day@minute"), the origin renders as of the request's minute (at=),
+// and MinuteLead before each minute the hot paths of every live site are
+// rendered for it. An all-operational site's keys are the day's, as before.
+// A version's first render tells which: it is stored under the right key.
+//
+// When a site's day (or, live, its minute) rolls over every key goes cold;
+// while the origin is healthy the page's newest copy (same or newer version)
+// answers at once and the new page renders behind it.
 //
 // Failure modes: past the render budget an HTML visitor gets the skeleton
 // shell (no-store) and the render finishes in the background; with the
@@ -57,14 +64,6 @@
 // decided before any cache read, so no visitor of another audience can reach
 // such a key. Redis is internal to the region and never visitor-addressable.
 //
-// Example:
-//
-//	cfg := edge.DefaultConfig()
-//	cfg.Origin = edge.NewHTTPOrigin("http://origin:8080", secret, nil)
-//	cfg.RedisAddr = "127.0.0.1:6379"
-//	srv, err := edge.New(cfg)
-//	if err != nil { ... }
-//	go srv.ListenAndServe(ctx, ":8080")
-//	...
-//	srv.Shutdown(ctx)
+// Example (example_test.go, run by go test): an edge in front of a
+// one-replica origin, serving a page.
 package edge

@@ -34,7 +34,7 @@ var (
 	hStale          = []byte("X-Statusedge-Stale")
 	hSkeleton       = []byte("X-Statusedge-Skeleton")
 	hCache          = []byte("X-Statusedge-Cache")
-	outValues       = [numOutcomes][]byte{[]byte("l1"), []byte("l2"), []byte("origin"), []byte("skeleton"), []byte("stale")}
+	outValues       = [numOutcomes][]byte{[]byte("l1"), []byte("l2"), []byte("origin"), []byte("previous"), []byte("skeleton"), []byte("stale")}
 	vOne            = []byte("1")
 	vNoStore        = []byte("no-store")
 	vPrivate        = []byte("private, no-store")
@@ -117,12 +117,18 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 		return outOther
 	}
 	path := ctx.Path()
-	st := s.table.Load().byHost[string(host)]
+	tbl := s.table.Load()
+	st := tbl.byHost[string(host)]
 	if st == nil {
 		if isGet && string(path) == "/metrics" && s.operator(ctx) {
 			s.metricH(ctx)
 			return outOther
 		}
+	}
+	if st == nil && s.cfg.LoopbackSite != "" && isLoopbackName(host) {
+		st = tbl.byID[s.cfg.LoopbackSite]
+	}
+	if st == nil {
 		plain(ctx, fasthttp.StatusNotFound, "No status page is served at this address.\n")
 		return outOther
 	}
@@ -150,9 +156,10 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 	enc := acceptEncoding(ctx.Request.Header.PeekCanonical(hAcceptEncoding))
 	ver := st.serveVersion()
 	day := st.today(now)
+	minute := st.minute(ver, now)
 
 	kp := s.keyBufs.Get().(*[]byte)
-	base := appendBaseKey((*kp)[:0], st.id, ver, aud, day, npath)
+	base := appendMinuteKey((*kp)[:0], st.id, ver, aud, day, minute, npath)
 	baseLen := len(base)
 	full := appendEnc(base, enc)
 	*kp = full
@@ -161,7 +168,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 		s.m.hits[layerL1].Inc()
 		return s.writeVariant(ctx, v, private, outL1)
 	}
-	r := fillReq{st: st, version: ver, aud: aud, originAud: originAud, day: day,
+	r := fillReq{st: st, version: ver, aud: aud, originAud: originAud, day: day, minute: minute, at: now,
 		path: string(npath), base: string(full[:baseLen])}
 	s.keyBufs.Put(kp)
 	return s.miss(ctx, se, r, rt, enc, private)
@@ -170,23 +177,22 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 // miss waits for the page's fill under the budget (HTML only: feeds and JSON
 // wait for the render), then serves it, the skeleton, or a stale copy.
 func (s *Server) miss(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq, rt route, enc encoding, private bool) outcome {
+	// At midnight every key of a site goes cold at once, and a new version
+	// makes new keys. While the origin is healthy, the page's newest earlier
+	// copy (another day's or version's, never older than what was served)
+	// answers at once and the fill replaces it in the background. It is
+	// looked up before the fill starts: the fill writes that copy too, and
+	// a later look could find the fill's own page.
+	prev := s.previousCopy(r, enc)
 	c, leader := s.flights.join(r.base)
 	if leader {
 		s.goBackground(func() { s.fill(c, r) }) // outlives the visitor; Shutdown waits for it
 	} else {
 		s.m.coalesced.Inc()
 	}
-	// At midnight every key of a site goes cold at once. While the origin
-	// is healthy, the page's newest copy (yesterday's, same or newer
-	// version, so never older than what was served) answers at once and
-	// the fill replaces it in the background.
-	if !s.originFailing() {
-		if lv := s.l1.get(lastKey(r.st.id, r.aud, r.path, enc)); lv != nil && lv.version >= r.version {
-			if p := lv.page(); p != nil {
-				s.m.hits[layerL1].Inc()
-				return s.writeVariant(ctx, p, private, outL1)
-			}
-		}
+	if prev != nil {
+		s.m.previous.Inc()
+		return s.writeVariant(ctx, prev, private, outPrevious)
 	}
 	budget := s.cfg.RenderTimeout + time.Second
 	if rt == routeHTML {
@@ -218,6 +224,24 @@ func (s *Server) miss(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq, rt rou
 	ctx.Response.Header.Set("Retry-After", "5")
 	plain(ctx, fasthttp.StatusServiceUnavailable, "This status page is temporarily unavailable. Please try again shortly.\n")
 	return outError
+}
+
+// previousCopy is the page's newest copy under another key (an earlier day
+// or version, at least r.version), or nil: none, or the origin failing (the
+// stale path then marks the copy it serves).
+func (s *Server) previousCopy(r fillReq, enc encoding) *variant {
+	if s.originFailing() {
+		return nil
+	}
+	lv := s.l1.get(lastKey(r.st.id, r.aud, r.path, enc))
+	if lv == nil || lv.version < r.version {
+		return nil
+	}
+	p := lv.page()
+	if p == nil || p.key == string(appendEnc([]byte(r.base), enc)) {
+		return nil // gone, or this very key (the fill finds it)
+	}
+	return p
 }
 
 // writeVariant hands v's bytes to fasthttp without copying. The constant
@@ -269,6 +293,19 @@ func etagMatch(inm, etag []byte) bool {
 func (s *Server) operator(ctx *fasthttp.RequestCtx) bool {
 	a := remoteAddr(ctx)
 	return a.IsLoopback() || isTrusted(a, s.cfg.TrustedProxies)
+}
+
+// isLoopbackName reports whether a parsed Host names this machine:
+// localhost, 127.0.0.0/8 or [::1].
+func isLoopbackName(host []byte) bool {
+	if string(host) == "localhost" {
+		return true
+	}
+	if n := len(host); n > 2 && host[0] == '[' && host[n-1] == ']' {
+		host = host[1 : n-1]
+	}
+	a, err := netip.ParseAddr(string(host))
+	return err == nil && a.Unmap().IsLoopback()
 }
 
 // remoteAddr is the TCP peer's address (invalid for non-IP transports).

@@ -18,6 +18,7 @@ const (
 	outL1 outcome = iota
 	outL2
 	outOrigin
+	outPrevious // a miss answered with the page's copy from an earlier day or version
 	outSkeleton
 	outStale
 	outNotModified
@@ -27,7 +28,7 @@ const (
 	numOutcomes
 )
 
-var outcomeNames = [numOutcomes]string{"l1", "l2", "origin", "skeleton", "stale", "not_modified", "denied", "error", "other"}
+var outcomeNames = [numOutcomes]string{"l1", "l2", "origin", "previous", "skeleton", "stale", "not_modified", "denied", "error", "other"}
 
 // metrics are one Server's Prometheus collectors, on its own registry.
 type metrics struct {
@@ -36,6 +37,7 @@ type metrics struct {
 	renders     prometheus.Counter
 	renderErrs  prometheus.Counter
 	coalesced   prometheus.Counter
+	previous    prometheus.Counter
 	skeletons   prometheus.Counter
 	stales      prometheus.Counter
 	throttled   prometheus.Counter
@@ -66,6 +68,7 @@ func newMetrics(region string) *metrics {
 		renders:     counter("origin_renders_total", "Renders requested from the origin."),
 		renderErrs:  counter("origin_errors_total", "Origin renders that failed."),
 		coalesced:   counter("coalesced_waits_total", "Misses that waited on an identical in-flight fill."),
+		previous:    counter("previous_serves_total", "Misses answered at once with the page's copy from an earlier day or version while the new one renders."),
 		skeletons:   counter("skeleton_serves_total", "Skeleton shells served past the render budget."),
 		stales:      counter("stale_serves_total", "Stale pages served because the origin failed."),
 		throttled:   counter("login_throttled_total", "Password attempts refused for too many attempts or too busy a check queue."),

@@ -2,6 +2,8 @@ package edge
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +35,8 @@ type RenderRequest struct {
 	Path       string // normalized, with "?page=N" when present
 	Audience   string // "" for the whole site, else an audience id
 	MinVersion uint64
+	// At is the moment the page is asked for (zero: the origin's now).
+	At time.Time
 }
 
 // Rendered is a page as the origin produced it.
@@ -40,11 +44,17 @@ type Rendered struct {
 	ContentType string
 	Version     uint64
 	Body        []byte
+	// Live says the site was live at Version (X-Statusedge-Live): the page
+	// holds for the minute of the request's At only.
+	Live bool
 }
 
-// Versions is the long poll's answer.
+// Versions is the long poll's answer. Applied is a log index the replica
+// had applied when it read Sites (0: not said): a site version at or below
+// Applied that Sites does not reach does not exist.
 type Versions struct {
 	Version uint64            `json:"version"`
+	Applied uint64            `json:"applied"`
 	Sites   map[string]uint64 `json:"sites"`
 }
 
@@ -134,6 +144,9 @@ func (o *HTTPOrigin) Render(ctx context.Context, r RenderRequest) (Rendered, err
 	if r.Audience != "" {
 		q.Set("audience", r.Audience)
 	}
+	if !r.At.IsZero() {
+		q.Set("at", strconv.FormatInt(r.At.Unix(), 10))
+	}
 	resp, err := o.get(ctx, "/internal/v1/render", q)
 	if err != nil {
 		return Rendered{}, err
@@ -150,7 +163,8 @@ func (o *HTTPOrigin) Render(ctx context.Context, r RenderRequest) (Rendered, err
 	if err != nil {
 		return Rendered{}, fmt.Errorf("%w: render %s: bad X-Statusedge-Version: %w", ErrUnavailable, r.Path, err)
 	}
-	return Rendered{ContentType: resp.Header.Get("Content-Type"), Version: v, Body: body}, nil
+	return Rendered{ContentType: resp.Header.Get("Content-Type"), Version: v, Body: body,
+		Live: resp.Header.Get("X-Statusedge-Live") == "1"}, nil
 }
 
 // Versions implements Origin.
@@ -169,4 +183,29 @@ func (o *HTTPOrigin) Versions(ctx context.Context, after uint64, wait time.Durat
 		return vs, fmt.Errorf("%w: versions: decode: %w", ErrUnavailable, err)
 	}
 	return vs, nil
+}
+
+// GossipVerifyKey asks the origin for the public key that origins sign
+// gossip announcements with (GET /internal/v1/gossip-key): an edge that
+// gossips verifies every version it hears against it.
+func (o *HTTPOrigin) GossipVerifyKey(ctx context.Context) (ed25519.PublicKey, error) {
+	resp, err := o.get(ctx, "/internal/v1/gossip-key", nil)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, statusErr("gossip-key", resp)
+	}
+	var a struct {
+		VerifyKey string `json:"verify_key"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&a); err != nil {
+		return nil, fmt.Errorf("%w: gossip-key: decode: %w", ErrUnavailable, err)
+	}
+	k, err := hex.DecodeString(a.VerifyKey)
+	if err != nil || len(k) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("%w: gossip-key: not a hex ed25519 public key", ErrUnavailable)
+	}
+	return ed25519.PublicKey(k), nil
 }

@@ -36,8 +36,9 @@ type testOrigin struct {
 	changed chan struct{} // closed and replaced on every change
 
 	renders atomic.Int64
-	delay   atomic.Int64 // nanoseconds per render
-	fail    atomic.Bool  // answer renders with 503
+	delay   atomic.Int64                  // nanoseconds per render
+	fail    atomic.Bool                   // answer renders with 503
+	gate    atomic.Pointer[chan struct{}] // while set, renders wait until it closes
 }
 
 func startOrigin(tb testing.TB, sites ...*content.Site) *testOrigin {
@@ -103,6 +104,23 @@ func (o *testOrigin) AddSite(s *content.Site) uint64 {
 }
 
 func (o *testOrigin) SetDelay(d time.Duration) { o.delay.Store(int64(d)) }
+
+// Hold makes every render wait until release is called (or the test ends),
+// so a test can see what visitors get while a render is in flight without
+// racing a timer against it.
+func (o *testOrigin) Hold() (release func()) {
+	ch := make(chan struct{})
+	o.gate.Store(&ch)
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			o.gate.CompareAndSwap(&ch, nil)
+			close(ch)
+		})
+	}
+	o.tb.Cleanup(release)
+	return release
+}
 
 func (o *testOrigin) registry(w http.ResponseWriter, r *http.Request) {
 	o.mu.Lock()
@@ -177,6 +195,13 @@ func (o *testOrigin) render(w http.ResponseWriter, r *http.Request) {
 	min, _ := strconv.ParseUint(q.Get("min_version"), 10, 64)
 	path, aud := q.Get("path"), q.Get("audience")
 	o.renders.Add(1)
+	if g := o.gate.Load(); g != nil {
+		select {
+		case <-*g:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	if d := time.Duration(o.delay.Load()); d > 0 {
 		select {
 		case <-time.After(d):

@@ -109,6 +109,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.goBackground(s.follow)
 	s.goBackground(s.sweepLoop)
+	if s.cfg.MinuteLead > 0 {
+		s.goBackground(s.minuteLoop)
+	}
 	for range 4 {
 		s.goBackground(s.renderAheadLoop)
 	}
@@ -354,9 +357,50 @@ func (s *Server) follow() {
 		if vs.Version != after {
 			loaded = false // routing or access may have changed
 		}
+		s.clampVersions(vs)
 		for id, v := range vs.Sites {
 			s.Invalidate(id, v)
 		}
+	}
+}
+
+// clampVersions takes back any version the edge heard of (gossip) that
+// its origin says does not exist: the origin has applied the log past it
+// and the site is not there, or the origin has still not got it a render
+// timeout after the edge first saw it unconfirmed (a replica that lags
+// that much cannot render it anyway; its versions answer raises the site
+// again once it has it). Left in place, such a version would keep the
+// site from ever moving (render-ahead would wait for it) or, for a site
+// not yet served, answer 503 for good.
+func (s *Server) clampVersions(vs Versions) {
+	now := s.cfg.Now().UnixNano()
+	for id, st := range s.table.Load().byID {
+		truth, ok := vs.Sites[id]
+		if !ok {
+			continue
+		}
+		k := st.known.Load()
+		if k <= truth {
+			st.unconfirmed.Store(0)
+			continue
+		}
+		since := st.unconfirmed.Load()
+		if since == 0 {
+			st.unconfirmed.CompareAndSwap(0, now)
+		}
+		if k > vs.Applied && (since == 0 || time.Duration(now-since) < s.cfg.RenderTimeout) {
+			continue // not yet applied here; give it time
+		}
+		s.log.Warn("version heard of does not exist at the origin; clamped back", "site", id, "heard", k, "origin", truth, "applied", vs.Applied)
+		for _, a := range []*atomic.Uint64{&st.known, &st.current} {
+			for {
+				v := a.Load()
+				if v <= truth || a.CompareAndSwap(v, truth) {
+					break
+				}
+			}
+		}
+		st.unconfirmed.Store(0)
 	}
 }
 
@@ -439,13 +483,7 @@ func (s *Server) renderAhead(st *site) {
 		for _, p := range hotPaths {
 			r := fillReq{st: st, version: target, aud: vw[0], originAud: vw[1], day: day, path: p}
 			r.base = string(appendBaseKey(nil, st.id, target, vw[0], day, []byte(p)))
-			c, leader := s.flights.join(r.base)
-			if leader {
-				s.fill(c, r)
-			} else {
-				<-c.done
-			}
-			if c.err != nil {
+			if c := s.fillNow(r); c.err != nil {
 				s.log.Info("render-ahead failed; staying on current version", "site", st.id,
 					"version", target, "current", cur, "path", p, "err", c.err)
 				return
@@ -456,4 +494,57 @@ func (s *Server) renderAhead(st *site) {
 		s.m.aheads.Inc()
 		s.log.Debug("switched version", "site", st.id, "from", cur, "to", target)
 	}
+}
+
+// minuteLoop renders, MinuteLead before each minute begins, the hot paths of
+// every live site (its pages hold one minute) as of that minute, so the
+// visitors of the new minute find them ready.
+func (s *Server) minuteLoop() {
+	for {
+		now := s.cfg.Now()
+		next := now.Truncate(time.Minute).Add(time.Minute)
+		if d := next.Sub(now) - s.cfg.MinuteLead; d > 0 && !sleepCtx(s.ctx, d) {
+			return
+		}
+		for _, st := range s.table.Load().order {
+			if s.ctx.Err() != nil {
+				return
+			}
+			if ver := st.serveVersion(); st.minute(ver, next) != 0 {
+				s.renderMinute(st, ver, next)
+			}
+		}
+		if d := next.Sub(s.cfg.Now()); d > 0 && !sleepCtx(s.ctx, d) {
+			return
+		}
+	}
+}
+
+// renderMinute renders the hot paths of version ver of a live site, for
+// every viewer, as of the minute beginning at at.
+func (s *Server) renderMinute(st *site, ver uint64, at time.Time) {
+	se := st.entry.Load()
+	day, minute := content.DayNumber(at, se.loc), at.Unix()/60
+	for _, vw := range se.viewers() {
+		for _, p := range hotPaths {
+			r := fillReq{st: st, version: ver, aud: vw[0], originAud: vw[1], day: day, minute: minute, at: at, path: p}
+			r.base = string(appendMinuteKey(nil, st.id, ver, vw[0], day, minute, []byte(p)))
+			if c := s.fillNow(r); c.err != nil {
+				s.log.Debug("minute render-ahead failed", "site", st.id, "version", ver, "path", p, "err", c.err)
+				return
+			}
+		}
+	}
+}
+
+// fillNow fills r in this goroutine, or waits for the fill of the same key
+// already running, and returns its call.
+func (s *Server) fillNow(r fillReq) *call {
+	c, leader := s.flights.join(r.base)
+	if leader {
+		s.fill(c, r)
+	} else {
+		<-c.done
+	}
+	return c
 }

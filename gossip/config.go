@@ -1,9 +1,14 @@
 package gossip
 
 import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -112,8 +117,23 @@ type Config struct {
 	// see gossiptest). The Node owns it: memberlist shuts it down.
 	Transport memberlist.Transport
 	// SecretKey, if set (16, 24 or 32 bytes), encrypts and authenticates
-	// all gossip with AES-GCM. Every node must share it.
+	// all gossip with AES-GCM. Every node must share it, edges included,
+	// so it keeps strangers out but does not tell an origin from an edge.
+	// Required unless BindAddr is a loopback address (or Transport is set).
 	SecretKey []byte
+
+	// SignKey (origins only) signs every version the node announces:
+	// publishes, and its origin store's versions at anti-entropy.
+	// VerifyKey is its public half, which every node holds: a node with a
+	// VerifyKey accepts only versions signed by SignKey, so a member that
+	// holds the gossip SecretKey but not SignKey (an edge, or whoever stole
+	// an edge's key) cannot raise a version anywhere. VerifyKey defaults to
+	// SignKey's public key; without either (loopback tests only), versions
+	// travel unsigned and are believed. Required unless BindAddr is a
+	// loopback address (or Transport is set). DeriveSignKey derives the
+	// pair from the origins' cluster secret.
+	SignKey   ed25519.PrivateKey
+	VerifyKey ed25519.PublicKey
 
 	// Invalidator and CertListener receive newer versions learned from
 	// peers (nil: none). Versions, if set, is an origin's store: its map is
@@ -173,10 +193,58 @@ func (c Config) Validate() error {
 			return bad("empty seed address")
 		}
 	}
+	switch {
+	case c.SignKey != nil && len(c.SignKey) != ed25519.PrivateKeySize:
+		return bad("sign key must be %d bytes, got %d", ed25519.PrivateKeySize, len(c.SignKey))
+	case c.VerifyKey != nil && len(c.VerifyKey) != ed25519.PublicKeySize:
+		return bad("verify key must be %d bytes, got %d", ed25519.PublicKeySize, len(c.VerifyKey))
+	case c.SignKey != nil && c.Role != RoleOrigin:
+		return bad("only an origin holds the sign key")
+	case c.SignKey != nil && c.VerifyKey != nil && !bytes.Equal(c.SignKey.Public().(ed25519.PublicKey), c.VerifyKey):
+		return bad("verify key is not the sign key's public key")
+	}
+	if c.Transport == nil && !loopback(c.BindAddr) {
+		switch {
+		case len(c.SecretKey) == 0:
+			return bad("bind address %q is not loopback: a secret key is required (anyone who reaches the port could join)", c.BindAddr)
+		case c.SignKey == nil && c.VerifyKey == nil:
+			return bad("bind address %q is not loopback: a verify key is required (any member could announce versions)", c.BindAddr)
+		}
+	}
 	if n := len(encodeMeta(c.Role, c.Region)); n > maxMetaLen {
 		return bad("metadata is %d bytes, limit %d", n, maxMetaLen)
 	}
 	return nil
+}
+
+// loopback reports whether addr (an IP literal, or "localhost") only
+// listens on the loopback interface. "" and "0.0.0.0" are every interface.
+func loopback(addr string) bool {
+	if addr == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(addr)
+	return err == nil && a.IsLoopback()
+}
+
+// verifyKey is the key a node checks announcements with (nil: none).
+func (c Config) verifyKey() ed25519.PublicKey {
+	if c.VerifyKey != nil {
+		return c.VerifyKey
+	}
+	if c.SignKey != nil {
+		return c.SignKey.Public().(ed25519.PublicKey)
+	}
+	return nil
+}
+
+// DeriveSignKey derives the origins' announcement key pair from their
+// shared cluster secret, so every replica signs with the same key and edges
+// (which never hold the cluster secret) get only the public half.
+func DeriveSignKey(clusterSecret []byte) ed25519.PrivateKey {
+	m := hmac.New(sha256.New, clusterSecret)
+	m.Write([]byte("statusedge gossip announcement key v1"))
+	return ed25519.NewKeyFromSeed(m.Sum(nil))
 }
 
 // memberlistConfig translates c (already validated) into memberlist's.

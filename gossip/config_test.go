@@ -1,6 +1,7 @@
 package gossip
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"strings"
 	"testing"
@@ -8,9 +9,12 @@ import (
 )
 
 func TestConfigValidate(t *testing.T) {
+	signKey := DeriveSignKey([]byte("cluster secret"))
+	otherKey := DeriveSignKey([]byte("another cluster"))
 	valid := func() Config {
 		c := DefaultConfig()
 		c.Name, c.Role, c.Region = "edge-eu-1", RoleEdge, "eu"
+		c.SecretKey, c.VerifyKey = make([]byte, 32), signKey.Public().(ed25519.PublicKey)
 		return c
 	}
 	tests := []struct {
@@ -24,6 +28,11 @@ func TestConfigValidate(t *testing.T) {
 		{"key 16", func(c *Config) { c.SecretKey = make([]byte, 16) }, true},
 		{"key 32", func(c *Config) { c.SecretKey = make([]byte, 32) }, true},
 		{"longest region", func(c *Config) { c.Region = strings.Repeat("r", maxRegionLen) }, true},
+		{"origin signs", func(c *Config) { c.Role, c.SignKey, c.VerifyKey = RoleOrigin, signKey, nil }, true},
+		{"origin signs and verifies", func(c *Config) { c.Role, c.SignKey = RoleOrigin, signKey }, true},
+		{"loopback without keys", func(c *Config) { c.BindAddr, c.SecretKey, c.VerifyKey = "127.0.0.1", nil, nil }, true},
+		{"localhost without keys", func(c *Config) { c.BindAddr, c.SecretKey, c.VerifyKey = "localhost", nil, nil }, true},
+		{"ipv6 loopback without keys", func(c *Config) { c.BindAddr, c.SecretKey, c.VerifyKey = "::1", nil, nil }, true},
 
 		{"no name", func(c *Config) { c.Name = "" }, false},
 		{"huge name", func(c *Config) { c.Name = strings.Repeat("n", 1000) }, false},
@@ -38,6 +47,18 @@ func TestConfigValidate(t *testing.T) {
 		{"negative interval", func(c *Config) { c.PushPullInterval = -time.Second }, false},
 		{"negative max names", func(c *Config) { c.MaxNames = -1 }, false},
 		{"empty seed", func(c *Config) { c.Seeds = []string{""} }, false},
+
+		// Trust: off loopback, gossip must be encrypted and versions signed.
+		{"all interfaces without secret key", func(c *Config) { c.SecretKey = nil }, false},
+		{"empty bind address without secret key", func(c *Config) { c.BindAddr, c.SecretKey = "", nil }, false},
+		{"public address without verify key", func(c *Config) { c.BindAddr, c.VerifyKey = "192.0.2.1", nil }, false},
+		{"hostname is not loopback", func(c *Config) { c.BindAddr, c.SecretKey = "gossip.internal", nil }, false},
+		{"edge holding the sign key", func(c *Config) { c.SignKey = signKey }, false},
+		{"verify key of another cluster", func(c *Config) {
+			c.Role, c.SignKey, c.VerifyKey = RoleOrigin, signKey, otherKey.Public().(ed25519.PublicKey)
+		}, false},
+		{"short verify key", func(c *Config) { c.VerifyKey = make([]byte, 31) }, false},
+		{"short sign key", func(c *Config) { c.Role, c.SignKey = RoleOrigin, make([]byte, 32) }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -41,9 +41,18 @@
 //     delivered: a restarted edge waits for it before calling itself fresh.
 //   - The wire format (wire.go) is a version byte, a kind byte and varint
 //     fields; it is canonical and fuzzed (FuzzDecode).
-//   - Config.SecretKey turns on memberlist's AES-GCM encryption; without it
-//     anyone who can reach the gossip port can inject versions, so set it
-//     outside loopback.
+//   - Config.SecretKey turns on memberlist's AES-GCM encryption; it is
+//     required off loopback. Every node holds it, edges too, so it keeps
+//     strangers out but proves nothing about who speaks.
+//   - Trust: origins sign every version they announce (Config.SignKey, an
+//     ed25519 key; DeriveSignKey derives it from the cluster secret), in
+//     invalidations and in each anti-entropy entry; every node holds the
+//     public half (Config.VerifyKey, required off loopback) and drops
+//     anything unsigned or badly signed before it touches its map
+//     (Metrics.Forged). Nodes relay the signatures they hold, so edges
+//     repair each other without being able to invent a version. Only news
+//     is verified (one signature check per newer version), and an origin
+//     signs each of its store's versions once.
 //
 // Timings: ProfileWAN (memberlist's WAN failure detection: 5 s probes, 3 s
 // probe timeout) for real regions, ProfileLAN inside one, ProfileLocal for
@@ -54,17 +63,8 @@
 // bytes per site, and this interval bounds how stale a node that missed the
 // news (loss, partition) can stay.
 //
-// Example (an edge):
-//
-//	cfg := gossip.DefaultConfig()
-//	cfg.Name, cfg.Role, cfg.Region = "edge-eu-1", gossip.RoleEdge, "eu"
-//	cfg.Seeds = []string{"origin-eu-1:7946"}
-//	cfg.SecretKey = clusterKey
-//	cfg.Invalidator = cacheRunner // renders the new version ahead, then switches
-//	n, err := gossip.New(cfg)
-//	if err != nil { ... }
-//	defer n.Shutdown(ctx)
-//	if err := n.WaitSynced(ctx); err == nil { markFresh() }
+// Example (example_test.go, compiled by go test): an edge joining the
+// cluster.
 //
 // Fault injection for tests lives in the gossiptest subpackage.
 package gossip

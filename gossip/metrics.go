@@ -21,13 +21,16 @@ type Metrics struct {
 	DecodeErrors  uint64 // messages or states dropped as undecodable
 	NamesDropped  uint64 // names dropped because MaxNames was reached
 	JoinFailures  uint64 // attempts to join the seeds that reached none
+	// Forged counts announcements and state entries dropped for a missing
+	// or wrong signature (on a node with a VerifyKey).
+	Forged uint64
 }
 
 type counters struct {
 	invSent, invRecv, certSent, certRecv, statesSent, statesMerged atomic.Uint64
 	queued, superseded, stale, coalesced                           atomic.Uint64
 	delivered, certDelivered, decodeErrors, namesDropped           atomic.Uint64
-	joinFailures                                                   atomic.Uint64
+	joinFailures, forged                                           atomic.Uint64
 }
 
 func (c *counters) snapshot() Metrics {
@@ -47,5 +50,6 @@ func (c *counters) snapshot() Metrics {
 		DecodeErrors:         c.decodeErrors.Load(),
 		NamesDropped:         c.namesDropped.Load(),
 		JoinFailures:         c.joinFailures.Load(),
+		Forged:               c.forged.Load(),
 	}
 }

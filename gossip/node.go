@@ -2,6 +2,7 @@ package gossip
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log"
@@ -21,6 +22,10 @@ import (
 // ErrClosed is returned by calls on a Node after Shutdown.
 var ErrClosed = errors.New("gossip: node shut down")
 
+// ErrCannotSign is returned by Publish on a node that verifies
+// announcements but holds no SignKey (an edge): only origins announce.
+var ErrCannotSign = errors.New("gossip: no sign key: only an origin announces versions")
+
 // maxMergeRebroadcast bounds how many versions learned from one push/pull a
 // node re-broadcasts, so a node that rejoins after a long absence speeds up
 // repair of a few sites without flooding the cluster.
@@ -38,15 +43,19 @@ type Node struct {
 	c     counters
 
 	fanout int // direct sends per published version (0: none)
+	sign   ed25519.PrivateKey
+	verify ed25519.PublicKey // nil: versions travel unsigned
 
 	mu        sync.Mutex
 	sites     map[string]uint64 // newest known version per site
 	certs     map[string]uint64 // newest known version per certificate
 	pendSites map[string]uint64 // newer versions not yet handed to the Invalidator
 	pendCerts map[string]uint64
-	last      map[string]*broadcast // last broadcast queued per name
-	pace      map[string]*paceState // publish pacing per name
-	mergeGen  uint64                // push/pull states merged so far
+	last      map[string]*broadcast    // last broadcast queued per name
+	pace      map[string]*paceState    // publish pacing per name
+	sigs      map[string][]byte        // per nameKey: the signature of the newest version
+	storeSigs map[string]signedVersion // origin: signatures of Config.Versions' entries
+	mergeGen  uint64                   // push/pull states merged so far
 
 	wake     chan struct{} // wakes the delivery goroutine; capacity 1
 	synced   chan struct{}
@@ -92,6 +101,10 @@ func New(cfg Config) (*Node, error) {
 		pendCerts: make(map[string]uint64),
 		last:      make(map[string]*broadcast),
 		pace:      make(map[string]*paceState),
+		sigs:      make(map[string][]byte),
+		storeSigs: make(map[string]signedVersion),
+		sign:      cfg.SignKey,
+		verify:    cfg.verifyKey(),
 		wake:      make(chan struct{}, 1),
 		synced:    make(chan struct{}),
 		done:      make(chan struct{}),
@@ -188,8 +201,15 @@ func (n *Node) publish(k kind, name string, version uint64) error {
 	if n.closed.Load() {
 		return ErrClosed
 	}
+	var sig []byte
+	switch {
+	case n.sign != nil:
+		sig = ed25519.Sign(n.sign, signedPayload(k, name, version))
+	case n.verify != nil:
+		return fmt.Errorf("gossip: publish %v %s: %w", k, name, ErrCannotSign)
+	}
 	n.mu.Lock()
-	if !n.raiseLocked(k, name, version) {
+	if !n.raiseLocked(k, name, version, sig) {
 		n.mu.Unlock()
 		n.c.stale.Add(1)
 		return nil
@@ -208,7 +228,7 @@ func (n *Node) publish(k kind, name string, version uint64) error {
 // emit is to queue the broadcast and return the message for the caller to
 // send directly once it has released n.mu (nil: nothing to send now).
 func (n *Node) paceLocked(k kind, name string, version uint64) []byte {
-	key := string(rune('0'+k)) + name
+	key := nameKey(k, name)
 	ps := n.pace[key]
 	if ps == nil {
 		ps = &paceState{}
@@ -231,7 +251,40 @@ func (n *Node) emitLocked(ps *paceState, k kind, name string, version uint64, no
 	if n.fanout <= 0 {
 		return nil
 	}
+	return n.eventLocked(k, name, version)
+}
+
+// nameKey keys per-name state of kind k (sites and certificates may share
+// a name).
+func nameKey(k kind, name string) string { return string(rune('0'+k)) + name }
+
+// eventLocked encodes (k, name, version) as this node sends it: signed
+// when the cluster verifies and the signature of that version is known.
+// n.mu must be held.
+func (n *Node) eventLocked(k kind, name string, version uint64) []byte {
+	if n.verify != nil {
+		return encodeSignedEvent(k, name, version, n.sigs[nameKey(k, name)])
+	}
 	return encodeEvent(k, name, version)
+}
+
+// verified reports whether sig is an origin's signature of (k, name,
+// version); without a VerifyKey every version is believed.
+func (n *Node) verified(k kind, name string, version uint64, sig []byte) bool {
+	if n.verify == nil {
+		return true
+	}
+	if len(sig) != sigLen || !ed25519.Verify(n.verify, signedPayload(k, name, version), sig) {
+		n.c.forged.Add(1)
+		return false
+	}
+	return true
+}
+
+// signedVersion is a version with its signature.
+type signedVersion struct {
+	version uint64
+	sig     []byte
 }
 
 // flushPaced is the trailing edge of paceLocked.
@@ -397,9 +450,9 @@ func (n *Node) stop(ctx context.Context) error {
 	return err
 }
 
-// raiseLocked records version as the newest for name if it is newer, and
-// reports whether it was. n.mu must be held.
-func (n *Node) raiseLocked(k kind, name string, version uint64) bool {
+// raiseLocked records version (and its signature, if any) as the newest
+// for name if it is newer, and reports whether it was. n.mu must be held.
+func (n *Node) raiseLocked(k kind, name string, version uint64, sig []byte) bool {
 	m := n.sites
 	if k == kindCert {
 		m = n.certs
@@ -413,7 +466,23 @@ func (n *Node) raiseLocked(k kind, name string, version uint64) bool {
 		return false
 	}
 	m[name] = version
+	if sig != nil {
+		n.sigs[nameKey(k, name)] = slices.Clone(sig)
+	} else {
+		delete(n.sigs, nameKey(k, name))
+	}
 	return true
+}
+
+// newerLocked reports whether version is newer than what the node knows of
+// name. n.mu must be held.
+func (n *Node) newerLocked(k kind, name string, version uint64) bool {
+	m := n.sites
+	if k == kindCert {
+		m = n.certs
+	}
+	old, ok := m[name]
+	return !ok || version > old
 }
 
 // pendLocked schedules delivery of a newer version. n.mu must be held.
@@ -429,8 +498,8 @@ func (n *Node) pendLocked(k kind, name string, version uint64) {
 // queueLocked queues a broadcast of (name, version), replacing any queued
 // older one. n.mu must be held, so that queue order follows version order.
 func (n *Node) queueLocked(k kind, name string, version uint64) {
-	key := string(rune('0'+k)) + name
-	b := &broadcast{name: key, msg: encodeEvent(k, name, version)}
+	key := nameKey(k, name)
+	b := &broadcast{name: key, msg: n.eventLocked(k, name, version)}
 	if old := n.last[key]; old != nil && !old.done.Load() {
 		n.c.superseded.Add(1)
 	}
@@ -557,7 +626,9 @@ func (d delegate) NotifyMsg(buf []byte) {
 		n.log.Debug("gossip: dropped message", "err", err)
 		return
 	}
-	switch m.kind {
+	signed := m.kind == kindSignedInvalidate || m.kind == kindSignedCert
+	k := m.kind.unsigned()
+	switch k {
 	case kindInvalidate:
 		n.c.invRecv.Add(1)
 	case kindCert:
@@ -566,8 +637,24 @@ func (d delegate) NotifyMsg(buf []byte) {
 		n.c.decodeErrors.Add(1)
 		return
 	}
+	if n.verify != nil && !signed {
+		n.c.forged.Add(1)
+		return
+	}
 	n.mu.Lock()
-	newer := n.raiseLocked(m.kind, m.name, m.version)
+	fresh := n.newerLocked(k, m.name, m.version)
+	n.mu.Unlock()
+	// Verify only news, outside the lock: a flood of old or forged
+	// announcements costs a map lookup or one signature check each.
+	if !fresh || !n.verified(k, m.name, m.version, m.sig) {
+		return
+	}
+	if n.verify == nil {
+		m.sig = nil
+	}
+	m.kind = k
+	n.mu.Lock()
+	newer := n.raiseLocked(m.kind, m.name, m.version, m.sig)
 	if newer {
 		n.pendLocked(m.kind, m.name, m.version)
 		n.queueLocked(m.kind, m.name, m.version) // pass the news on
@@ -581,7 +668,7 @@ func (d delegate) NotifyMsg(buf []byte) {
 func (d delegate) GetBroadcasts(overhead, limit int) [][]byte {
 	msgs := d.n.queue.GetBroadcasts(overhead, limit)
 	for _, m := range msgs {
-		switch kind(m[1]) {
+		switch kind(m[1]).unsigned() {
 		case kindInvalidate:
 			d.n.c.invSent.Add(1)
 		case kindCert:
@@ -594,18 +681,46 @@ func (d delegate) GetBroadcasts(overhead, limit int) [][]byte {
 // LocalState sends every known version, plus the origin store's (Versions).
 func (d delegate) LocalState(join bool) []byte {
 	n := d.n
+	var store map[string]uint64
+	if n.cfg.Versions != nil {
+		store = n.cfg.Versions()
+	}
 	n.mu.Lock()
 	sites := maps.Clone(n.sites)
 	certs := maps.Clone(n.certs)
-	n.mu.Unlock()
-	if n.cfg.Versions != nil {
-		for site, v := range n.cfg.Versions() {
-			if v > sites[site] && checkName(site) == nil {
-				sites[site] = v
-			}
+	var siteSigs, certSigs map[string][]byte
+	if n.verify != nil {
+		siteSigs, certSigs = make(map[string][]byte, len(sites)), make(map[string][]byte, len(certs))
+		for name := range sites {
+			siteSigs[name] = n.sigs[nameKey(kindInvalidate, name)]
+		}
+		for name := range certs {
+			certSigs[name] = n.sigs[nameKey(kindCert, name)]
 		}
 	}
+	for site, v := range store {
+		if v <= sites[site] || checkName(site) != nil {
+			continue
+		}
+		if n.verify != nil {
+			if n.sign == nil {
+				continue // an unsigned store version would be dropped anyway
+			}
+			sv := n.storeSigs[site]
+			if sv.version != v {
+				// Signed once per version: a push/pull re-signs only what changed.
+				sv = signedVersion{version: v, sig: ed25519.Sign(n.sign, signedPayload(kindInvalidate, site, v))}
+				n.storeSigs[site] = sv
+			}
+			siteSigs[site] = sv.sig
+		}
+		sites[site] = v
+	}
+	n.mu.Unlock()
 	n.c.statesSent.Add(1)
+	if n.verify != nil {
+		return encodeSignedState(sites, certs, siteSigs, certSigs)
+	}
 	return encodeState(sites, certs)
 }
 
@@ -613,17 +728,43 @@ func (d delegate) LocalState(join bool) []byte {
 func (d delegate) MergeRemoteState(buf []byte, join bool) {
 	n := d.n
 	m, err := decode(buf)
-	if err != nil || m.kind != kindState {
+	if err != nil || (m.kind != kindState && m.kind != kindSignedState) {
 		n.c.decodeErrors.Add(1)
 		n.log.Debug("gossip: dropped remote state", "err", err, "kind", m.kind)
 		return
 	}
+	if n.verify != nil && m.kind != kindSignedState {
+		n.c.forged.Add(1)
+		n.log.Debug("gossip: dropped unsigned remote state")
+		return
+	}
 	n.c.statesMerged.Add(1)
+	// Keep only the entries that are news and carry an origin's signature,
+	// checked outside the lock.
+	check := func(k kind, versions map[string]uint64, sigs map[string][]byte) {
+		n.mu.Lock()
+		for name, v := range versions {
+			if !n.newerLocked(k, name, v) {
+				delete(versions, name)
+			}
+		}
+		n.mu.Unlock()
+		for name, v := range versions {
+			if !n.verified(k, name, v, sigs[name]) {
+				delete(versions, name)
+			}
+		}
+	}
+	check(kindInvalidate, m.sites, m.siteSigs)
+	check(kindCert, m.certs, m.certSigs)
+	if n.verify == nil {
+		m.siteSigs, m.certSigs = nil, nil
+	}
 	n.mu.Lock()
 	rebroadcast := 0
-	merge := func(k kind, versions map[string]uint64) {
+	merge := func(k kind, versions map[string]uint64, sigs map[string][]byte) {
 		for name, v := range versions {
-			if !n.raiseLocked(k, name, v) {
+			if !n.raiseLocked(k, name, v, sigs[name]) {
 				continue
 			}
 			n.pendLocked(k, name, v)
@@ -633,8 +774,8 @@ func (d delegate) MergeRemoteState(buf []byte, join bool) {
 			}
 		}
 	}
-	merge(kindInvalidate, m.sites)
-	merge(kindCert, m.certs)
+	merge(kindInvalidate, m.sites, m.siteSigs)
+	merge(kindCert, m.certs, m.certSigs)
 	n.mergeGen++
 	n.mu.Unlock()
 	n.signal()

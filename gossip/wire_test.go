@@ -24,8 +24,17 @@ func TestDecode(t *testing.T) {
 		{"empty state", encodeState(nil, nil), message{kind: kindState, sites: map[string]uint64{}, certs: map[string]uint64{}}, nil},
 		{"state", encodeState(map[string]uint64{"b": 2, "a": 1}, map[string]uint64{"c": 3}),
 			message{kind: kindState, sites: map[string]uint64{"a": 1, "b": 2}, certs: map[string]uint64{"c": 3}}, nil},
+		{"signed invalidate", encodeSignedEvent(kindInvalidate, "acme", 7, bytes.Repeat([]byte{1}, sigLen)), message{kind: kindSignedInvalidate, name: "acme", version: 7}, nil},
+		{"signed cert", encodeSignedEvent(kindCert, "status.acme.example", 9, bytes.Repeat([]byte{2}, sigLen)), message{kind: kindSignedCert, name: "status.acme.example", version: 9}, nil},
+		{"signed state", encodeSignedState(map[string]uint64{"b": 2, "a": 1}, nil, map[string][]byte{"a": make([]byte, sigLen), "b": make([]byte, sigLen)}, nil),
+			message{kind: kindSignedState, sites: map[string]uint64{"a": 1, "b": 2}, certs: map[string]uint64{}}, nil},
 
 		// Adversarial rows.
+		{"signature truncated", encodeSignedEvent(kindInvalidate, "acme", 7, make([]byte, sigLen-1)), message{}, ErrMalformed},
+		{"signature missing", append([]byte{wireVersion, byte(kindSignedInvalidate)}, encodeEvent(kindInvalidate, "a", 1)[2:]...), message{}, ErrMalformed},
+		{"signature too long", encodeSignedEvent(kindInvalidate, "acme", 7, make([]byte, sigLen+1)), message{}, ErrMalformed},
+		{"signed state entry without signature", append([]byte{wireVersion, byte(kindSignedState)}, encodeState(map[string]uint64{"a": 1}, nil)[2:]...), message{}, ErrMalformed},
+		{"signed state huge count", []byte{wireVersion, byte(kindSignedState), 0x40, 1, 'a', 1}, message{}, ErrMalformed},
 		{"nil", nil, message{}, ErrMalformed},
 		{"one byte", []byte{wireVersion}, message{}, ErrMalformed},
 		{"future wire version", []byte{2, byte(kindInvalidate), 1, 'a', 1}, message{}, ErrWireVersion},
@@ -80,6 +89,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add(encodeEvent(kindCert, "status.acme.example", 1<<64-1))
 	f.Add(encodeState(map[string]uint64{"a": 1, "b": 2}, map[string]uint64{"c": 3}))
 	f.Add(encodeState(nil, nil))
+	f.Add(encodeSignedEvent(kindInvalidate, "acme", 7, make([]byte, sigLen)))
+	f.Add(encodeSignedState(map[string]uint64{"a": 1}, map[string]uint64{"c": 3}, map[string][]byte{"a": make([]byte, sigLen)}, map[string][]byte{"c": make([]byte, sigLen)}))
 	// Invalid: empty, future version, unknown kind, padded varint, huge
 	// count, unsorted state, trailing byte, bad UTF-8.
 	f.Add([]byte{})
@@ -103,11 +114,14 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("decode(%x) re-encodes to %x", in, re)
 		}
 		switch m.kind {
-		case kindInvalidate, kindCert:
+		case kindInvalidate, kindCert, kindSignedInvalidate, kindSignedCert:
 			if checkName(m.name) != nil {
 				t.Fatalf("decoded invalid name %q", m.name)
 			}
-		case kindState:
+			if signed := m.kind != m.kind.unsigned(); signed != (len(m.sig) == sigLen) {
+				t.Fatalf("%v decoded with a %d-byte signature", m.kind, len(m.sig))
+			}
+		case kindState, kindSignedState:
 			for name := range m.sites {
 				if checkName(name) != nil {
 					t.Fatalf("decoded invalid site %q", name)

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/hashicorp/raft"
@@ -98,7 +99,12 @@ func (n *Node) Handler() http.Handler {
 	mux.Handle("POST /v1/sites/{site}/incidents/{id}/updates", st(n.inputWrite(OpAddIncidentUpdate, func(c *Command) (any, func() *Error) {
 		c.UpdateIn = &UpdateInput{}
 		c.NewIDs = []string{content.NewID()}
-		return c.UpdateIn, func() *Error { return c.UpdateIn.Validate(false) }
+		return c.UpdateIn, func() *Error {
+			if e := c.UpdateIn.Validate(false); e != nil {
+				return e
+			}
+			return checkDisplayAt(c.UpdateIn.DisplayAt, n.now())
+		}
 	})))
 
 	mux.Handle("POST /v1/sites/{site}/maintenances", st(n.inputWrite(OpCreateMaintenance, func(c *Command) (any, func() *Error) {
@@ -112,8 +118,8 @@ func (n *Node) Handler() http.Handler {
 		c.MaintenanceIn = &MaintenanceInput{}
 		return c.MaintenanceIn, func() *Error { return c.MaintenanceIn.Validate(false) }
 	})))
-	mux.Handle("DELETE /v1/sites/{site}/maintenances/{id}", st(n.simpleWrite(OpDeleteMaintenance)))
-	mux.Handle("POST /v1/sites/{site}/maintenances/{id}/updates", st(n.inputWrite(OpAddMaintUpdate, func(c *Command) (any, func() *Error) {
+	mux.Handle("DELETE /v1/sites/{site}/maintenances/{id}", st(n.simpleWrite(OpDeleteMaintenanceRestoring)))
+	mux.Handle("POST /v1/sites/{site}/maintenances/{id}/updates", st(n.inputWrite(OpAddMaintUpdateRestoring, func(c *Command) (any, func() *Error) {
 		c.UpdateIn = &UpdateInput{}
 		c.NewIDs = []string{content.NewID()}
 		return c.UpdateIn, func() *Error { return c.UpdateIn.Validate(true) }
@@ -124,6 +130,8 @@ func (n *Node) Handler() http.Handler {
 	mux.Handle("GET /v1/sites/{site}/audiences/{id}", st(n.getAudience))
 	mux.Handle("PATCH /v1/sites/{site}/audiences/{id}", st(n.audienceWrite(OpUpdateAudience)))
 	mux.Handle("DELETE /v1/sites/{site}/audiences/{id}", st(n.simpleWrite(OpDeleteAudience)))
+
+	n.domainRoutes(mux)
 
 	mux.Handle("GET /v1/cluster", op(n.clusterStatus))
 	mux.Handle("POST /v1/cluster/join", op(n.clusterJoin))
@@ -355,6 +363,12 @@ func (n *Node) propose(w http.ResponseWriter, r *http.Request, p principal, cmd 
 	if err != nil {
 		return err
 	}
+	return writeResult(w, res, wrap)
+}
+
+// writeResult writes a command's answer: its error, or its status and body
+// (or what wrap makes of it).
+func writeResult(w http.ResponseWriter, res *Result, wrap func(*Result) any) error {
 	if res.Err != nil {
 		return res.Err
 	}
@@ -394,6 +408,24 @@ func (n *Node) inputWrite(op Op, prepare func(*Command) (any, func() *Error)) ap
 		}
 		return n.propose(w, r, p, cmd, body, nil)
 	}
+}
+
+// MaxDisplayAhead is how far past the time it is posted an update's
+// display_at may be (a clock a little fast; not a timeline written ahead).
+const MaxDisplayAhead = 5 * time.Minute
+
+// checkDisplayAt bounds a new update's display_at. It is checked where the
+// request arrives, against that replica's clock, not in the state machine:
+// entries already in raft logs replay as they were.
+func checkDisplayAt(p *string, now time.Time) *Error {
+	t, e := parseTime("display_at", p)
+	if e != nil || t.IsZero() {
+		return e
+	}
+	if t.After(now.Add(MaxDisplayAhead)) {
+		return invalid("display_at", "must not be more than %s in the future", MaxDisplayAhead)
+	}
+	return nil
 }
 
 // simpleWrite proposes a command without a body (deletes).
@@ -564,7 +596,7 @@ func (n *Node) listComponents(w http.ResponseWriter, r *http.Request, p principa
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, nonNilSlice(s.Components))
+	writeJSON(w, http.StatusOK, nonNilSlice(ViewComponents(s)))
 	return nil
 }
 
@@ -578,7 +610,7 @@ func (n *Node) getComponent(group bool) apiFunc {
 		if c == nil || (group && !c.Group) {
 			return notFound("id", "component")
 		}
-		writeJSON(w, http.StatusOK, c)
+		writeJSON(w, http.StatusOK, ViewComponent(s, c))
 		return nil
 	}
 }

@@ -49,6 +49,30 @@ func ViewAudience(a *content.Audience) AudienceView {
 	return AudienceView{ID: a.ID, Name: a.Name, ComponentIDs: nonNil(a.ComponentIDs), HasPassword: a.PasswordHash != ""}
 }
 
+// ViewComponent returns c as the management API shows it: with the status
+// every surface shows (a group: the worst of its children).
+func ViewComponent(s *content.Site, c *content.Component) *content.Component {
+	if !c.Group {
+		return c
+	}
+	n := *c
+	n.Status = s.StatusOf(c)
+	return &n
+}
+
+// ViewComponents is ViewComponent of every component of s.
+func ViewComponents(s *content.Site) []*content.Component {
+	out := make([]*content.Component, len(s.Components))
+	for i, c := range s.Components {
+		out[i] = ViewComponent(s, c)
+	}
+	return out
+}
+
+// afterCommit is an answer built once the command has been committed, so it
+// shows the version and times the commit stamped.
+type afterCommit func() any
+
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
@@ -133,6 +157,7 @@ func (a *applier) importSite() *Result {
 	if s.History.Components == nil {
 		s.History.Components = map[string]*content.ComponentHistory{}
 	}
+	s.Domains = nil // a domain is claimed and verified here, never imported
 	if a.cmd.TokenHash != "" {
 		a.st.setToken(s.ID, a.cmd.TokenHash)
 	}
@@ -179,7 +204,7 @@ func (a *applier) updateSite(t *siteTx) (any, *Error) {
 	if err := a.checkUnique(s.ID, s.Slug, s.Hostnames); err != nil {
 		return nil, err
 	}
-	return ViewSite(s), nil
+	return afterCommit(func() any { return ViewSite(s) }), nil
 }
 
 func nextPosition(s *content.Site) int {
@@ -348,7 +373,7 @@ func (a *applier) createGroup(t *siteTx) (any, *Error) {
 		c := t.component(m)
 		c.GroupID, c.UpdatedAt = ptrTo(id), a.at
 	}
-	return g, nil
+	return afterCommit(func() any { return ViewComponent(t.s, t.s.Component(id)) }), nil
 }
 
 func (a *applier) updateGroup(t *siteTx) (any, *Error) {
@@ -386,7 +411,7 @@ func (a *applier) updateGroup(t *siteTx) (any, *Error) {
 		g.Position = *in.Position
 	}
 	g.UpdatedAt = a.at
-	return g, nil
+	return afterCommit(func() any { return ViewComponent(t.s, g) }), nil
 }
 
 // applyStatuses applies an update's component statuses, returning what changed.
@@ -626,20 +651,52 @@ func (a *applier) deleteMaintenance(t *siteTx) *Error {
 	return nil
 }
 
+// endMaintenance gives back the components m holds: each still under
+// maintenance returns to operational or, under the restoring ops, to the
+// status it had when the window began (an update that changed it during the
+// window has taken it out of maintenance already, and it is left alone).
 func (a *applier) endMaintenance(t *siteTx, m *content.Maintenance) []content.AffectedComponent {
+	var before map[string]content.ComponentStatus
+	switch a.cmd.Op {
+	case OpDeleteMaintenanceRestoring, OpAddMaintUpdateRestoring, OpAutoTransitionRestoring:
+		before = statusesBefore(m)
+	}
 	var out []content.AffectedComponent
 	for _, id := range m.ComponentIDs {
 		if c := t.s.Component(id); c != nil && c.Status == content.UnderMaintenance {
-			t.setStatus(id, content.Operational, m.ID)
-			out = append(out, content.AffectedComponent{ComponentID: id, Name: c.Name, OldStatus: content.UnderMaintenance, NewStatus: content.Operational})
+			to := content.Operational
+			if st, ok := before[id]; ok {
+				to = st
+			}
+			t.setStatus(id, to, m.ID)
+			out = append(out, content.AffectedComponent{ComponentID: id, Name: c.Name, OldStatus: content.UnderMaintenance, NewStatus: to})
 		}
 	}
 	return out
 }
 
+// statusesBefore is what the last start of m's window changed each
+// component from (its update's affected components).
+func statusesBefore(m *content.Maintenance) map[string]content.ComponentStatus {
+	for i := len(m.Updates) - 1; i >= 0; i-- {
+		u := m.Updates[i]
+		if !content.MaintenanceStatus(u.Status).Active() || len(u.AffectedComponents) == 0 {
+			continue
+		}
+		out := map[string]content.ComponentStatus{}
+		for _, ac := range u.AffectedComponents {
+			if ac.NewStatus == content.UnderMaintenance && ac.OldStatus != content.UnderMaintenance {
+				out[ac.ComponentID] = ac.OldStatus
+			}
+		}
+		return out
+	}
+	return nil
+}
+
 func (a *applier) addMaintenanceUpdate(t *siteTx) (any, *Error) {
 	in := a.cmd.UpdateIn
-	auto := a.cmd.Op == OpAutoTransition
+	auto := a.cmd.Op == OpAutoTransition || a.cmd.Op == OpAutoTransitionRestoring
 	if in == nil {
 		return nil, invalid("update", "is required")
 	}
@@ -784,7 +841,7 @@ func (s *state) dueTransitions(now time.Time) []*Command {
 				continue
 			}
 			st := string(to)
-			out = append(out, &Command{Op: OpAutoTransition, Site: id, ID: m.ID, From: m.Status,
+			out = append(out, &Command{Op: OpAutoTransitionRestoring, Site: id, ID: m.ID, From: m.Status,
 				UpdateIn: &UpdateInput{Status: &st, Body: &body}})
 		}
 	}

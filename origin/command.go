@@ -42,6 +42,24 @@ const (
 	OpRegisterMember    Op = "member.register"
 	OpRemoveMember      Op = "member.remove"
 	OpRotateToken       Op = "site.rotate_token"
+	// Custom domains (origin/domains.go).
+	OpAddDomain    Op = "domain.add"
+	OpVerifyDomain Op = "domain.verify"
+	OpRemoveDomain Op = "domain.remove"
+	// Certificate storage for the edges' TLS (origin/certstore.go).
+	OpCertPut    Op = "cert.put"
+	OpCertDelete Op = "cert.delete"
+	OpCertLock   Op = "cert.lock"
+	OpCertUnlock Op = "cert.unlock"
+	OpCertOrder  Op = "cert.order"
+
+	// The maintenance ops that end a window as they do today: each
+	// component the window took gets back the status it had before the
+	// window (its maintenance.add_update, .auto and .delete counterparts,
+	// kept for the log, set them operational).
+	OpDeleteMaintenanceRestoring Op = "maintenance.delete.restoring"
+	OpAddMaintUpdateRestoring    Op = "maintenance.add_update.restoring"
+	OpAutoTransitionRestoring    Op = "maintenance.auto.restoring"
 )
 
 // Command is one replicated change. Everything non-deterministic (the time,
@@ -75,6 +93,10 @@ type Command struct {
 	Member        *Member           `json:"member,omitempty"`
 	// From is the status an automatic maintenance transition expects.
 	From content.MaintenanceStatus `json:"from,omitempty"`
+	// Domain is the custom domain a domain.* command acts on.
+	Domain *DomainCommand `json:"domain,omitempty"`
+	// Cert is the certificate-storage change of a cert.* command.
+	Cert *CertCommand `json:"cert,omitempty"`
 }
 
 // IdemKey scopes an Idempotency-Key to its principal and fingerprints the
@@ -363,6 +385,12 @@ func (in *SiteInput) Validate(create bool) *Error {
 		}
 		if b.AccentColor != "" && !colorRE.MatchString(b.AccentColor) {
 			return invalid("branding.accent_color", "must be #rrggbb")
+		}
+		if err := checkURL("branding.favicon_url", b.FaviconURL); err != nil {
+			return err
+		}
+		if err := checkText("branding.description", b.Description, content.MaxDescription); err != nil {
+			return err
 		}
 	}
 	if a := in.Access; a != nil {

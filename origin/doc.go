@@ -45,15 +45,8 @@
 //
 // # Example
 //
-//	cfg := origin.DefaultConfig()
-//	cfg.ID, cfg.DataDir, cfg.RaftAddr = "o1", "./data", "127.0.0.1:7001"
-//	cfg.APIAddr, cfg.Bootstrap = "http://127.0.0.1:8080", true
-//	cfg.OperatorToken, cfg.ClusterSecret = op, secret
-//	n, err := origin.Open(cfg)
-//	...
-//	go http.ListenAndServe("127.0.0.1:8080", n.Handler())
-//	n.ImportSite(ctx, demo.Site(time.Now()))
-//	defer n.Shutdown(ctx)
+// A single-voter origin on disk, its API served, a site imported: see
+// Example in example_test.go (run by go test).
 //
 // Snapshots hold the whole state (sites with their history, token hashes,
 // idempotency records, members) as zstd-compressed JSON lines, one line per

@@ -19,6 +19,8 @@ type Change struct {
 	SiteID  string
 	Version uint64
 	Deleted bool
+	// Cert, instead of SiteID, names a certificate stored at Version.
+	Cert string
 }
 
 // fsm adapts state to raft.FSM and tells waiters and subscribers about
@@ -59,6 +61,9 @@ func (f *fsm) applyCommand(index uint64, cmd *Command) *Result {
 	f.mu.Unlock()
 	if res.Err == nil && !res.Replayed && res.SiteID != "" {
 		f.publish(Change{SiteID: res.SiteID, Version: res.Version, Deleted: res.Deleted})
+	}
+	if res.Err == nil && res.Cert != "" {
+		f.publish(Change{Cert: res.Cert, Version: index})
 	}
 	return res
 }

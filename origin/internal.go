@@ -2,6 +2,7 @@ package origin
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/statusedge/statusedge/content"
+	"github.com/statusedge/statusedge/gossip"
 )
 
 // Renderer turns a site snapshot into the bytes of one page. origin/render
@@ -36,6 +38,19 @@ func (n *Node) internalRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /internal/v1/registry", n.internalOnly(true, n.internalRegistry))
 	mux.Handle("GET /internal/v1/versions", n.internalOnly(true, n.internalVersions))
 	mux.Handle("GET /internal/v1/render", n.internalOnly(true, n.internalRender))
+	mux.Handle("GET /internal/v1/gossip-key", n.internalOnly(true, n.internalGossipKey))
+	n.certRoutes(mux)
+}
+
+// GossipKeyAnswer is the answer of GET /internal/v1/gossip-key: the public
+// key every gossip node checks the origins' announcements with.
+type GossipKeyAnswer struct {
+	VerifyKey string `json:"verify_key"` // hex ed25519 public key
+}
+
+func (n *Node) internalGossipKey(w http.ResponseWriter, r *http.Request) {
+	pub := gossip.DeriveSignKey([]byte(n.cfg.ClusterSecret)).Public().(ed25519.PublicKey)
+	writeJSON(w, http.StatusOK, GossipKeyAnswer{VerifyKey: hex.EncodeToString(pub)})
 }
 
 // internalOnly admits requests bearing the cluster secret, or for the
@@ -102,9 +117,14 @@ func (n *Node) internalRegistry(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, reg)
 }
 
-// VersionsAnswer is the answer of GET /internal/v1/versions.
+// VersionsAnswer is the answer of GET /internal/v1/versions. Applied is
+// an index this replica had applied when Sites was read (Sites reflects at
+// least that much of the log): a site version at or below it that Sites
+// does not reach does not exist, which lets an edge clamp back a version
+// it heard of elsewhere.
 type VersionsAnswer struct {
 	Version uint64            `json:"version"`
+	Applied uint64            `json:"applied"`
 	Sites   map[string]uint64 `json:"sites"`
 }
 
@@ -131,8 +151,9 @@ func (n *Node) internalVersions(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), wait)
 	defer cancel()
 	_ = n.fsm.wait(ctx, func(st *state) bool { return st.Changed > after })
+	applied := n.AppliedIndex() // before Sites: Sites then reflects at least this
 	v, sites := n.Versions()
-	writeJSON(w, http.StatusOK, VersionsAnswer{Version: v, Sites: sites})
+	writeJSON(w, http.StatusOK, VersionsAnswer{Version: v, Applied: applied, Sites: sites})
 }
 
 func (n *Node) internalRender(w http.ResponseWriter, r *http.Request) {
@@ -176,16 +197,37 @@ func (n *Node) internalRender(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	now := n.now()
+	if s := q.Get("at"); s != "" {
+		sec, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			writeError(w, malformed("at", "must be a time in unix seconds"))
+			return
+		}
+		at := time.Unix(sec, 0)
+		if at.Before(now.Add(-MaxRenderSkew)) || at.After(now.Add(MaxRenderSkew)) {
+			writeError(w, invalid("at", "must be within %s of this replica's clock", MaxRenderSkew))
+			return
+		}
+		now = at
+	}
 	site := n.Site(siteID)
 	if site == nil {
 		writeError(w, notFound("site", "site"))
 		return
 	}
-	n.render(w, r, site, audience, path)
+	n.render(w, r, site, audience, path, now)
 }
 
-// render writes one rendered page with its version headers.
-func (n *Node) render(w http.ResponseWriter, r *http.Request, site *content.Site, audience, path string) {
+// MaxRenderSkew is how far from a replica's clock the time a render is
+// asked for (at=) may be: an edge's clock a little off, or a minute
+// rendered ahead.
+const MaxRenderSkew = 10 * time.Minute
+
+// render writes one rendered page, as of now, with its version headers and,
+// while the site is live (content.Site.Live), X-Statusedge-Live: the page
+// holds for the minute of now only.
+func (n *Node) render(w http.ResponseWriter, r *http.Request, site *content.Site, audience, path string, now time.Time) {
 	if n.cfg.Renderer == nil {
 		writeError(w, &Error{Status: http.StatusServiceUnavailable, Message: "no renderer configured", Err: ErrClosed})
 		return
@@ -194,7 +236,7 @@ func (n *Node) render(w http.ResponseWriter, r *http.Request, site *content.Site
 		writeError(w, &Error{Status: http.StatusForbidden, Field: "audience", Message: "unknown audience", Err: ErrForbidden})
 		return
 	}
-	body, ctype, err := n.cfg.Renderer.Render(site, audience, path, n.now())
+	body, ctype, err := n.cfg.Renderer.Render(site, audience, path, now)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		writeError(w, notFound("path", "page"))
@@ -213,6 +255,9 @@ func (n *Node) render(w http.ResponseWriter, r *http.Request, site *content.Site
 	h.Set("Content-Type", ctype)
 	h.Set("ETag", etag)
 	h.Set("X-Statusedge-Version", strconv.FormatUint(site.Version, 10))
+	if site.Live() {
+		h.Set("X-Statusedge-Live", "1")
+	}
 	if r.Header.Get("If-None-Match") == etag {
 		w.WriteHeader(http.StatusNotModified)
 		return
@@ -252,6 +297,6 @@ func (n *Node) PublicHandler() http.Handler {
 		if r.URL.RawQuery != "" {
 			path += "?" + r.URL.RawQuery
 		}
-		n.render(w, r, site, "", path)
+		n.render(w, r, site, "", path, n.now())
 	})
 }

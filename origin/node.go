@@ -77,6 +77,17 @@ type Config struct {
 	// RenderWait bounds how long a render waits for a version (default 2 s).
 	RenderWait time.Duration
 
+	// CertSecret admits edges to the certificate storage routes
+	// (/internal/v1/certs/...) and nowhere else; "" closes them to edges.
+	CertSecret string
+	// CertKey (32 bytes) encrypts certificate storage values (private keys,
+	// the ACME account) before they enter the raft log; every replica needs
+	// the same. Without it the certificate routes answer 503.
+	CertKey []byte
+	// DomainCheck is how custom-domain ownership is checked (zero: the
+	// system resolver, port 80, public addresses only).
+	DomainCheck DomainCheckConfig
+
 	// Renderer renders pages for the internal render endpoint and
 	// PublicHandler; nil answers 503 there.
 	Renderer Renderer
@@ -125,6 +136,10 @@ func (c *Config) Validate() error {
 		return errors.New("origin: config: EdgeSecret must be at least 16 characters")
 	case c.EdgeSecret != "" && c.EdgeSecret == c.ClusterSecret:
 		return errors.New("origin: config: EdgeSecret must differ from ClusterSecret")
+	case c.CertSecret != "" && (len(c.CertSecret) < 16 || c.CertSecret == c.ClusterSecret || c.CertSecret == c.EdgeSecret):
+		return errors.New("origin: config: CertSecret must be at least 16 characters and differ from the other secrets")
+	case c.CertKey != nil && len(c.CertKey) != 32:
+		return errors.New("origin: config: CertKey must be 32 bytes")
 	case c.HeartbeatTimeout <= 0 || c.ElectionTimeout <= 0 || c.LeaderLeaseTimeout <= 0 || c.CommitTimeout <= 0:
 		return errors.New("origin: config: raft timeouts must be positive")
 	case c.ApplyTimeout <= 0 || c.MaintenanceTick <= 0 || c.RenderWait <= 0:
@@ -299,6 +314,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 			n.shutErr = fmt.Errorf("origin: raft shutdown: %w", err)
 		}
 		n.trans.Close()
+		// Close also the pooled outbound connections: a peer's reader of
+		// one would otherwise wait on it for as long as that peer lives.
+		n.trans.CloseStreams()
 		if err := n.store.Close(); err != nil && n.shutErr == nil {
 			n.shutErr = fmt.Errorf("origin: close raft.db: %w", err)
 		}
@@ -377,6 +395,10 @@ func (n *Node) Announce(p Publisher) (stop func()) {
 			case <-quit:
 				return
 			case c := <-changes:
+				if c.Cert != "" {
+					announceCert(n, p, c)
+					continue
+				}
 				if err := p.Publish(c.SiteID, c.Version); err != nil {
 					n.log.Debug("announce", "site", c.SiteID, "version", c.Version, "error", err)
 				}

@@ -27,6 +27,8 @@ type state struct {
 	Idem      map[string]*idemRecord   `json:"idem"`
 	IdemOrder []string                 `json:"idem_order"` // keys in insertion order, for expiry
 	Members   map[string]string        `json:"members"`    // raft server id → management API URL
+	// Certs is the edges' certificate storage (origin/certstore.go).
+	Certs *certState `json:"certs,omitempty"`
 
 	// Derived indexes, rebuilt from Sites.
 	slugs      map[string]string // slug → site id
@@ -51,6 +53,8 @@ type Result struct {
 	SiteID   string          `json:"site_id,omitempty"`
 	Version  uint64          `json:"version,omitempty"` // the site's version after the command
 	Deleted  bool            `json:"deleted,omitempty"`
+	// Cert names the certificate a cert.put stored (for the announcement).
+	Cert string `json:"cert,omitempty"`
 }
 
 func newState() *state {
@@ -75,10 +79,18 @@ func (s *state) index(id string, old, site *content.Site) {
 				delete(s.hosts, h)
 			}
 		}
+		for _, h := range old.VerifiedDomains() {
+			if s.hosts[h] == id {
+				delete(s.hosts, h)
+			}
+		}
 	}
 	if site != nil {
 		s.slugs[site.Slug] = id
 		for _, h := range site.Hostnames {
+			s.hosts[h] = id
+		}
+		for _, h := range site.VerifiedDomains() {
 			s.hosts[h] = id
 		}
 	}
@@ -103,6 +115,9 @@ func (s *state) reindex() {
 	for id, site := range s.Sites {
 		s.slugs[site.Slug] = id
 		for _, h := range site.Hostnames {
+			s.hosts[h] = id
+		}
+		for _, h := range site.VerifiedDomains() {
 			s.hosts[h] = id
 		}
 	}
@@ -138,6 +153,7 @@ func (s *state) clone() *state {
 	}
 	c.IdemOrder = slices.Clone(s.IdemOrder)
 	c.Members = cloneMap(s.Members)
+	c.Certs = s.Certs.clone()
 	return c
 }
 
@@ -218,6 +234,8 @@ func (a *applier) run() *Result {
 		}
 		delete(a.st.Members, c.Member.ID)
 		return &Result{Status: http.StatusOK}
+	case OpCertPut, OpCertDelete, OpCertLock, OpCertUnlock, OpCertOrder:
+		return a.cert()
 	}
 	site := a.st.site(c.Site)
 	if site == nil {
@@ -275,10 +293,10 @@ func (a *applier) run() *Result {
 		body, err = a.createMaintenance(t)
 	case OpUpdateMaintenance:
 		body, err = a.updateMaintenance(t)
-	case OpDeleteMaintenance:
+	case OpDeleteMaintenance, OpDeleteMaintenanceRestoring:
 		status = http.StatusNoContent
 		err = a.deleteMaintenance(t)
-	case OpAddMaintUpdate, OpAutoTransition:
+	case OpAddMaintUpdate, OpAutoTransition, OpAddMaintUpdateRestoring, OpAutoTransitionRestoring:
 		status = http.StatusCreated
 		body, err = a.addMaintenanceUpdate(t)
 	case OpCreateAudience:
@@ -289,6 +307,8 @@ func (a *applier) run() *Result {
 	case OpDeleteAudience:
 		status = http.StatusNoContent
 		err = a.deleteAudience(t)
+	case OpAddDomain, OpVerifyDomain, OpRemoveDomain:
+		status, body, err = a.domain(t)
 	default:
 		err = invalid("op", "unknown command %q", truncate(string(c.Op)))
 	}
@@ -296,6 +316,9 @@ func (a *applier) run() *Result {
 		return fail(err)
 	}
 	a.commit(t.s)
+	if f, ok := body.(afterCommit); ok {
+		body = f()
+	}
 	return a.answer(status, t.s, body)
 }
 
@@ -335,6 +358,7 @@ func sortComponents(cs []*content.Component) {
 func cow(site *content.Site) *content.Site {
 	n := *site
 	n.Hostnames = slices.Clone(site.Hostnames)
+	n.Domains = slices.Clone(site.Domains)
 	n.Access.AllowCIDRs = slices.Clone(site.Access.AllowCIDRs)
 	n.Components = slices.Clone(site.Components)
 	n.Incidents = slices.Clone(site.Incidents)

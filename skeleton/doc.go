@@ -28,8 +28,5 @@
 // http, https and mailto, raw HTML dropped. Without JavaScript a <noscript>
 // notice links to the JSON and the Atom feed.
 //
-//	sk, err := skeleton.New()
-//	...
-//	h.Set("Content-Security-Policy", sk.ContentSecurityPolicy(entry))
-//	w.Write(sk.Shell(entry, audienceID))
+// Example (example_test.go, run by go test): a shell and its CSP.
 package skeleton

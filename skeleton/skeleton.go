@@ -164,30 +164,34 @@ type row struct {
 }
 
 type shellData struct {
-	Name       string
-	Logo       string
-	Zone       string
-	Formula    string
-	Days       int
-	RecentDays int
-	CSS        template.CSS
-	Script     template.JS
-	Rows       []row
-	More       int
+	Name        string
+	Description string
+	Favicon     template.URL
+	Logo        string
+	Zone        string
+	Formula     string
+	Days        int
+	RecentDays  int
+	CSS         template.CSS
+	Script      template.JS
+	Rows        []row
+	More        int
 }
 
 func (s *Skeleton) render(e content.RegistryEntry, rows []row, total, limit int) []byte {
 	d := shellData{
-		Name:       e.Name,
-		Logo:       logoURL(e.Branding.LogoURL),
-		Zone:       zoneName(e.TimeZone),
-		Formula:    content.UptimeFormula,
-		Days:       UptimeDays,
-		RecentDays: RecentDays,
-		CSS:        template.CSS(s.stylesheet(e)), // our own CSS; the accent is validated
-		Script:     template.JS(s.script),         // our own script, allowed by its hash
-		Rows:       truncate(rows, limit),
-		More:       total - min(limit, total),
+		Name:        e.Name,
+		Description: content.PageDescription(e.Name, e.Branding),
+		Favicon:     favicon(e.Branding),
+		Logo:        logoURL(e.Branding.LogoURL),
+		Zone:        zoneName(e.TimeZone),
+		Formula:     content.UptimeFormula,
+		Days:        UptimeDays,
+		RecentDays:  RecentDays,
+		CSS:         template.CSS(s.stylesheet(e)), // our own CSS; the accent is validated
+		Script:      template.JS(s.script),         // our own script, allowed by its hash
+		Rows:        truncate(rows, limit),
+		More:        total - min(limit, total),
 	}
 	var buf bytes.Buffer
 	buf.Grow(8 << 10)
@@ -220,6 +224,15 @@ func zoneName(tz string) string {
 
 // logoURL returns u if it is an absolute http(s) URL (or a root-relative
 // path), else "".
+// favicon is the page's icon, as the renderer's: the branding's (http or
+// https) or the inline dot in the accent colour.
+func favicon(b content.Branding) template.URL {
+	if u := logoURL(b.FaviconURL); strings.HasPrefix(u, "http") { // absolute only, as the renderer
+		return template.URL(u)
+	}
+	return template.URL(style.Icon(b.AccentColor)) // ours: a validated colour in a constant
+}
+
 func logoURL(u string) string {
 	p, err := url.Parse(u)
 	if err != nil || u == "" {

@@ -25,19 +25,29 @@ import (
 
 	"github.com/statusedge/statusedge/bench"
 	"github.com/statusedge/statusedge/demo"
-	"github.com/statusedge/statusedge/dev"
 	"github.com/statusedge/statusedge/edge"
-	"github.com/statusedge/statusedge/gossip"
-	"github.com/statusedge/statusedge/gossip/gossiptest"
 )
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	usage := func() {
-		fmt.Fprintln(stderr, `usage: statusedge bench <load|propagation> [flags]
+		fmt.Fprintln(stderr, `usage: statusedge bench <scenario> [flags]
 
-  load          cache-hit throughput of an edge next to nginx and a bare fasthttp server
+Scenarios run against a local system they start (one region, or --regions N)
+or against edges named with --target (loopback, or hosts named by --allow-host).
+Load is open loop (vegeta); each writes report.md, report.json and plots.
+
+  steady        cache hits of pages, JSON and feeds over many sites (Zipf popularity)
+  herd          an update, then 10,000 visitors at once
+  spike         one site at 100× the others while an update is published every second
+  outage        the origin, then Redis, stopped mid-run; then both back
+  propagation   write acknowledged → every region's edge serves it, with latency on
+                gossip, raft and the writer's link; plain, under the spike, with gossip loss
+  load          closed-loop yardstick: an edge next to nginx and a bare fasthttp server
                 serving the same precompressed page, each pinned to core 0, wrk on core 1
-  propagation   time from a write's acknowledgment to every region's edge serving it`)
+  standard      all of the above, short, into --out (what make bench runs)
+  tls           not yet: comes with the tls issue
+
+statusedge bench <scenario> -h lists its flags.`)
 	}
 	if len(args) == 0 {
 		usage()
@@ -46,8 +56,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	switch args[0] {
 	case "load":
 		return benchLoad(ctx, args[1:], stdout, stderr)
-	case "propagation":
-		return benchPropagation(ctx, args[1:], stdout, stderr)
+	case "steady", "herd", "spike", "outage", "propagation":
+		return benchScenario(ctx, args[0], args[1:], stdout, stderr)
+	case "standard":
+		return benchStandard(ctx, args[1:], stdout, stderr)
+	case "tls":
+		fmt.Fprintln(stderr, "statusedge bench tls: not yet: the tls scenario comes with the tls issue (HTTPS hits and new handshakes next to nginx)")
+		return 2
 	case "bare": // internal: the bare fasthttp yardstick, run pinned by "load"
 		return benchBare(ctx, args[1:], stderr)
 	case "-h", "--help", "help":
@@ -66,8 +81,8 @@ func benchLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	dur := fs.Duration("duration", 10*time.Second, "length of each wrk run")
 	conns := fs.Int("connections", 64, "wrk connections")
 	rounds := fs.Int("rounds", 3, "rounds; each loads every target once, starting with another one")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if ok, code := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	if *dur < time.Second || *conns < 1 || *rounds < 1 {
 		fmt.Fprintln(stderr, "statusedge bench load: --duration must be ≥ 1s, --connections and --rounds ≥ 1")
@@ -191,102 +206,6 @@ func benchLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fmt.Fprint(stdout, rep.Markdown())
 	fmt.Fprintf(stdout, "\nwrote %s\n", strings.Join(files, ", "))
 	return 0
-}
-
-func benchPropagation(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("statusedge bench propagation", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	out := fs.String("out", "bench-out/propagation", "directory for report.md, report.json and plots")
-	changes := fs.Int("changes", 200, "number of changes to publish")
-	regions := fs.Int("regions", 3, "regions on this machine")
-	latencies := fs.String("latency", "0,100ms", "comma-separated one-way latencies added between regions (gossip)")
-	gap := fs.Duration("gap", 300*time.Millisecond, "least time between two changes (below gossip's 200 ms publish pacing, a change may wait for its turn)")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	var lats []time.Duration
-	for _, s := range strings.Split(*latencies, ",") {
-		if s == "0" {
-			lats = append(lats, 0)
-			continue
-		}
-		d, err := time.ParseDuration(strings.TrimSpace(s))
-		if err != nil || d < 0 {
-			fmt.Fprintf(stderr, "statusedge bench propagation: --latency: %q is not a duration\n", s)
-			return 2
-		}
-		lats = append(lats, d)
-	}
-	if *changes < 1 || *regions < 1 {
-		fmt.Fprintln(stderr, "statusedge bench propagation: --changes and --regions must be ≥ 1")
-		return 2
-	}
-	rep := bench.Report{Title: "propagation: write acknowledged → every edge serves it", When: time.Now(), Setup: map[string]string{
-		"regions": strconv.Itoa(*regions), "changes": strconv.Itoa(*changes), "cores": strconv.Itoa(runtime.NumCPU()),
-		"gap":     gap.String() + " at least between changes",
-		"latency": "added one way between regions to gossip by a delaying memberlist transport (raft replication between replicas is not delayed)",
-	}}
-	for _, lat := range lats {
-		samples, err := propagationRun(ctx, *regions, *changes, lat, *gap)
-		if err != nil {
-			fmt.Fprintf(stderr, "statusedge bench propagation: %v\n", err)
-			return 1
-		}
-		rep.Samples = append(rep.Samples, samples...)
-	}
-	files, err := rep.Write(*out)
-	if err != nil {
-		fmt.Fprintf(stderr, "statusedge bench propagation: %v\n", err)
-		return 1
-	}
-	fmt.Fprint(stdout, rep.Markdown())
-	fmt.Fprintf(stdout, "\nwrote %s\n", strings.Join(files, ", "))
-	return 0
-}
-
-func propagationRun(ctx context.Context, regions, changes int, latency, gap time.Duration) ([]bench.Samples, error) {
-	dir, err := os.MkdirTemp("", "statusedge-prop-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	network := gossiptest.NewNetwork(uint64(time.Now().UnixNano()))
-	network.SetLatency(latency)
-	var hookErr error
-	sys, err := dev.Start(ctx, dev.Config{DataDir: dir, Regions: regions, StartRedis: true, GossipOnly: true,
-		GossipHook: func(name string, c *gossip.Config) {
-			tr, err := network.Listen(name[strings.LastIndex(name, "-")+1:], 0, nil)
-			if err != nil {
-				hookErr = err
-				return
-			}
-			c.Transport = tr
-		}})
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		_ = sys.Shutdown(sctx)
-	}()
-	if hookErr != nil {
-		return nil, hookErr
-	}
-	site := sys.Regions[0].Origin.Site("acme")
-	var comp string
-	for _, c := range site.Components {
-		if !c.Group {
-			comp = c.ID
-			break
-		}
-	}
-	var targets []bench.Target
-	for _, r := range sys.Regions {
-		name := fmt.Sprintf("%s (+%s)", r.Name, latency)
-		targets = append(targets, bench.Target{Name: name, URL: r.PageURL, Host: demo.Hostname})
-	}
-	return bench.Propagation(ctx, sys.Regions[0].APIURL, sys.OperatorToken, "acme", comp, targets, changes, 0, gap)
 }
 
 // benchBare serves one gzip file for every request with bare fasthttp, in

@@ -69,12 +69,14 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, "statusedge dev is running (Ctrl-C stops it)")
 	for _, r := range sys.Regions {
-		page := strings.Replace(r.PageURL, "127.0.0.1", demo.Hostname, 1) + "/"
+		// The loopback URL works in every HTTP client; *.localhost only in
+		// browsers and curl, which resolve it themselves.
+		named := strings.Replace(r.PageURL, "127.0.0.1", demo.Hostname, 1) + "/"
 		redisNote := "no Redis (L1 and origin only)"
 		if r.RedisURL != "" {
 			redisNote = "Redis " + r.RedisURL
 		}
-		fmt.Fprintf(stdout, "  region %-3s page %s   API %s   %s\n", r.Name, page, r.APIURL, redisNote)
+		fmt.Fprintf(stdout, "  region %-3s page %s   (also %s)   API %s   %s\n", r.Name, r.PageURL+"/", named, r.APIURL, redisNote)
 	}
 	fmt.Fprintf(stdout, "  admin token  %s\n", sys.OperatorToken)
 	fmt.Fprintf(stdout, "  try: STATUSEDGE_ORIGIN=%s STATUSEDGE_TOKEN=%s statusedge ctl incident list --site acme\n",

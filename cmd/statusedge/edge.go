@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
@@ -80,7 +81,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var trusted prefixList
 	fs.Var(&trusted, "trusted-proxy", "`CIDR` whose X-Forwarded-For is believed (repeatable, or comma-separated)")
 	verbose := fs.Bool("v", false, "debug logs")
-	gf := registerGossipFlags(fs)
+	gf := registerGossipFlags(fs, true)
 	poll := fs.Bool("versions-poll", true, "also long-poll the origin for new versions (with gossip, a fallback; false: gossip only)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -111,8 +112,18 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	var gc gossip.Config
 	if gf.enabled() {
-		var err error
-		if gc, err = gf.config(gossip.RoleEdge, *region, log); err != nil {
+		verify, err := gf.verifyKey()
+		if err == nil {
+			// Until the origin tells it the real key, check the flags with a
+			// placeholder: usage errors must not wait for the origin.
+			placeholder := verify
+			if placeholder == nil {
+				placeholder = make(ed25519.PublicKey, ed25519.PublicKeySize)
+			}
+			gc, err = gf.config(gossip.RoleEdge, *region, log, nil, placeholder)
+			gc.VerifyKey = verify
+		}
+		if err != nil {
 			fmt.Fprintf(stderr, "statusedge edge: %v\n", err)
 			return 2
 		}
@@ -133,7 +144,8 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(*l1 + edgeMemoryOverhead)
 	}
-	cfg.Origin = edge.NewHTTPOrigin(*originURL, *secret, nil)
+	httpOrigin := edge.NewHTTPOrigin(*originURL, *secret, nil)
+	cfg.Origin = httpOrigin
 	cfg.Shell, cfg.SessionKey, cfg.TrustedProxies, cfg.Logger = sk, key, trusted, log
 	if !*poll {
 		cfg.VersionsWait = -1
@@ -165,6 +177,14 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var g *gossip.Node
 	if gf.enabled() {
 		gc.Invalidator = srv
+		if gc.VerifyKey == nil {
+			// Every version heard on gossip must carry an origin's
+			// signature; the origin says which key signs.
+			if gc.VerifyKey, err = fetchVerifyKey(ctx, httpOrigin, log); err != nil {
+				_ = srv.Shutdown(context.Background())
+				return 1
+			}
+		}
 		if g, err = gossip.New(gc); err != nil {
 			log.Error("gossip", "err", err)
 			_ = srv.Shutdown(context.Background())
@@ -194,4 +214,25 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	<-errc
 	log.Info("edge stopped")
 	return 0
+}
+
+// fetchVerifyKey asks the origin for the gossip verify key, retrying while
+// it is unreachable, until ctx ends.
+func fetchVerifyKey(ctx context.Context, o *edge.HTTPOrigin, log *slog.Logger) (ed25519.PublicKey, error) {
+	backoff := 100 * time.Millisecond
+	for {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		k, err := o.GossipVerifyKey(rctx)
+		cancel()
+		if err == nil {
+			return k, nil
+		}
+		log.Warn("gossip verify key: asking the origin", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
 }

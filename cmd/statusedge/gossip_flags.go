@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/ed25519"
 	"encoding/hex"
 	"flag"
 	"fmt"
@@ -16,26 +17,43 @@ import (
 // gossipFlags put an origin replica or an edge in the memberlist cluster
 // that carries invalidations between regions.
 type gossipFlags struct {
-	addr, advertise, join, key, profile string
+	addr, advertise, join, key, profile, verify string
 }
 
-func registerGossipFlags(fs *flag.FlagSet) *gossipFlags {
+func registerGossipFlags(fs *flag.FlagSet, edge bool) *gossipFlags {
 	g := &gossipFlags{}
 	fs.StringVar(&g.addr, "gossip-addr", "", "`host:port` to gossip on (UDP and TCP); empty: no gossip")
 	fs.StringVar(&g.advertise, "gossip-advertise", "", "`host:port` peers reach this node's gossip at (default: --gossip-addr)")
 	fs.StringVar(&g.join, "gossip-join", "", "comma-separated `host:port` list of gossip nodes to join (any region, any role)")
 	fs.StringVar(&g.key, "gossip-key", os.Getenv("STATUSEDGE_GOSSIP_KEY"), "hex `key` of 16, 24 or 32 bytes that encrypts gossip; every node shares it (env STATUSEDGE_GOSSIP_KEY)")
 	fs.StringVar(&g.profile, "gossip-profile", string(gossip.ProfileWAN), "gossip timings: wan, lan or local")
+	if edge {
+		fs.StringVar(&g.verify, "gossip-verify-key", "", "hex ed25519 public `key` origins sign announcements with (default: asked of --origin)")
+	}
 	return g
+}
+
+// verifyKey parses --gossip-verify-key (nil if unset).
+func (g *gossipFlags) verifyKey() (ed25519.PublicKey, error) {
+	if g.verify == "" {
+		return nil, nil
+	}
+	k, err := hex.DecodeString(g.verify)
+	if err != nil || len(k) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("--gossip-verify-key: want %d hex digits", 2*ed25519.PublicKeySize)
+	}
+	return ed25519.PublicKey(k), nil
 }
 
 // enabled reports whether the process gossips.
 func (g *gossipFlags) enabled() bool { return g.addr != "" }
 
-// config builds the node's gossip configuration. Its errors name the flag
+// config builds the node's gossip configuration with the announcement keys
+// (an origin's sign key, an edge's verify key). Its errors name the flag
 // (a usage error: exit 2).
-func (g *gossipFlags) config(role gossip.Role, region string, log *slog.Logger) (gossip.Config, error) {
+func (g *gossipFlags) config(role gossip.Role, region string, log *slog.Logger, sign ed25519.PrivateKey, verify ed25519.PublicKey) (gossip.Config, error) {
 	c := gossip.DefaultConfig()
+	c.SignKey, c.VerifyKey = sign, verify
 	var err error
 	if c.BindAddr, c.BindPort, err = splitHostPort(g.addr); err != nil {
 		return c, fmt.Errorf("--gossip-addr: %w", err)

@@ -85,7 +85,7 @@ func TestDevRunsAndStopsCleanly(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"dev", "--data", t.TempDir(), "--api-addr", "127.0.0.1:0", "--listen", "127.0.0.1:0"}, &stdout, &stderr)
 	}()
-	pageRE := regexp.MustCompile(`page (http://acme\.localhost:(\d+)/)`)
+	pageRE := regexp.MustCompile(`(http://acme\.localhost:(\d+)/)`)
 	tokenRE := regexp.MustCompile(`admin token\s+(\S+)`)
 	deadline := time.Now().Add(60 * time.Second)
 	var port string

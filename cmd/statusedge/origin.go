@@ -42,7 +42,7 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		secret    = fs.String("cluster-secret", os.Getenv("STATUSEDGE_CLUSTER_SECRET"), "secret the replicas share (env STATUSEDGE_CLUSTER_SECRET)")
 		edgeSec   = fs.String("edge-secret", os.Getenv("STATUSEDGE_EDGE_SECRET"), "secret that lets edges read the internal API and nothing else (env STATUSEDGE_EDGE_SECRET)")
 		logLevel  = fs.String("log-level", "info", "log level: debug, info, warn, error")
-		gf        = registerGossipFlags(fs)
+		gf        = registerGossipFlags(fs, false)
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -86,7 +86,8 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		var slvl slog.Level
 		_ = slvl.UnmarshalText([]byte(*logLevel))
 		var err error
-		if gc, err = gf.config(gossip.RoleOrigin, *region, slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slvl}))); err != nil {
+		if gc, err = gf.config(gossip.RoleOrigin, *region, slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slvl})),
+			gossip.DeriveSignKey([]byte(*secret)), nil); err != nil {
 			return usageErr("%v", err)
 		}
 	}

@@ -48,6 +48,12 @@ func Start(ctx context.Context, dir string) (*Server, error) {
 		}
 		bin = p
 	}
+	// redis-server changes into --dir before it opens --logfile: both must
+	// be absolute for a relative dir (dev's default ./data) to work.
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("redisserver: redis dir: %w", err)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("redisserver: redis dir: %w", err)
 	}

@@ -22,16 +22,8 @@
 //     ErrUnauthorized, ErrForbidden, ErrNotFound, ErrConflict or ErrUnavailable.
 //     A request that never got an answer wraps ErrUnreachable.
 //
-// Example:
-//
-//	c, err := client.New(client.Config{BaseURL: "http://127.0.0.1:8080", Token: tok})
-//	if err != nil { ... }
-//	inc, err := c.CreateIncident(ctx, "acme", client.IncidentInput{
-//		Name:       client.Ptr("API errors"),
-//		Status:     client.Ptr(content.Investigating),
-//		Impact:     client.Ptr(content.ImpactMajor),
-//		Components: map[string]content.ComponentStatus{apiID: content.MajorOutage},
-//	})
+// Example (example_test.go, compiled by go test): posting an incident and
+// telling a refusal from no answer.
 //
 // A Client is safe for concurrent use.
 package client

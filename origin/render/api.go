@@ -129,8 +129,9 @@ func (v *view) optTime(t *time.Time) *string {
 	return &s
 }
 
-// apiUpdates lists us newest first, as Statuspage does.
+// apiUpdates lists us newest first (by display_at), as Statuspage does.
 func (v *view) apiUpdates(parent string, us []*content.Update) []apiUpdate {
+	us = content.Timeline(us)
 	out := make([]apiUpdate, 0, len(us))
 	for i := len(us) - 1; i >= 0; i-- {
 		u := us[i]

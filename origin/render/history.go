@@ -110,6 +110,7 @@ func (r *Renderer) historyData(v *view, page int) (*historyData, bool) {
 		if len(us) == 0 {
 			return ""
 		}
+		us = content.Timeline(us)
 		return r.md.cached(us[len(us)-1].Body)
 	}
 	for _, in := range v.incidentsNewestFirst() {
@@ -176,7 +177,7 @@ func (r *Renderer) uptimePageData(v *view, page int) (*uptimePageData, bool) {
 		if c.Group || !c.Showcase {
 			continue
 		}
-		ds := v.site.History.UptimeIn(c.ID, v.window(int(lastDay-firstDay)+1))
+		ds := v.site.History.UptimeFrom(c.ID, content.StartDay(c, v.loc), v.window(int(lastDay-firstDay)+1))
 		uc := uptimeCal{ID: c.ID, Name: c.Name}
 		dayIncs := v.componentIncidents(c, incs)
 		var pageDays []content.DayUptime

@@ -61,6 +61,19 @@ type siteInfo struct {
 	CSS     template.CSS // style.Sheet with the site's (validated) accent
 	Zone    string
 	Formula string
+	// Favicon is the branding's icon, or an inline dot in the accent
+	// colour (a data: URL, so a browser never asks for /favicon.ico).
+	Favicon     template.URL
+	Description string
+}
+
+// favicon is the site's icon URL: its branding's (http or https), or the
+// inline default in the accent colour.
+func favicon(b content.Branding) template.URL {
+	if u := logoURL(b.FaviconURL); u != "" {
+		return template.URL(u)
+	}
+	return template.URL(style.Icon(b.AccentColor)) // ours: a validated colour in a constant
 }
 
 // timeVal is a time for <time datetime=ISO>Text</time>, in the site's zone.
@@ -112,7 +125,8 @@ func (r *Renderer) html(v *view, name string, main any) ([]byte, string, error) 
 	l := layout{
 		Title: title, Nav: nav, Status: v.status, AsOf: v.tm(v.asOf), Updated: v.tm(v.site.UpdatedAt), Main: main,
 		Site: siteInfo{Name: v.site.Name, URL: v.site.URL, Logo: logoURL(v.site.Branding.LogoURL),
-			CSS: template.CSS(style.Sheet(v.site.Branding.AccentColor)), Zone: v.loc.String(), Formula: content.UptimeFormula},
+			CSS: template.CSS(style.Sheet(v.site.Branding.AccentColor)), Zone: v.loc.String(), Formula: content.UptimeFormula,
+			Favicon: favicon(v.site.Branding), Description: content.PageDescription(v.site.Name, v.site.Branding)},
 	}
 	var buf bytes.Buffer
 	buf.Grow(32 << 10)
@@ -186,6 +200,7 @@ type indexData struct {
 const componentsMarker template.HTML = "<!--statusedge:components-->"
 
 func (r *Renderer) updates(v *view, us []*content.Update) []updateView {
+	us = content.Timeline(us)
 	out := make([]updateView, 0, len(us))
 	for i := len(us) - 1; i >= 0; i-- {
 		u := us[i]

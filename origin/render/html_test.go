@@ -170,7 +170,7 @@ func TestIndexContent(t *testing.T) {
 			maints++
 		}
 	})
-	v := newView(s, demoNow)
+	v := newView(s, demoNow, s.Live())
 	wantBars := 0
 	for _, c := range s.Components {
 		got, shown := seen[c.ID]
@@ -231,18 +231,88 @@ func TestBranding(t *testing.T) {
 	}
 }
 
+// TestHeadIconAndDescription: every page's head has an icon (the
+// branding's, or an inline dot in the accent, so no request for
+// /favicon.ico fails) and a meta description (the branding's, or a sentence
+// naming the site), both escaped; hostile icon URLs fall back to the default.
+func TestHeadIconAndDescription(t *testing.T) {
+	r := newRenderer(t)
+	for _, tt := range []struct {
+		name     string
+		branding content.Branding
+		icon     string // the href, as a browser reads it
+		desc     string
+	}{
+		{"defaults", content.Branding{}, style.Icon(""), "Current status, incidents, scheduled maintenance and uptime of Acme Cloud."},
+		{"accent in the default icon", content.Branding{AccentColor: "#0a7f3c"}, style.Icon("#0a7f3c"), ""},
+		{"own icon and description", content.Branding{FaviconURL: "https://cdn.example/fav.png?v=2&x=1", Description: "Acme's status"},
+			"https://cdn.example/fav.png?v=2&x=1", "Acme's status"},
+		{"javascript icon", content.Branding{FaviconURL: "javascript:alert(1)"}, style.Icon(""), ""},
+		{"data icon from a tenant", content.Branding{FaviconURL: "data:text/html,<script>alert(1)</script>"}, style.Icon(""), ""},
+		{"hostile description", content.Branding{Description: `"><script>alert(1)</script>`}, "", `"><script>alert(1)</script>`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := demo.Site(demoNow)
+			s.Branding = tt.branding
+			for _, path := range []string{"/", "/history", "/uptime", "/incidents/" + s.Incidents[0].ID} {
+				body, _, err := r.Render(s, "", path, demoNow)
+				if err != nil {
+					t.Fatal(err)
+				}
+				doc, err := html.Parse(bytes.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var icons, descs []string
+				var walk func(n *html.Node)
+				walk = func(n *html.Node) {
+					if n.Type == html.ElementNode && n.Data == "link" {
+						if rel, _ := attr(n, "rel"); rel == "icon" {
+							href, _ := attr(n, "href")
+							icons = append(icons, href)
+						}
+					}
+					if n.Type == html.ElementNode && n.Data == "meta" {
+						if name, _ := attr(n, "name"); name == "description" {
+							c, _ := attr(n, "content")
+							descs = append(descs, c)
+						}
+					}
+					for c := n.FirstChild; c != nil; c = c.NextSibling {
+						walk(c)
+					}
+				}
+				walk(doc)
+				if len(icons) != 1 || len(descs) != 1 {
+					t.Fatalf("%s: %d icons and %d descriptions, want one each", path, len(icons), len(descs))
+				}
+				if tt.icon != "" && icons[0] != tt.icon {
+					t.Errorf("%s: icon %q, want %q", path, icons[0], tt.icon)
+				}
+				if tt.desc != "" && descs[0] != tt.desc {
+					t.Errorf("%s: description %q, want %q", path, descs[0], tt.desc)
+				}
+				if bad := unsafeHTML(body); len(bad) > 0 {
+					t.Errorf("%s: %v", path, bad)
+				}
+			}
+		})
+	}
+}
+
 // TestQuietDay: a site unchanged since yesterday is rendered as of the start
 // of today, which has no data yet: the bar's last day shows the status so far.
+// A site changed yesterday and all operational since: today has no data
+// yet, and its bar shows the current status.
 func TestQuietDay(t *testing.T) {
 	r := newRenderer(t)
-	s := demo.Site(demoNow.AddDate(0, 0, -1))
+	s := allOperational(demo.Site(demoNow.AddDate(0, 0, -1)))
 	body, _, err := r.Render(s, "", "/", demoNow)
 	if err != nil {
 		t.Fatal(err)
 	}
 	today := demoNow.In(s.Location()).Format("2006-01-02")
-	for _, want := range []string{`class="b3"><title>` + today + `: today so far: Partial Outage`,
-		`class="b1"><title>` + today + `: today so far: Operational`} {
+	for _, want := range []string{`class="b1"><title>` + today + `: today so far: Operational`} {
 		if !bytes.Contains(body, []byte(want)) {
 			t.Errorf("no %q in the bars", want)
 		}

@@ -46,8 +46,12 @@ func unsafeHTML(doc []byte) []string {
 						}
 						return r
 					}, a.Val))
+					// An icon is an image context, where an SVG runs no
+					// script: the renderer's inline default favicon.
+					rel, _ := attr(n, "rel")
+					icon := n.Data == "link" && rel == "icon" && key == "href" && strings.HasPrefix(v, "data:image/svg+xml,")
 					for _, scheme := range []string{"javascript:", "vbscript:", "data:"} {
-						if strings.HasPrefix(v, scheme) {
+						if strings.HasPrefix(v, scheme) && !icon {
 							bad = append(bad, key+"="+a.Val)
 						}
 					}

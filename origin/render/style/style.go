@@ -30,6 +30,14 @@ func Accent(c string) string {
 	return DefaultAccent
 }
 
+// Icon is the default favicon: a dot in the accent colour (validated by
+// Accent), as a data: URL, so a browser fetches nothing for it.
+func Icon(accent string) string {
+	// Percent-encoded throughout, so HTML templates keep it byte for byte.
+	return "data:image/svg+xml,%3Csvg%20xmlns=%27http://www.w3.org/2000/svg%27%20viewBox=%270%200%2016%2016%27%3E" +
+		"%3Ccircle%20cx=%278%27%20cy=%278%27%20r=%277%27%20fill=%27%23" + strings.TrimPrefix(Accent(accent), "#") + "%27/%3E%3C/svg%3E"
+}
+
 // Sheet is the stylesheet with the accent colour accent (validated by
 // Accent). It never contains "</" (it cannot close its <style> element).
 func Sheet(accent string) string {

@@ -1,0 +1,12 @@
+package origin
+
+import (
+	"os"
+	"testing"
+
+	"github.com/statusedge/statusedge/internal/testenv"
+)
+
+// TestMain fails the run if goroutines started by the tests outlive them:
+// every server, node, client and timer must be stopped by its cleanup.
+func TestMain(m *testing.M) { os.Exit(testenv.RunWithoutLeaks(m)) }
