@@ -23,6 +23,12 @@ locals {
   # Every origin pod joins through the first region's pod 0 (the bootstrap
   # replica); followers forward the join to the leader.
   join_url = "http://origin-${var.regions[0].name}-0.${local.peer_domains[0]}:7070"
+  # A bootstrap checks that none of the replicas meant to join already
+  # belongs to a cluster: the first region's other pods, pod 0 elsewhere.
+  bootstrap_peers = concat(
+    [for k in range(1, var.regions[0].origin_replicas) : "http://origin-${var.regions[0].name}-${k}.${local.peer_domains[0]}:7070"],
+    [for j, s in var.regions : "http://origin-${s.name}-0.${local.peer_domains[j]}:7070" if j > 0],
+  )
   # Gossip seeds: pod 0 of every other region (each region's own memberlist
   # Service is added by the module).
   gossip_seeds = [for i, r in var.regions :
@@ -54,6 +60,7 @@ module "region_0" {
   voter                  = var.regions[0].role == "voter"
   origin_replicas        = var.regions[0].origin_replicas
   bootstrap              = var.bootstrap
+  bootstrap_peers        = var.bootstrap ? local.bootstrap_peers : []
   join_url               = var.bootstrap ? "" : local.join_url
   peer_domain            = local.peer_domains[0]
   origin_max_unavailable = local.origin_max_unavailable[0]

@@ -25,7 +25,7 @@ for tf_line in "${tf_providers[@]}"; do
 	[ -x "$tf_dest" ] && continue
 	echo "setup: building terraform provider $tf_ns/$tf_name $tf_ver into $tf_mirror (once; a few minutes)" >&2
 	tf_work=$(mktemp -d)
-	tf_dir=$(go mod download -json "$tf_mod@v$tf_ver" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+	tf_dir=$(cd "$tf_work" && go mod download -json "$tf_mod@v$tf_ver" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
 	if [ -z "$tf_dir" ]; then
 		echo "setup: go mod download $tf_mod@v$tf_ver failed: the terraform provider mirror cannot be built" >&2
 		rm -rf "$tf_work"

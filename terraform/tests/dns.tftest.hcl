@@ -56,7 +56,7 @@ mock_provider "cloudflare" {
 # Three home regions hold the voters; two more regions replicate without
 # voting. Test secrets only.
 variables {
-  image          = "registry.example.com/statusedge:1.4.0"
+  image          = "registry.example.com/statusedge@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
   operator_token = "test-operator-token-0123456789"
   cluster_secret = "test-cluster-secret-0123456789"
   edge_secret    = "test-edge-secret-0123456789ab"

@@ -20,7 +20,7 @@ mock_provider "cloudflare" {}
 # Three home regions hold the voters; two more regions replicate without
 # voting. Test secrets only.
 variables {
-  image          = "registry.example.com/statusedge:1.4.0"
+  image          = "registry.example.com/statusedge@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
   operator_token = "test-operator-token-0123456789"
   cluster_secret = "test-cluster-secret-0123456789"
   edge_secret    = "test-edge-secret-0123456789ab"
@@ -36,6 +36,14 @@ variables {
 
 run "three_home_regions_in_order" {
   command = plan
+
+  assert {
+    condition = alltrue(flatten([for r in output.regions : [
+      r.origin.image == var.image,
+      r.edge.image == var.image,
+    ]]))
+    error_message = "every origin and edge of every region must run var.image"
+  }
 
   assert {
     condition     = output.rollout_order == ["eu-west", "us-east", "ap-south", "us-west", "sa-east"]
@@ -99,21 +107,6 @@ run "three_home_regions_in_order" {
   }
 }
 
-run "same_image_in_every_region" {
-  command = plan
-
-  variables {
-    image = "registry.example.com/statusedge@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-  }
-  assert {
-    condition = alltrue(flatten([for r in output.regions : [
-      r.origin.image == var.image,
-      r.edge.image == var.image,
-    ]]))
-    error_message = "every origin and edge of every region must run var.image"
-  }
-}
-
 run "bootstrap_starts_the_first_region_with_one_bootstrapping_pod" {
   command = plan
 
@@ -127,6 +120,10 @@ run "bootstrap_starts_the_first_region_with_one_bootstrapping_pod" {
   assert {
     condition     = length([for a in output.regions["eu-west"].origin.args : a if startswith(a, "--join")]) == 0
     error_message = "the bootstrapping pod must not also --join (the binary refuses both)"
+  }
+  assert {
+    condition     = contains(output.regions["eu-west"].origin.args, "--bootstrap-peers=http://origin-us-east-0.origin-us-east-peers.statusedge.svc.cluster.local:7070,http://origin-ap-south-0.origin-ap-south-peers.statusedge.svc.cluster.local:7070,http://origin-us-west-0.origin-us-west-peers.statusedge.svc.cluster.local:7070,http://origin-sa-east-0.origin-sa-east-peers.statusedge.svc.cluster.local:7070")
+    error_message = "the bootstrap must name pod 0 of every other region as a peer, so it is refused if the cluster already exists: got ${jsonencode(output.regions["eu-west"].origin.args)}"
   }
   assert {
     condition     = alltrue([for n in ["us-east", "ap-south", "us-west", "sa-east"] : !contains(output.regions[n].origin.args, "--bootstrap") && output.regions[n].origin.bootstrap == false])

@@ -38,7 +38,8 @@ locals {
     "--gossip-addr=0.0.0.0:7946",
     "--gossip-advertise=$(POD_IP):7946",
     "--gossip-join=${local.gossip_join}",
-  ], var.bootstrap ? ["--bootstrap"] : ["--join=${var.join_url}"])
+    ], var.bootstrap ? concat(["--bootstrap"], length(var.bootstrap_peers) > 0 ? ["--bootstrap-peers=${join(",", var.bootstrap_peers)}"] : []) : ["--join=${var.join_url}"]
+  )
 
   edge_args = concat([
     "edge",

@@ -62,6 +62,12 @@ variable "bootstrap" {
   default     = false
 }
 
+variable "bootstrap_peers" {
+  description = "With bootstrap: API URLs of the replicas meant to join (the region's other pods, pod 0 of every other region). The origin refuses to bootstrap when one of them already belongs to a cluster, so a bootstrap re-run over a lost volume cannot found a second cluster."
+  type        = list(string)
+  default     = []
+}
+
 variable "join_url" {
   description = "API URL of the member every origin pod joins through (the first region's pod 0); empty only with bootstrap."
   type        = string
