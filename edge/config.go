@@ -28,6 +28,9 @@ const (
 	DefaultLoginBurst   = 10
 	DefaultLoginEvery   = 6 * time.Second
 	DefaultLoginClients = 100_000
+	// Visitors' fills in flight at once, in total and per site.
+	DefaultMaxFills        = 256
+	DefaultMaxFillsPerSite = 32
 )
 
 // Config configures a Server. Zero fields take the documented defaults (see
@@ -77,6 +80,23 @@ type Config struct {
 	LoginBurst   int
 	LoginEvery   time.Duration
 	LoginClients int
+	// MaxConns bounds the open visitor connections (0: the fd limit less
+	// 128, at least 64); at the bound the edge stops accepting until one
+	// closes. MaxConnsPerClient bounds one client's (IPv4 address or IPv6
+	// /64; trusted proxies exempt) and closes the excess at once (0:
+	// DefaultMaxConnsPerClient). Past 3/4 of MaxConns, or when an accept
+	// fails for want of descriptors, every connection's idle (read)
+	// timeout is cut to PressureIdle (0: DefaultPressureIdle).
+	MaxConns          int
+	MaxConnsPerClient int
+	PressureIdle      time.Duration
+	// MaxFills bounds the fills (Redis, then an origin render) visitors'
+	// misses run at once, MaxFillsPerSite one site's share of them (0:
+	// DefaultMaxFills, DefaultMaxFillsPerSite). A miss past a bound starts
+	// no fill: it gets the page's earlier copy, the skeleton (HTML) or 503,
+	// so a flood of distinct keys cannot queue unbounded work or starve
+	// other sites. Render-ahead is not counted (it has its own workers).
+	MaxFills, MaxFillsPerSite int
 	// LoopbackSite, when set, is the id of the site served for the Hosts
 	// localhost, 127.0.0.0/8 and [::1] (any port), which no tenant can
 	// claim. statusedge dev sets it to the demo site, so the URL it prints
@@ -87,6 +107,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// OnDomains, if set, gets the verified custom domains of every site
+	// after each registry load (the TLS layer's decision set; see https.go).
+	OnDomains func(verified []string)
 }
 
 // DefaultConfig returns a Config with every default filled in (Origin and
@@ -117,6 +140,13 @@ func (c *Config) fill() {
 	c.LoginBurst = cmp.Or(c.LoginBurst, d.LoginBurst)
 	c.LoginEvery = cmp.Or(c.LoginEvery, d.LoginEvery)
 	c.LoginClients = cmp.Or(c.LoginClients, d.LoginClients)
+	c.MaxConnsPerClient = cmp.Or(c.MaxConnsPerClient, DefaultMaxConnsPerClient)
+	c.MaxFills = cmp.Or(c.MaxFills, DefaultMaxFills)
+	c.MaxFillsPerSite = cmp.Or(c.MaxFillsPerSite, DefaultMaxFillsPerSite)
+	c.PressureIdle = cmp.Or(c.PressureIdle, DefaultPressureIdle)
+	if c.MaxConns == 0 {
+		c.MaxConns = defaultMaxConns()
+	}
 	if c.RenderAheadRetry <= 0 {
 		c.RenderAheadRetry = DefaultRenderAheadTry
 	}
@@ -152,6 +182,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: SessionTTL must be at least a minute", ErrBadConfig)
 	case c.LoginBurst < 1 || c.LoginEvery <= 0 || c.LoginClients < 1:
 		return fmt.Errorf("%w: LoginBurst, LoginEvery and LoginClients must be positive", ErrBadConfig)
+	case c.MaxFills < 1 || c.MaxFillsPerSite < 1:
+		return fmt.Errorf("%w: MaxFills and MaxFillsPerSite must be positive", ErrBadConfig)
+	case c.MaxConns < 1 || c.MaxConnsPerClient < 1 || c.PressureIdle <= 0:
+		return fmt.Errorf("%w: MaxConns, MaxConnsPerClient and PressureIdle must be positive", ErrBadConfig)
 	}
 	for _, p := range c.TrustedProxies {
 		if !p.IsValid() {

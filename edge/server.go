@@ -36,11 +36,13 @@ type Server struct {
 
 	tableMu sync.Mutex
 	table   atomic.Pointer[table]
-	zones   zoneCache // under tableMu
+	domains atomic.Pointer[domainTable] // custom domains by name (https.go)
+	zones   zoneCache                   // under tableMu
 	ready   chan struct{}
 	readyMu sync.Once
 
 	flights       flightGroup
+	fills         atomic.Int32 // visitor-started fills in flight (Config.MaxFills)
 	lastOriginErr atomic.Int64 // unix ns of the last failed render
 	ahead         chan *site
 	pending       sync.Map // site id → struct{}: queued for render-ahead
@@ -52,11 +54,12 @@ type Server struct {
 	metricH  fasthttp.RequestHandler
 	keyBufs  sync.Pool
 
-	closing atomic.Bool
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	srv     *fasthttp.Server
+	closing  atomic.Bool
+	pressure atomic.Pointer[atomic.Bool] // the listener's pressure flag (nil before Serve)
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	srv      *fasthttp.Server
 }
 
 // New validates cfg, builds the caches and starts the background work:
@@ -96,7 +99,7 @@ func New(cfg Config) (*Server, error) {
 	s.srv.Logger = slogPrinter{s.log}
 	if cfg.RedisAddr != "" {
 		s.l2 = &l2{addr: cfg.RedisAddr, ttl: cfg.RedisTTL, localTTL: cfg.RedisLocalTTL, timeout: l2Timeout,
-			m: s.m, writes: make(chan [2][]byte, l2WriteQueue)}
+			m: s.m, writes: make(chan l2Write, l2WriteQueue)}
 		s.goBackground(func() {
 			s.l2.connect(s.ctx, DefaultRedisRetry)
 			if t := s.table.Load(); len(t.order) > 0 { // loaded before Redis was up
@@ -160,7 +163,9 @@ func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
 
 // Serve answers visitors on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	err := s.srv.Serve(ln)
+	lim := newLimitListener(ln, s.cfg.MaxConns, s.cfg.MaxConnsPerClient, s.cfg.PressureIdle, s.cfg.TrustedProxies, s.m)
+	s.pressure.Store(&lim.pressure)
+	err := s.srv.Serve(lim)
 	if s.closing.Load() {
 		return ErrServerClosed
 	}
@@ -297,6 +302,7 @@ func (s *Server) applyRegistry(reg content.Registry) {
 		}
 	}
 	s.table.Store(nt)
+	s.setDomains(reg)
 	for _, st := range raised {
 		s.queueAhead(st)
 	}
