@@ -23,6 +23,7 @@ const (
 	DefaultBrotliLevel    = 9
 	DefaultRenderAheadTry = 5 * time.Second
 	DefaultMinuteLead     = 10 * time.Second
+	DefaultStaleAfter     = 5 * time.Second
 	// A client may try DefaultLoginBurst passwords at once, then one per
 	// DefaultLoginEvery; DefaultLoginClients clients are tracked at most.
 	DefaultLoginBurst   = 10
@@ -87,6 +88,13 @@ type Config struct {
 	MaxConns          int
 	MaxConnsPerClient int
 	PressureIdle      time.Duration
+	// StaleAfter bounds how out of date a page may be before it is marked
+	// stale (the "last updated" note, X-Statusedge-Stale and a short
+	// Cache-Control, from every layer and in every encoding): when no origin
+	// replica has answered for StaleAfter (an Origin that is a Pinger is
+	// pinged every StaleAfter/5), or a site's newest known version has not
+	// been served for StaleAfter. 0 means DefaultStaleAfter.
+	StaleAfter time.Duration
 	// LoopbackSite, when set, is the id of the site served for the Hosts
 	// localhost, 127.0.0.0/8 and [::1] (any port), which no tenant can
 	// claim. statusedge dev sets it to the demo site, so the URL it prints
@@ -136,6 +144,7 @@ func (c *Config) fill() {
 		c.RenderAheadRetry = DefaultRenderAheadTry
 	}
 	c.MinuteLead = cmp.Or(c.MinuteLead, DefaultMinuteLead)
+	c.StaleAfter = cmp.Or(c.StaleAfter, DefaultStaleAfter)
 	if c.Shell == nil {
 		c.Shell = PlainShell{}
 	}

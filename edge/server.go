@@ -42,8 +42,13 @@ type Server struct {
 
 	flights       flightGroup
 	lastOriginErr atomic.Int64 // unix ns of the last failed render
-	ahead         chan *site
-	pending       sync.Map // site id → struct{}: queued for render-ahead
+	// lastHeard is when (unix ns) an origin replica last answered; with a
+	// Pinger origin, pages are marked stale once it is StaleAfter old.
+	lastHeard atomic.Int64
+	pinged    bool // the origin is a Pinger (so lastHeard is kept fresh)
+	fatal     chan error
+	ahead     chan *site
+	pending   sync.Map // site id → struct{}: queued for render-ahead
 
 	csp      []byte
 	ccPublic []byte
@@ -83,7 +88,7 @@ func New(cfg Config) (*Server, error) {
 		shell: cfg.Shell, signer: signer, m: newMetrics(cfg.Region), l1: c1,
 		logins: newLoginThrottle(cfg.LoginEvery, cfg.LoginBurst, cfg.LoginClients),
 		comp:   compressor{brotliLevel: cfg.BrotliLevel},
-		ready:  make(chan struct{}), ahead: make(chan *site, 4096),
+		ready:  make(chan struct{}), ahead: make(chan *site, 4096), fatal: make(chan error, 1),
 		flights: flightGroup{m: map[string]*call{}}, zones: zoneCache{},
 		ctx: ctx, cancel: cancel, clock: clock,
 	}
@@ -107,6 +112,11 @@ func New(cfg Config) (*Server, error) {
 			}
 		})
 		s.goBackground(func() { s.l2.writer(s.ctx) })
+	}
+	s.heard()
+	if p, ok := cfg.Origin.(Pinger); ok {
+		s.pinged = true
+		s.goBackground(func() { s.pingLoop(p) })
 	}
 	s.goBackground(s.follow)
 	s.goBackground(s.sweepLoop)
@@ -154,6 +164,59 @@ func (s *Server) WaitReady(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("edge: waiting for the registry: %w", ctx.Err())
 	}
+}
+
+// Ready reports whether the edge has a registry (from its origin, or from
+// Redis while the origin is down): before, it answers 503 to visitors and
+// on GET /readyz.
+func (s *Server) Ready() bool {
+	select {
+	case <-s.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// Err delivers the error that stopped the edge for good: the origin
+// refused its secret (ErrUnauthorized), which no retry can mend. The
+// caller should shut the edge down and exit.
+func (s *Server) Err() <-chan error { return s.fatal }
+
+// heard records that an origin replica answered.
+func (s *Server) heard() { s.lastHeard.Store(time.Now().UnixNano()) }
+
+// pingLoop keeps lastHeard fresh while any origin replica answers, so a
+// quiet versions long poll does not mark pages stale.
+func (s *Server) pingLoop(p Pinger) {
+	every := s.cfg.StaleAfter / 5
+	s.every(every, func() {
+		ctx, cancel := context.WithTimeout(s.ctx, every)
+		if p.Ping(ctx) == nil {
+			s.heard()
+		}
+		cancel()
+	})
+}
+
+// every runs fn every d until the server stops.
+func (s *Server) every(d time.Duration, fn func()) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+			fn()
+		}
+	}
+}
+
+// originSilent reports whether no origin replica has answered for
+// StaleAfter at now (unix ns).
+func (s *Server) originSilent(now int64) bool {
+	return s.pinged && now-s.lastHeard.Load() > int64(s.cfg.StaleAfter)
 }
 
 // Handler is the visitor-facing fasthttp handler (for tests and embedding).
@@ -217,6 +280,7 @@ func (s *Server) Invalidate(siteID string, version uint64) {
 		return
 	}
 	if raise(&st.known, version) {
+		st.behindSince.CompareAndSwap(0, time.Now().UnixNano())
 		s.queueAhead(st)
 	}
 }
@@ -317,6 +381,11 @@ func (s *Server) follow() {
 			ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RenderTimeout)
 			reg, err := s.origin.Registry(ctx)
 			cancel()
+			if errors.Is(err, ErrUnauthorized) {
+				s.log.Error("the origin refused the edge secret; stopping", "err", err)
+				s.fatal <- fmt.Errorf("edge: registry: %w (check the edge secret)", err)
+				return
+			}
 			if err != nil {
 				s.log.Warn("registry load failed", "err", err)
 				s.registryFromRedis()
@@ -326,6 +395,7 @@ func (s *Server) follow() {
 				backoff = min(backoff*2, 5*time.Second)
 				continue
 			}
+			s.heard()
 			s.applyRegistry(reg)
 			if s.l2 != nil { // else the Redis connect puts it once it is up
 				if b, err := json.Marshal(reg); err == nil {
@@ -356,6 +426,7 @@ func (s *Server) follow() {
 			backoff = min(backoff*2, 5*time.Second)
 			continue
 		}
+		s.heard()
 		backoff = 100 * time.Millisecond
 		if vs.Version != after {
 			loaded = false // routing or access may have changed
@@ -447,18 +518,7 @@ func (s *Server) sweepAhead() {
 	}
 }
 
-func (s *Server) sweepLoop() {
-	t := time.NewTicker(s.cfg.RenderAheadRetry)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-t.C:
-			s.sweepAhead()
-		}
-	}
-}
+func (s *Server) sweepLoop() { s.every(s.cfg.RenderAheadRetry, s.sweepAhead) }
 
 func (s *Server) renderAheadLoop() {
 	for {
