@@ -189,15 +189,44 @@ func (s *Server) heard() { s.lastHeard.Store(time.Now().UnixNano()) }
 
 // pingLoop keeps lastHeard fresh while any origin replica answers, so a
 // quiet versions long poll does not mark pages stale.
+// When the origin answers again after it did not (an outage or a
+// partition healed), the edge catches up on every site's version at once.
 func (s *Server) pingLoop(p Pinger) {
 	every := s.cfg.StaleAfter / 5
+	up := true
 	s.every(every, func() {
 		ctx, cancel := context.WithTimeout(s.ctx, every)
-		if p.Ping(ctx) == nil {
-			s.heard()
+		defer cancel()
+		if p.Ping(ctx) != nil {
+			up = false
+			return
 		}
-		cancel()
+		s.heard()
+		if !up {
+			up = true
+			s.catchUp()
+		}
 	})
+}
+
+// maxOriginBackoff bounds the wait between two tries of a failed registry
+// load or versions poll, so an edge resumes soon after the origin does.
+const maxOriginBackoff = time.Second
+
+// catchUp asks the origin for every site's version now, instead of waiting
+// for the long poll's next turn or gossip's anti-entropy.
+func (s *Server) catchUp() {
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RenderTimeout)
+	defer cancel()
+	vs, err := s.origin.Versions(ctx, 0, 0)
+	if err != nil {
+		s.log.Debug("catch up", "err", err)
+		return
+	}
+	s.clampVersions(vs)
+	for id, v := range vs.Sites {
+		s.Invalidate(id, v)
+	}
 }
 
 // every runs fn every d until the server stops.
@@ -394,7 +423,7 @@ func (s *Server) follow() {
 				if !sleepCtx(s.ctx, backoff) {
 					return
 				}
-				backoff = min(backoff*2, 5*time.Second)
+				backoff = min(backoff*2, maxOriginBackoff)
 				continue
 			}
 			s.heard()
@@ -425,7 +454,7 @@ func (s *Server) follow() {
 			if !sleepCtx(s.ctx, backoff) {
 				return
 			}
-			backoff = min(backoff*2, 5*time.Second)
+			backoff = min(backoff*2, maxOriginBackoff)
 			continue
 		}
 		s.heard()

@@ -14,7 +14,7 @@ import (
 )
 
 // decoded is a response body with its Content-Encoding undone.
-func decoded(t *testing.T, r resp) string {
+func decoded(t testing.TB, r resp) string {
 	t.Helper()
 	var rd io.Reader = strings.NewReader(r.body)
 	switch r.header.Get("Content-Encoding") {
@@ -74,14 +74,16 @@ func checkMarked(t *testing.T, e *testEdge, host string, want bool) {
 }
 
 // warm makes every case an L1 hit.
-func warm(t *testing.T, e *testEdge, host string) {
+func warm(t testing.TB, e *testEdge, host string) {
 	t.Helper()
 	for _, c := range staleCases {
 		var hs []string
 		if c.ae != "" {
 			hs = append(hs, "Accept-Encoding: "+c.ae)
 		}
-		hitUntil(t, e, host, c.path, hs...)
+		eventually(t, 10*time.Second, "an L1 hit on "+host+c.path, func() bool {
+			return e.get(t, host, c.path, hs...).header.Get("X-Statusedge-Cache") == "l1"
+		})
 	}
 }
 
