@@ -339,6 +339,19 @@ func (s *Site) Children(groupID string) []*Component {
 	return out
 }
 
+// Live reports whether some component of s is not operational. While one
+// is, its uptime and the time it has been down grow with the clock, so a
+// page is only right as of the minute it was made (the renderer dates it to
+// the minute and edges key it by the minute); otherwise a page holds all day.
+func (s *Site) Live() bool {
+	for _, c := range s.Components {
+		if !c.Group && c.Status != Operational {
+			return true
+		}
+	}
+	return false
+}
+
 // StatusOf is c's status as every surface shows it (the page, the v2 JSON,
 // the management API): a group with children shows the worst of them
 // (Statuspage does the same), anything else its own status.

@@ -1,6 +1,7 @@
 package content
 
 import (
+	"math"
 	"slices"
 	"sort"
 	"time"
@@ -199,54 +200,76 @@ func NewWindow(now time.Time, days int, loc *time.Location) *Window {
 }
 
 // Uptime returns the daily uptime of component id for the days days ending
-// with the day of now (oldest first), in O(days).
+// with the day of now (oldest first), in O(days), counting from the day it
+// was tracked (see UptimeFrom).
 func (h History) Uptime(id string, now time.Time, days int, loc *time.Location) []DayUptime {
 	return h.UptimeIn(id, NewWindow(now, days, loc))
 }
 
-// UptimeIn returns the daily uptime of component id over w, in O(days).
+// UptimeIn returns the daily uptime of component id over w, counting whole
+// days from the day it was tracked (see UptimeFrom).
 func (h History) UptimeIn(id string, w *Window) []DayUptime {
+	return h.UptimeFrom(id, h.trackedDay(id, w.Loc), w)
+}
+
+// trackedDay is the day component id began to be tracked, in loc.
+func (h History) trackedDay(id string, loc *time.Location) int32 {
+	if ch, ok := h.Components[id]; ok {
+		return DayNumber(ch.Tracked, loc)
+	}
+	return math.MaxInt32
+}
+
+// StartDay is the first day c's uptime counts: its start_date (a civil date,
+// as Statuspage has it) when set, else the day it was created, in loc.
+func StartDay(c *Component, loc *time.Location) int32 {
+	if c.StartDate != nil {
+		if t, err := time.Parse("2006-01-02", *c.StartDate); err == nil {
+			return int32(t.Unix() / 86400)
+		}
+	}
+	return DayNumber(c.CreatedAt, loc)
+}
+
+// UptimeFrom returns the daily uptime of component id over w, in O(days).
+// Days before from have no data; every day from from on counts whole (its
+// full length in w.Loc, today too), so a day's figure is the share of the day
+// the component was up, the time not recorded as down counting as up (as
+// Statuspage counts it). A day's outage is known up to w.Now.
+func (h History) UptimeFrom(id string, from int32, w *Window) []DayUptime {
 	days := len(w.Dates)
 	out := make([]DayUptime, days)
 	for i := range out {
 		out[i] = DayUptime{Date: w.Dates[i], Worst: Operational}
 	}
 	ch, ok := h.Components[id]
-	if !ok {
-		return out
-	}
 	first, last := w.First, w.First+int32(days)-1
-	// The closed intervals: a binary search for the first day, then a walk.
-	j := sort.Search(len(ch.Days), func(k int) bool { return ch.Days[k].Day >= first })
 	totals := make([]DayTotals, days)
-	for ; j < len(ch.Days) && ch.Days[j].Day <= last; j++ {
-		totals[ch.Days[j].Day-first] = ch.Days[j]
-	}
-	// The open interval: the current status since it began.
-	if ch.Status != Operational && w.Now.After(ch.Since) {
-		from := ch.Since
-		if from.Before(w.Starts[0]) {
-			from = w.Starts[0]
+	if ok {
+		// The closed intervals: a binary search for the first day, then a walk.
+		j := sort.Search(len(ch.Days), func(k int) bool { return ch.Days[k].Day >= first })
+		for ; j < len(ch.Days) && ch.Days[j].Day <= last; j++ {
+			totals[ch.Days[j].Day-first] = ch.Days[j]
 		}
-		for _, d := range addInterval(nil, ch.Status, from, w.Now, w.Loc) {
-			if d.Day < first || d.Day > last {
-				continue
+		// The open interval: the current status since it began.
+		if ch.Status != Operational && w.Now.After(ch.Since) {
+			since := ch.Since
+			if since.Before(w.Starts[0]) {
+				since = w.Starts[0]
 			}
-			t := &totals[d.Day-first]
-			t.Degraded += d.Degraded
-			t.Partial += d.Partial
-			t.Major += d.Major
-			t.Maintenance += d.Maintenance
+			for _, d := range addInterval(nil, ch.Status, since, w.Now, w.Loc) {
+				if d.Day < first || d.Day > last {
+					continue
+				}
+				t := &totals[d.Day-first]
+				t.Degraded += d.Degraded
+				t.Partial += d.Partial
+				t.Major += d.Major
+				t.Maintenance += d.Maintenance
+			}
 		}
 	}
 	for i := range out {
-		start, end := w.Starts[i], w.Starts[i+1]
-		if start.Before(ch.Tracked) {
-			start = ch.Tracked
-		}
-		if end.After(w.Now) {
-			end = w.Now
-		}
 		t := totals[i]
 		d := &out[i]
 		d.Degraded, d.Partial, d.Major, d.Maintenance = t.Degraded, t.Partial, t.Major, t.Maintenance
@@ -260,8 +283,11 @@ func (h History) UptimeIn(id string, w *Window) []DayUptime {
 		case t.Maintenance > 0:
 			d.Worst = UnderMaintenance
 		}
-		counted := end.Sub(start).Seconds() - float64(t.Maintenance)
-		if !end.After(start) || counted <= 0 {
+		if first+int32(i) < from || !w.Starts[i].Before(w.Now) { // not begun by Now: no data yet
+			continue
+		}
+		counted := w.Starts[i+1].Sub(w.Starts[i]).Seconds() - float64(t.Maintenance)
+		if counted <= 0 {
 			continue
 		}
 		up := 1 - (float64(t.Major)+PartialOutageWeight*float64(t.Partial))/counted
@@ -271,20 +297,37 @@ func (h History) UptimeIn(id string, w *Window) []DayUptime {
 	return out
 }
 
-// GroupUptime averages the daily uptime of the given children: a day's value
-// is the mean of the children with data that day; Worst is the worst of them.
+// GroupMember is a component of a group and the first day its uptime counts.
+type GroupMember struct {
+	ID   string
+	From int32
+}
+
+// GroupUptime averages the daily uptime of the given children (counted from
+// the days they were tracked): a day's value is the mean of the children
+// with data that day; Worst is the worst of them.
 func (h History) GroupUptime(children []string, now time.Time, days int, loc *time.Location) []DayUptime {
 	return h.GroupUptimeIn(children, NewWindow(now, days, loc))
 }
 
 // GroupUptimeIn is GroupUptime over w.
 func (h History) GroupUptimeIn(children []string, w *Window) []DayUptime {
+	ms := make([]GroupMember, len(children))
+	for i, id := range children {
+		ms[i] = GroupMember{ID: id, From: h.trackedDay(id, w.Loc)}
+	}
+	return h.GroupUptimeFrom(ms, w)
+}
+
+// GroupUptimeFrom averages the daily uptime of the given members over w,
+// each counted from its own first day (see UptimeFrom).
+func (h History) GroupUptimeFrom(children []GroupMember, w *Window) []DayUptime {
 	days := len(w.Dates)
-	out := h.UptimeIn("", w)
+	out := h.UptimeFrom("", math.MaxInt32, w)
 	sums := make([]float64, days)
 	counts := make([]int, days)
-	for _, id := range children {
-		for i, d := range h.UptimeIn(id, w) {
+	for _, m := range children {
+		for i, d := range h.UptimeFrom(m.ID, m.From, w) {
 			o := &out[i]
 			o.Degraded += d.Degraded
 			o.Partial += d.Partial

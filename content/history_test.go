@@ -35,8 +35,8 @@ func TestUptimeFormula(t *testing.T) {
 			for _, c := range tt.changes {
 				h.Record("c", day.Add(c.at), c.to, "test", utc)
 			}
-			now := day.Add(24*time.Hour - time.Second) // the last second of the day
-			got := h.Uptime("c", now, 1, utc)[0]
+			now := day.Add(30 * time.Hour) // the day is over
+			got := h.Uptime("c", now, 2, utc)[0]
 			if got.Worst != tt.worst {
 				t.Errorf("worst = %s, want %s", got.Worst, tt.worst)
 			}
@@ -86,11 +86,51 @@ func TestUptimeOpenIntervalAndTracking(t *testing.T) {
 	if days[0].Uptime != nil {
 		t.Errorf("day before tracking has data: %v", *days[0].Uptime)
 	}
-	if got := *days[1].Uptime; math.Abs(got-0.5) > 1e-9 { // 12h tracked, 6h down
-		t.Errorf("creation day uptime = %v, want 0.5", got)
+	// Days count whole: the creation day had 6 of its 24 hours down.
+	if got := *days[1].Uptime; math.Abs(got-0.75) > 1e-9 {
+		t.Errorf("creation day uptime = %v, want 0.75", got)
 	}
-	if got := *days[2].Uptime; got != 0 { // down since midnight
-		t.Errorf("today uptime = %v, want 0", got)
+	if got := *days[2].Uptime; math.Abs(got-0.75) > 1e-9 { // down since midnight: 6h so far
+		t.Errorf("today uptime = %v, want 0.75", got)
+	}
+}
+
+// The figure under a 90-day bar counts whole days from the component's
+// start: a component created minutes ago with a one-minute outage is not
+// at 75 %, and a start_date before its creation counts those days as up.
+func TestUptimeCountsWholeDaysFromStart(t *testing.T) {
+	utc := time.UTC
+	created := time.Date(2026, 5, 20, 14, 0, 0, 0, utc)
+	for _, tc := range []struct {
+		name      string
+		startDate *string
+		now       time.Time
+		wantDays  int // days with data
+		want      float64
+	}{
+		{"created 3 minutes ago, 66 s down", nil, created.Add(3 * time.Minute), 1, 1 - 66.0/86400},
+		{"start_date two days before creation", ptr("2026-05-18"), created.Add(3 * time.Minute), 3, 1 - 66.0/86400/3},
+		{"start_date after today: no data yet", ptr("2026-06-01"), created.Add(3 * time.Minute), 0, 0},
+		{"created in the window, read 10 days later", nil, created.AddDate(0, 0, 10), 11, 1 - 66.0/86400/11},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var h History
+			h.Track("c", created, Operational)
+			h.Record("c", created.Add(time.Minute), MajorOutage, "", utc)
+			h.Record("c", created.Add(time.Minute+66*time.Second), Operational, "", utc)
+			c := &Component{ID: "c", CreatedAt: created, StartDate: tc.startDate}
+			days := h.UptimeFrom("c", StartDay(c, utc), NewWindow(tc.now, 90, utc))
+			n := 0
+			for _, d := range days {
+				if d.Uptime != nil {
+					n++
+				}
+			}
+			p, ok := Percent(days)
+			if n != tc.wantDays || (n > 0 && (!ok || math.Abs(p-tc.want) > 1e-9)) || (n == 0 && ok) {
+				t.Fatalf("%d days with data, %v (%v); want %d days, %v", n, p, ok, tc.wantDays, tc.want)
+			}
+		})
 	}
 }
 

@@ -82,6 +82,15 @@ const keyPrefix = "se1"
 // se1|site|version|audience|day|path. Every part that changes the bytes is
 // in it; the path comes last and is a normalized route (no '|').
 func appendBaseKey(b []byte, site string, version uint64, aud string, day int32, path []byte) []byte {
+	return appendMinuteKey(b, site, version, aud, day, 0, path)
+}
+
+// appendMinuteKey is appendBaseKey for a page that holds one minute only (a
+// live site: something not operational, so uptime moves with the clock):
+// se1|site|version|audience|day@minute|path, minute in unix minutes. A
+// minute of 0 is no minute: the key is appendBaseKey's, as every
+// all-operational site's keys are.
+func appendMinuteKey(b []byte, site string, version uint64, aud string, day int32, minute int64, path []byte) []byte {
 	b = append(b, keyPrefix...)
 	b = append(b, '|')
 	b = append(b, site...)
@@ -91,6 +100,10 @@ func appendBaseKey(b []byte, site string, version uint64, aud string, day int32,
 	b = append(b, aud...)
 	b = append(b, '|')
 	b = strconv.AppendInt(b, int64(day), 10)
+	if minute != 0 {
+		b = append(b, '@')
+		b = strconv.AppendInt(b, minute, 10)
+	}
 	b = append(b, '|')
 	return append(b, path...)
 }

@@ -22,6 +22,7 @@ const (
 	DefaultPublicMaxAge   = 10 * time.Second
 	DefaultBrotliLevel    = 9
 	DefaultRenderAheadTry = 5 * time.Second
+	DefaultMinuteLead     = 10 * time.Second
 	// A client may try DefaultLoginBurst passwords at once, then one per
 	// DefaultLoginEvery; DefaultLoginClients clients are tracked at most.
 	DefaultLoginBurst   = 10
@@ -65,12 +66,27 @@ type Config struct {
 	VersionsWait time.Duration
 	// RenderAheadRetry is how often failed render-aheads are retried.
 	RenderAheadRetry time.Duration
+	// MinuteLead is how long before a minute begins the hot paths of every
+	// live site (something not operational: its pages hold one minute) are
+	// rendered for it; 0 means DefaultMinuteLead, negative disables it
+	// (visitors then get the previous minute's page while it renders).
+	MinuteLead time.Duration
 	// LoginBurst password attempts per client (an IPv4 address or an IPv6
 	// /64) at once, then one per LoginEvery; LoginClients bounds how many
 	// clients are tracked (past it, new clients wait).
 	LoginBurst   int
 	LoginEvery   time.Duration
 	LoginClients int
+	// MaxConns bounds the open visitor connections (0: the fd limit less
+	// 128, at least 64); at the bound the edge stops accepting until one
+	// closes. MaxConnsPerClient bounds one client's (IPv4 address or IPv6
+	// /64; trusted proxies exempt) and closes the excess at once (0:
+	// DefaultMaxConnsPerClient). Past 3/4 of MaxConns, or when an accept
+	// fails for want of descriptors, every connection's idle (read)
+	// timeout is cut to PressureIdle (0: DefaultPressureIdle).
+	MaxConns          int
+	MaxConnsPerClient int
+	PressureIdle      time.Duration
 	// LoopbackSite, when set, is the id of the site served for the Hosts
 	// localhost, 127.0.0.0/8 and [::1] (any port), which no tenant can
 	// claim. statusedge dev sets it to the demo site, so the URL it prints
@@ -81,6 +97,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// OnDomains, if set, gets the verified custom domains of every site
+	// after each registry load (the TLS layer's decision set; see https.go).
+	OnDomains func(verified []string)
 }
 
 // DefaultConfig returns a Config with every default filled in (Origin and
@@ -111,9 +130,15 @@ func (c *Config) fill() {
 	c.LoginBurst = cmp.Or(c.LoginBurst, d.LoginBurst)
 	c.LoginEvery = cmp.Or(c.LoginEvery, d.LoginEvery)
 	c.LoginClients = cmp.Or(c.LoginClients, d.LoginClients)
+	c.MaxConnsPerClient = cmp.Or(c.MaxConnsPerClient, DefaultMaxConnsPerClient)
+	c.PressureIdle = cmp.Or(c.PressureIdle, DefaultPressureIdle)
+	if c.MaxConns == 0 {
+		c.MaxConns = defaultMaxConns()
+	}
 	if c.RenderAheadRetry <= 0 {
 		c.RenderAheadRetry = DefaultRenderAheadTry
 	}
+	c.MinuteLead = cmp.Or(c.MinuteLead, DefaultMinuteLead)
 	if c.Shell == nil {
 		c.Shell = PlainShell{}
 	}
@@ -145,6 +170,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: SessionTTL must be at least a minute", ErrBadConfig)
 	case c.LoginBurst < 1 || c.LoginEvery <= 0 || c.LoginClients < 1:
 		return fmt.Errorf("%w: LoginBurst, LoginEvery and LoginClients must be positive", ErrBadConfig)
+	case c.MaxConns < 1 || c.MaxConnsPerClient < 1 || c.PressureIdle <= 0:
+		return fmt.Errorf("%w: MaxConns, MaxConnsPerClient and PressureIdle must be positive", ErrBadConfig)
 	}
 	for _, p := range c.TrustedProxies {
 		if !p.IsValid() {

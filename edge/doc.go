@@ -22,9 +22,16 @@
 // hot paths of a newer version ahead of visitors and switches only when they
 // are ready, and it never goes back to an older version.
 //
-// When a site's day rolls over every key goes cold; while the origin is
-// healthy the page's newest copy (same or newer version) answers at once and
-// the new day's page renders behind it.
+// While something on a site is not operational (the origin's render says
+// X-Statusedge-Live) its pages hold one minute: the key's day gains the unix
+// minute ("day@minute"), the origin renders as of the request's minute (at=),
+// and MinuteLead before each minute the hot paths of every live site are
+// rendered for it. An all-operational site's keys are the day's, as before.
+// A version's first render tells which: it is stored under the right key.
+//
+// When a site's day (or, live, its minute) rolls over every key goes cold;
+// while the origin is healthy the page's newest copy (same or newer version)
+// answers at once and the new page renders behind it.
 //
 // Failure modes: past the render budget an HTML visitor gets the skeleton
 // shell (no-store) and the render finishes in the background; with the
@@ -47,6 +54,15 @@
 // collected: run the edge with a soft memory limit (GOMEMLIMIT, or
 // debug.SetMemoryLimit) of about the L1 bound plus 128 MiB. BenchmarkEdgeRSS
 // measures all of this with 10,000 sites.
+//
+// Connections: the listener retries failed accepts (EMFILE and the like)
+// with a backoff instead of ending the server, holds at most MaxConns (the
+// fd limit less a reserve for Redis and the origin; at the bound it waits
+// for a slot and the kernel's backlog queues the rest), closes a client's
+// connections past MaxConnsPerClient (trusted proxies exempt), and under
+// pressure (past 3/4 of MaxConns, or out of descriptors) closes each
+// connection after its answer and cuts read deadlines to PressureIdle, so
+// idle keep-alives cannot hold the edge.
 //
 // Each edge also leaves the registry in Redis, so an edge that starts while
 // the origin is down still routes and serves what Redis holds.

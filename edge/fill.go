@@ -63,8 +63,19 @@ type fillReq struct {
 	aud       string // cache-key audience
 	originAud string // audience id for the origin ("" = whole site)
 	day       int32
+	minute    int64     // the key's unix minute (appendMinuteKey), 0 for the day's key
+	at        time.Time // the moment to render the page as of (zero: now)
 	path      string
-	base      string // appendBaseKey(...)
+	base      string // appendMinuteKey(...)
+}
+
+// liveMinute is the key minute of a page rendered as of at: at's unix
+// minute when the site was live, else 0.
+func liveMinute(live bool, at time.Time) int64 {
+	if !live {
+		return 0
+	}
+	return at.Unix() / 60
 }
 
 var notFoundBody = []byte("This page does not exist.\n")
@@ -98,8 +109,12 @@ func (s *Server) fill(c *call, r fillReq) {
 		}
 	}
 	s.m.renders.Inc()
+	at := r.at
+	if at.IsZero() {
+		at = s.cfg.Now()
+	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RenderTimeout)
-	rd, err := s.origin.Render(ctx, RenderRequest{SiteID: r.st.id, Path: r.path, Audience: r.originAud, MinVersion: r.version})
+	rd, err := s.origin.Render(ctx, RenderRequest{SiteID: r.st.id, Path: r.path, Audience: r.originAud, MinVersion: r.version, At: at})
 	cancel()
 	now := s.cfg.Now()
 	var p page
@@ -121,6 +136,16 @@ func (s *Server) fill(c *call, r fillReq) {
 			ct = "text/html; charset=utf-8"
 		}
 		p = page{status: 200, version: rd.Version, renderedAt: now, ctype: ct, body: rd.Body}
+		r.st.setLive(rd.Version, rd.Live)
+		if m := liveMinute(rd.Live, at); m != r.minute {
+			// The key guessed wrong (a version's first render): the bytes
+			// go under the key they are right for, minute or day.
+			r.minute = m
+			base = appendMinuteKey(nil, r.st.id, r.version, r.aud, r.day, m, []byte(r.path))
+			for e := range numEnc {
+				keys[e] = appendEnc(bytes.Clone(base), e)
+			}
+		}
 		if raise(&r.st.known, rd.Version) {
 			s.queueAhead(r.st)
 		}

@@ -66,6 +66,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		now = s.clock()
 	}
 	out := s.serve(ctx, now)
+	if p := s.pressure.Load(); p != nil && p.Load() {
+		ctx.SetConnectionClose() // near MaxConns: no idle keep-alive holds a slot
+	}
 	if !out.fromBlock() {
 		s.securityHeaders(&ctx.Response.Header)
 	}
@@ -156,9 +159,10 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 	enc := acceptEncoding(ctx.Request.Header.PeekCanonical(hAcceptEncoding))
 	ver := st.serveVersion()
 	day := st.today(now)
+	minute := st.minute(ver, now)
 
 	kp := s.keyBufs.Get().(*[]byte)
-	base := appendBaseKey((*kp)[:0], st.id, ver, aud, day, npath)
+	base := appendMinuteKey((*kp)[:0], st.id, ver, aud, day, minute, npath)
 	baseLen := len(base)
 	full := appendEnc(base, enc)
 	*kp = full
@@ -167,7 +171,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 		s.m.hits[layerL1].Inc()
 		return s.writeVariant(ctx, v, private, outL1)
 	}
-	r := fillReq{st: st, version: ver, aud: aud, originAud: originAud, day: day,
+	r := fillReq{st: st, version: ver, aud: aud, originAud: originAud, day: day, minute: minute, at: now,
 		path: string(npath), base: string(full[:baseLen])}
 	s.keyBufs.Put(kp)
 	return s.miss(ctx, se, r, rt, enc, private)

@@ -35,6 +35,8 @@ type RenderRequest struct {
 	Path       string // normalized, with "?page=N" when present
 	Audience   string // "" for the whole site, else an audience id
 	MinVersion uint64
+	// At is the moment the page is asked for (zero: the origin's now).
+	At time.Time
 }
 
 // Rendered is a page as the origin produced it.
@@ -42,6 +44,9 @@ type Rendered struct {
 	ContentType string
 	Version     uint64
 	Body        []byte
+	// Live says the site was live at Version (X-Statusedge-Live): the page
+	// holds for the minute of the request's At only.
+	Live bool
 }
 
 // Versions is the long poll's answer. Applied is a log index the replica
@@ -139,6 +144,9 @@ func (o *HTTPOrigin) Render(ctx context.Context, r RenderRequest) (Rendered, err
 	if r.Audience != "" {
 		q.Set("audience", r.Audience)
 	}
+	if !r.At.IsZero() {
+		q.Set("at", strconv.FormatInt(r.At.Unix(), 10))
+	}
 	resp, err := o.get(ctx, "/internal/v1/render", q)
 	if err != nil {
 		return Rendered{}, err
@@ -155,7 +163,8 @@ func (o *HTTPOrigin) Render(ctx context.Context, r RenderRequest) (Rendered, err
 	if err != nil {
 		return Rendered{}, fmt.Errorf("%w: render %s: bad X-Statusedge-Version: %w", ErrUnavailable, r.Path, err)
 	}
-	return Rendered{ContentType: resp.Header.Get("Content-Type"), Version: v, Body: body}, nil
+	return Rendered{ContentType: resp.Header.Get("Content-Type"), Version: v, Body: body,
+		Live: resp.Header.Get("X-Statusedge-Live") == "1"}, nil
 }
 
 // Versions implements Origin.

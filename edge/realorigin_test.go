@@ -87,7 +87,7 @@ func TestRealOrigin(t *testing.T) {
 	var skew atomic.Int64
 	e := realEdge(t, url, func(cfg *Config) {
 		cfg.RedisAddr, cfg.Shell = red.Addr(), sk
-		cfg.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+		cfg.Now = func() time.Time { return now.Add(time.Duration(skew.Load())) } // a fixed clock: the demo site is live, its pages hold one minute
 	})
 
 	var first resp

@@ -36,7 +36,8 @@ type Server struct {
 
 	tableMu sync.Mutex
 	table   atomic.Pointer[table]
-	zones   zoneCache // under tableMu
+	domains atomic.Pointer[domainTable] // custom domains by name (https.go)
+	zones   zoneCache                   // under tableMu
 	ready   chan struct{}
 	readyMu sync.Once
 
@@ -52,11 +53,12 @@ type Server struct {
 	metricH  fasthttp.RequestHandler
 	keyBufs  sync.Pool
 
-	closing atomic.Bool
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	srv     *fasthttp.Server
+	closing  atomic.Bool
+	pressure atomic.Pointer[atomic.Bool] // the listener's pressure flag (nil before Serve)
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	srv      *fasthttp.Server
 }
 
 // New validates cfg, builds the caches and starts the background work:
@@ -109,6 +111,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.goBackground(s.follow)
 	s.goBackground(s.sweepLoop)
+	if s.cfg.MinuteLead > 0 {
+		s.goBackground(s.minuteLoop)
+	}
 	for range 4 {
 		s.goBackground(s.renderAheadLoop)
 	}
@@ -157,7 +162,9 @@ func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
 
 // Serve answers visitors on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	err := s.srv.Serve(ln)
+	lim := newLimitListener(ln, s.cfg.MaxConns, s.cfg.MaxConnsPerClient, s.cfg.PressureIdle, s.cfg.TrustedProxies, s.m)
+	s.pressure.Store(&lim.pressure)
+	err := s.srv.Serve(lim)
 	if s.closing.Load() {
 		return ErrServerClosed
 	}
@@ -294,6 +301,7 @@ func (s *Server) applyRegistry(reg content.Registry) {
 		}
 	}
 	s.table.Store(nt)
+	s.setDomains(reg)
 	for _, st := range raised {
 		s.queueAhead(st)
 	}
@@ -480,13 +488,7 @@ func (s *Server) renderAhead(st *site) {
 		for _, p := range hotPaths {
 			r := fillReq{st: st, version: target, aud: vw[0], originAud: vw[1], day: day, path: p}
 			r.base = string(appendBaseKey(nil, st.id, target, vw[0], day, []byte(p)))
-			c, leader := s.flights.join(r.base)
-			if leader {
-				s.fill(c, r)
-			} else {
-				<-c.done
-			}
-			if c.err != nil {
+			if c := s.fillNow(r); c.err != nil {
 				s.log.Info("render-ahead failed; staying on current version", "site", st.id,
 					"version", target, "current", cur, "path", p, "err", c.err)
 				return
@@ -497,4 +499,57 @@ func (s *Server) renderAhead(st *site) {
 		s.m.aheads.Inc()
 		s.log.Debug("switched version", "site", st.id, "from", cur, "to", target)
 	}
+}
+
+// minuteLoop renders, MinuteLead before each minute begins, the hot paths of
+// every live site (its pages hold one minute) as of that minute, so the
+// visitors of the new minute find them ready.
+func (s *Server) minuteLoop() {
+	for {
+		now := s.cfg.Now()
+		next := now.Truncate(time.Minute).Add(time.Minute)
+		if d := next.Sub(now) - s.cfg.MinuteLead; d > 0 && !sleepCtx(s.ctx, d) {
+			return
+		}
+		for _, st := range s.table.Load().order {
+			if s.ctx.Err() != nil {
+				return
+			}
+			if ver := st.serveVersion(); st.minute(ver, next) != 0 {
+				s.renderMinute(st, ver, next)
+			}
+		}
+		if d := next.Sub(s.cfg.Now()); d > 0 && !sleepCtx(s.ctx, d) {
+			return
+		}
+	}
+}
+
+// renderMinute renders the hot paths of version ver of a live site, for
+// every viewer, as of the minute beginning at at.
+func (s *Server) renderMinute(st *site, ver uint64, at time.Time) {
+	se := st.entry.Load()
+	day, minute := content.DayNumber(at, se.loc), at.Unix()/60
+	for _, vw := range se.viewers() {
+		for _, p := range hotPaths {
+			r := fillReq{st: st, version: ver, aud: vw[0], originAud: vw[1], day: day, minute: minute, at: at, path: p}
+			r.base = string(appendMinuteKey(nil, st.id, ver, vw[0], day, minute, []byte(p)))
+			if c := s.fillNow(r); c.err != nil {
+				s.log.Debug("minute render-ahead failed", "site", st.id, "version", ver, "path", p, "err", c.err)
+				return
+			}
+		}
+	}
+}
+
+// fillNow fills r in this goroutine, or waits for the fill of the same key
+// already running, and returns its call.
+func (s *Server) fillNow(r fillReq) *call {
+	c, leader := s.flights.join(r.base)
+	if leader {
+		s.fill(c, r)
+	} else {
+		<-c.done
+	}
+	return c
 }

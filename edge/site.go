@@ -20,6 +20,40 @@ type site struct {
 	// its origin has, 0 when it is not (see Server.clampVersions).
 	unconfirmed atomic.Int64
 	day         atomic.Pointer[dayInfo]
+	// live is what the origin said of the last version it rendered:
+	// version<<1 | 1 when the site was live (something not operational:
+	// its pages hold one minute), version<<1 when not.
+	live atomic.Uint64
+}
+
+// setLive records whether version v of the site is live, unless a newer
+// version's answer is already recorded.
+func (st *site) setLive(v uint64, live bool) {
+	n := v << 1
+	if live {
+		n |= 1
+	}
+	for {
+		c := st.live.Load()
+		if c>>1 > v || c == n {
+			return
+		}
+		if st.live.CompareAndSwap(c, n) {
+			return
+		}
+	}
+}
+
+// minute is the cache-key minute of the site's pages at version v and now:
+// now's unix minute while the origin's last answer, for v or newer (a page
+// under v's key may hold a newer version's bytes), said live, else 0 (the
+// day's key). A version not rendered yet learns it on its first fill, which
+// stores the page under the key it is right for.
+func (st *site) minute(v uint64, now time.Time) int64 {
+	if l := st.live.Load(); l&1 == 0 || l>>1 < v {
+		return 0
+	}
+	return now.Unix() / 60
 }
 
 // siteEntry is a registry entry with what the hot path needs pre-parsed.

@@ -95,11 +95,13 @@ func (n *Node) internalApply(w http.ResponseWriter, r *http.Request) {
 		writeError(w, decodeError(err))
 		return
 	}
-	if !n.IsLeader() {
+	if !n.IsLeader() || n.Fenced() { // nothing applied: the follower may retry elsewhere
 		writeError(w, &Error{Status: http.StatusMisdirectedRequest, Message: "not the leader", Err: ErrNoLeader})
 		return
 	}
-	res, err := n.applyLocal(data)
+	ctx, cancel := context.WithTimeout(r.Context(), n.cfg.ApplyTimeout)
+	defer cancel()
+	res, err := n.applyLocal(ctx, data)
 	if err != nil {
 		if errors.Is(err, raft.ErrNotLeader) {
 			writeError(w, &Error{Status: http.StatusMisdirectedRequest, Message: "not the leader", Err: ErrNoLeader})
@@ -197,16 +199,37 @@ func (n *Node) internalRender(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	now := n.now()
+	if s := q.Get("at"); s != "" {
+		sec, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			writeError(w, malformed("at", "must be a time in unix seconds"))
+			return
+		}
+		at := time.Unix(sec, 0)
+		if at.Before(now.Add(-MaxRenderSkew)) || at.After(now.Add(MaxRenderSkew)) {
+			writeError(w, invalid("at", "must be within %s of this replica's clock", MaxRenderSkew))
+			return
+		}
+		now = at
+	}
 	site := n.Site(siteID)
 	if site == nil {
 		writeError(w, notFound("site", "site"))
 		return
 	}
-	n.render(w, r, site, audience, path)
+	n.render(w, r, site, audience, path, now)
 }
 
-// render writes one rendered page with its version headers.
-func (n *Node) render(w http.ResponseWriter, r *http.Request, site *content.Site, audience, path string) {
+// MaxRenderSkew is how far from a replica's clock the time a render is
+// asked for (at=) may be: an edge's clock a little off, or a minute
+// rendered ahead.
+const MaxRenderSkew = 10 * time.Minute
+
+// render writes one rendered page, as of now, with its version headers and,
+// while the site is live (content.Site.Live), X-Statusedge-Live: the page
+// holds for the minute of now only.
+func (n *Node) render(w http.ResponseWriter, r *http.Request, site *content.Site, audience, path string, now time.Time) {
 	if n.cfg.Renderer == nil {
 		writeError(w, &Error{Status: http.StatusServiceUnavailable, Message: "no renderer configured", Err: ErrClosed})
 		return
@@ -215,7 +238,7 @@ func (n *Node) render(w http.ResponseWriter, r *http.Request, site *content.Site
 		writeError(w, &Error{Status: http.StatusForbidden, Field: "audience", Message: "unknown audience", Err: ErrForbidden})
 		return
 	}
-	body, ctype, err := n.cfg.Renderer.Render(site, audience, path, n.now())
+	body, ctype, err := n.cfg.Renderer.Render(site, audience, path, now)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		writeError(w, notFound("path", "page"))
@@ -234,6 +257,9 @@ func (n *Node) render(w http.ResponseWriter, r *http.Request, site *content.Site
 	h.Set("Content-Type", ctype)
 	h.Set("ETag", etag)
 	h.Set("X-Statusedge-Version", strconv.FormatUint(site.Version, 10))
+	if site.Live() {
+		h.Set("X-Statusedge-Live", "1")
+	}
 	if r.Header.Get("If-None-Match") == etag {
 		w.WriteHeader(http.StatusNotModified)
 		return
@@ -273,6 +299,6 @@ func (n *Node) PublicHandler() http.Handler {
 		if r.URL.RawQuery != "" {
 			path += "?" + r.URL.RawQuery
 		}
-		n.render(w, r, site, "", path)
+		n.render(w, r, site, "", path, n.now())
 	})
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -19,12 +21,29 @@ import (
 	"github.com/statusedge/statusedge/origin/render"
 )
 
+// exitDamaged is the exit code for a data dir that cannot be read as it
+// was written (raft.db or cluster-id damaged): restore it or remove the
+// replica and add it again, never bootstrap over it.
+const exitDamaged = 3
+
+// dataDirErr prints err on one line and returns its exit code.
+func dataDirErr(stderr io.Writer, cmd string, err error) int {
+	fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+	if errors.Is(err, origin.ErrDamagedStore) {
+		return exitDamaged
+	}
+	return 1
+}
+
 // runOrigin runs one origin replica until ctx is done.
 func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("origin", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: statusedge origin --data DIR --raft-addr HOST:PORT --api-addr HOST:PORT [--join URL] [--region R] [--voter=true|false] [--bootstrap] [--id ID] [--operator-token T] [--cluster-secret S] [--edge-secret E]")
+		fmt.Fprintln(stderr, "usage: statusedge origin --data DIR --raft-addr HOST:PORT --api-addr HOST:PORT [--bootstrap [--bootstrap-peers URL,...] | --join URL] [--region R] [--voter=true|false] [--id ID] [--operator-token T] [--cluster-secret S] [--edge-secret E]")
+		fmt.Fprintln(stderr, "Runs one origin replica. The first replica of a new cluster starts once with --bootstrap; every other")
+		fmt.Fprintln(stderr, "starts once with --join; after that each restarts from its own data dir (--join is then ignored).")
+		fmt.Fprintln(stderr, "Exit codes: 1 failure (data dir in use, another cluster's state), 2 bad usage, 3 damaged data dir.")
 		fs.PrintDefaults()
 	}
 	var (
@@ -36,12 +55,16 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		join      = fs.String("join", "", "API URL of any cluster member to join through")
 		region    = fs.String("region", "", "region name (informational)")
 		voter     = fs.Bool("voter", true, "join as a voter (false: non-voter)")
-		bootstrap = fs.Bool("bootstrap", false, "bootstrap a new single-voter cluster if there is no state")
+		bootstrap = fs.Bool("bootstrap", false, "make a new single-voter cluster with a new cluster id: once, refused on a data dir that holds raft state or a cluster id")
+		bootPeers = fs.String("bootstrap-peers", "", "with --bootstrap: comma-separated API URLs of the replicas meant to join; bootstrap is refused if one already belongs to a cluster")
 		id        = fs.String("id", "", "raft server id (default: the raft address)")
 		opToken   = fs.String("operator-token", os.Getenv("STATUSEDGE_OPERATOR_TOKEN"), "operator token (env STATUSEDGE_OPERATOR_TOKEN)")
 		secret    = fs.String("cluster-secret", os.Getenv("STATUSEDGE_CLUSTER_SECRET"), "secret the replicas share (env STATUSEDGE_CLUSTER_SECRET)")
 		edgeSec   = fs.String("edge-secret", os.Getenv("STATUSEDGE_EDGE_SECRET"), "secret that lets edges read the internal API and nothing else (env STATUSEDGE_EDGE_SECRET)")
 		logLevel  = fs.String("log-level", "info", "log level: debug, info, warn, error")
+		certSec   = fs.String("cert-secret", os.Getenv("STATUSEDGE_CERT_SECRET"), "secret that lets edges use the certificate storage and nothing else (env STATUSEDGE_CERT_SECRET)")
+		certKey   = fs.String("cert-key", os.Getenv("STATUSEDGE_CERT_KEY"), "hex key (32 bytes) that seals certificate storage at rest, the same on every replica (env STATUSEDGE_CERT_KEY)")
+		domainDNS = fs.String("domain-dns", "", "DNS server `host:port` for custom-domain checks (default: the system's)")
 		gf        = registerGossipFlags(fs, false)
 	)
 	if err := fs.Parse(args); err != nil {
@@ -73,6 +96,8 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return usageErr("--edge-secret must differ from --cluster-secret: edges must not get the replicas' write power")
 	case *bootstrap && *join != "":
 		return usageErr("--bootstrap and --join exclude each other")
+	case *bootPeers != "" && !*bootstrap:
+		return usageErr("--bootstrap-peers needs --bootstrap")
 	}
 	lvl := hclog.LevelFromString(*logLevel)
 	if lvl == hclog.NoLevel {
@@ -90,6 +115,9 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			gossip.DeriveSignKey([]byte(*secret)), nil); err != nil {
 			return usageErr("%v", err)
 		}
+	}
+	if err := origin.CheckDataDir(*data); err != nil {
+		return dataDirErr(stderr, "statusedge origin", err)
 	}
 	ln, err := net.Listen("tcp", *apiAddr)
 	if err != nil {
@@ -109,7 +137,20 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		cfg.APIAddr = "http://" + ln.Addr().String()
 	}
 	cfg.Region, cfg.Voter, cfg.Bootstrap = *region, *voter, *bootstrap
+	if *bootPeers != "" {
+		cfg.BootstrapPeers = strings.Split(*bootPeers, ",")
+	}
 	cfg.OperatorToken, cfg.ClusterSecret, cfg.EdgeSecret = *opToken, *secret, *edgeSec
+	cfg.CertSecret, cfg.DomainCheck.DNSServer = *certSec, *domainDNS
+	if *certKey != "" {
+		k, err := hex.DecodeString(*certKey)
+		if err != nil || len(k) != 32 {
+			fmt.Fprintln(stderr, "statusedge origin: --cert-key must be 64 hex digits (32 bytes)")
+			ln.Close()
+			return 2
+		}
+		cfg.CertKey = k
+	}
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "origin", Level: lvl, Output: stderr})
 	rend, err := render.New()
 	if err != nil {
@@ -121,8 +162,7 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	node, err := origin.Open(cfg)
 	if err != nil {
 		ln.Close()
-		fmt.Fprintf(stderr, "statusedge origin: %v\n", err)
-		return 1
+		return dataDirErr(stderr, "statusedge origin", err)
 	}
 	srv := &http.Server{Handler: node.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	serveErr := make(chan error, 1)
@@ -145,6 +185,9 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 
 	code := 0
+	if *join != "" && node.HasState() {
+		fmt.Fprintf(stdout, "origin %s: restarting from own state (cluster %s); --join is only for the first start\n", cfg.ID, node.ClusterID())
+	}
 	if *join != "" {
 		jctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		err := node.JoinCluster(jctx, *join)

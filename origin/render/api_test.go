@@ -475,7 +475,7 @@ func TestAPIBodyIsTextAsPosted(t *testing.T) {
 func TestUptimeJSONEncoding(t *testing.T) {
 	r := newRenderer(t)
 	for _, s := range []*content.Site{demo.Site(demoNow), evilSite(t), busySite(t), twoAudienceSite(t)} {
-		v := newView(s, demoNow)
+		v := newView(s, demoNow, s.Live())
 		b, err := r.uptimeJSON(v)
 		if err != nil {
 			t.Fatal(err)

@@ -8,8 +8,11 @@
 // content.ErrUnknownAudience.
 //
 // Rendering is a pure function. The page is "as of" max(site.UpdatedAt,
-// start of now's day in the site's zone); nothing else of now is used and no
-// relative time is printed, so (snapshot version, audience, path, day) fixes
+// start of now's day in the site's zone), or, while something on the site is
+// not operational (content.Site.Live), max(site.UpdatedAt, start of now's
+// minute), so an ongoing outage's uptime and duration are right within a
+// minute; nothing else of now is used and no relative time is printed, so
+// (snapshot version, audience, path, day, and the minute while live) fixes
 // the bytes and the edge may cache them under that key forever.
 //
 // Example (example_test.go, run by go test): the v2 status of the demo site.

@@ -177,7 +177,7 @@ func (r *Renderer) uptimePageData(v *view, page int) (*uptimePageData, bool) {
 		if c.Group || !c.Showcase {
 			continue
 		}
-		ds := v.site.History.UptimeIn(c.ID, v.window(int(lastDay-firstDay)+1))
+		ds := v.site.History.UptimeFrom(c.ID, content.StartDay(c, v.loc), v.window(int(lastDay-firstDay)+1))
 		uc := uptimeCal{ID: c.ID, Name: c.Name}
 		dayIncs := v.componentIncidents(c, incs)
 		var pageDays []content.DayUptime

@@ -109,10 +109,13 @@ func New(opts ...Option) (*Renderer, error) {
 // read (/history?page=2); an unknown path, id or page gives an error
 // wrapping fs.ErrNotExist.
 //
-// The output depends on now only through the site-local date: the page is
-// "as of" max(site.UpdatedAt, start of now's day in the site's zone), and no
-// relative time is ever printed, so the same snapshot, audience, path and
-// day give the same bytes.
+// The output depends on now only through the moment the page is "as of",
+// and no relative time is ever printed. While something on the site is not
+// operational (content.Site.Live) that is max(site.UpdatedAt, start of now's
+// minute): uptime, the time down and "as of" are right at read time within a
+// minute. Otherwise it is max(site.UpdatedAt, start of now's day in the
+// site's zone). So the same snapshot, audience, path and minute (live) or
+// day (not live) give the same bytes.
 func (r *Renderer) Render(site *content.Site, audience, path string, now time.Time) (body []byte, contentType string, err error) {
 	if site == nil {
 		return nil, "", errors.New("render: nil site")
@@ -127,7 +130,7 @@ func (r *Renderer) Render(site *content.Site, audience, path string, now time.Ti
 		return nil, "", fmt.Errorf("render: %q: %w", path, err)
 	}
 	notFound := fmt.Errorf("render: site %s: no page %q: %w", site.ID, path, fs.ErrNotExist)
-	v := newView(s, now)
+	v := newView(s, now, site.Live())
 
 	switch {
 	case p == "/":

@@ -100,13 +100,19 @@ func effectiveStatus(c *content.Component, children []*content.Component) conten
 	return content.GroupStatus(c, children)
 }
 
-// asOf is the moment a page is rendered "as of": the later of the site's last
-// change and the start of now's day in the site's zone. Pages depend on now
-// only through it, so the same snapshot renders to the same bytes all day.
-func asOf(s *content.Site, now time.Time, loc *time.Location) time.Time {
-	day := content.DayStart(content.DayNumber(now, loc), loc)
-	if s.UpdatedAt.After(day) {
+// asOf is the moment a page is rendered "as of". While the whole site is
+// live (content.Site.Live: something is not operational, so uptime moves
+// with the clock) it is the later of the site's last change and the start
+// of now's minute; otherwise the later of the last change and the start of
+// now's day in the site's zone. Pages depend on now only through it, so the
+// same snapshot renders to the same bytes all day, or all minute.
+func asOf(s *content.Site, now time.Time, loc *time.Location, live bool) time.Time {
+	from := content.DayStart(content.DayNumber(now, loc), loc)
+	if live {
+		from = now.Truncate(time.Minute).In(loc)
+	}
+	if s.UpdatedAt.After(from) {
 		return s.UpdatedAt.In(loc)
 	}
-	return day
+	return from
 }

@@ -42,17 +42,18 @@ func (v *view) incidentDays(first, last int32) map[string]map[int32][]dayInciden
 }
 
 // uptimeOf returns the daily uptime of c for days days ending with asOf's
-// day: a group averages its visible children (content.History.GroupUptime).
+// day, counted in whole days from its start (content.StartDay): a group
+// averages its visible children (content.History.GroupUptimeFrom).
 func (v *view) uptimeOf(c *content.Component, days int) []content.DayUptime {
 	if c.Group {
 		kids := v.children[c.ID]
-		ids := make([]string, len(kids))
+		ms := make([]content.GroupMember, len(kids))
 		for i, k := range kids {
-			ids[i] = k.ID
+			ms[i] = content.GroupMember{ID: k.ID, From: content.StartDay(k, v.loc)}
 		}
-		return v.site.History.GroupUptimeIn(ids, v.window(days))
+		return v.site.History.GroupUptimeFrom(ms, v.window(days))
 	}
-	return v.site.History.UptimeIn(c.ID, v.window(days))
+	return v.site.History.UptimeFrom(c.ID, content.StartDay(c, v.loc), v.window(days))
 }
 
 // hasShowcase reports whether c is a showcase component, or a group with one.

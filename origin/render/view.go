@@ -32,10 +32,12 @@ func (v *view) window(days int) *content.Window {
 	return w
 }
 
-func newView(s *content.Site, now time.Time) *view {
+// newView builds the view of s (a site as an audience sees it) at now;
+// live is whether the whole site is (content.Site.Live).
+func newView(s *content.Site, now time.Time, live bool) *view {
 	loc := s.Location()
 	v := &view{
-		site: s, loc: loc, asOf: asOf(s, now, loc),
+		site: s, loc: loc, asOf: asOf(s, now, loc, live),
 		byID:     make(map[string]*content.Component, len(s.Components)),
 		children: map[string][]*content.Component{},
 	}

@@ -1,0 +1,75 @@
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/statusedge/statusedge/demo"
+)
+
+// While something is not operational a page is right at read time within a
+// minute: the time down, the uptime and "as of" move with the clock though
+// nothing was written. An all-operational site's pages hold all day.
+func TestLivePagesAreRightAtReadTime(t *testing.T) {
+	r := newRenderer(t)
+	s := demo.Site(demoNow.AddDate(0, 0, -1)) // last written yesterday; API in a partial outage since
+	if !s.Live() {
+		t.Fatal("test setup: the demo site has no outage")
+	}
+	at := func(now time.Time, path string) []byte {
+		b, _, err := r.Render(s, "", path, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	today := demoNow.In(s.Location()).Format("2006-01-02")
+	for _, tc := range []struct {
+		now     time.Time
+		asOf    string // in the page
+		todayUp string // the API bar's today
+	}{
+		{demoNow, "Nov 24, 2026 10:04 EST", today + ": 87.42%, partial outage 10h 4m"},
+		{demoNow.Add(30 * time.Minute), "Nov 24, 2026 10:34 EST", today + ": 86.79%, partial outage 10h 34m"},
+		{demoNow.Add(3 * time.Hour), "Nov 24, 2026 13:04 EST", today + ": 83.67%, partial outage 13h 4m"},
+	} {
+		page := at(tc.now, "/")
+		if !bytes.Contains(page, []byte(">"+tc.asOf+"<")) || !bytes.Contains(page, []byte(tc.todayUp)) {
+			t.Errorf("at %s: want as of %q and %q in the page", tc.now, tc.asOf, tc.todayUp)
+		}
+		var doc struct {
+			AsOf       string `json:"as_of"`
+			Components []struct {
+				Daily []struct {
+					Partial int `json:"partial_outage_seconds"`
+				} `json:"daily"`
+			} `json:"components"`
+		}
+		if err := json.Unmarshal(at(tc.now, "/api/statusedge/uptime.json"), &doc); err != nil {
+			t.Fatal(err)
+		}
+		wantAsOf := tc.now.Truncate(time.Minute).In(s.Location()).Format("2006-01-02T15:04:05.000-07:00")
+		if doc.AsOf != wantAsOf {
+			t.Errorf("uptime.json as_of %s, want %s", doc.AsOf, wantAsOf)
+		}
+		midnight := time.Date(2026, 11, 24, 0, 0, 0, 0, s.Location())
+		if got, want := doc.Components[0].Daily[89].Partial, int(tc.now.Truncate(time.Minute).Sub(midnight)/time.Second); got != want {
+			t.Errorf("uptime.json today's partial outage %d s, want %d", got, want)
+		}
+	}
+	// Within one minute, one page: the bytes are a function of the minute.
+	if a, b := at(demoNow.Truncate(time.Minute), "/"), at(demoNow.Truncate(time.Minute).Add(59*time.Second), "/"); !bytes.Equal(a, b) {
+		t.Error("two renders in the same minute differ")
+	}
+
+	quiet := allOperational(demo.Site(demoNow.AddDate(0, 0, -1)))
+	for _, p := range []string{"/", "/api/statusedge/uptime.json", "/api/v2/summary.json"} {
+		a, _, _ := r.Render(quiet, "", p, demoNow.Add(-9*time.Hour))
+		b, _, _ := r.Render(quiet, "", p, demoNow.Add(8*time.Hour))
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s: an all-operational site's page moves within the day", p)
+		}
+	}
+}
