@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,8 +22,10 @@ import (
 	"golang.org/x/term"
 
 	"github.com/statusedge/statusedge/bench"
+	"github.com/statusedge/statusedge/content"
 	"github.com/statusedge/statusedge/demo"
 	"github.com/statusedge/statusedge/dev"
+	"github.com/statusedge/statusedge/edge"
 	"github.com/statusedge/statusedge/gossip"
 	"github.com/statusedge/statusedge/gossip/gossiptest"
 )
@@ -72,6 +75,7 @@ type scenario struct {
 
 	targetSite, targetComp string
 	gossipOnly             bool
+	cpuProfile             string
 
 	// propagation
 	changes  int
@@ -102,6 +106,17 @@ func benchScenario(ctx context.Context, name string, args []string, stdout, stde
 		return code
 	}
 	fail := func(err error) int { fmt.Fprintf(stderr, "statusedge bench %s: %v\n", name, err); return 1 }
+	if sc.cpuProfile != "" {
+		f, err := os.Create(sc.cpuProfile)
+		if err != nil {
+			return fail(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fail(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var rep bench.Report
 	var err error
 	switch name {
@@ -170,6 +185,7 @@ func parseScenario(name string, args []string, stdout, stderr io.Writer) (*scena
 	fs.StringVar(&sc.token, "token", os.Getenv("STATUSEDGE_TOKEN"), "with --api: an operator or site token ($STATUSEDGE_TOKEN)")
 	site := fs.String("site", "", "with --api: the site (slug or id) to update and its --component")
 	comp := fs.String("component", "", "with --api: the component id whose status the updates flip")
+	fs.StringVar(&sc.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (system and load) to `file`")
 	fs.IntVar(&sc.changes, "changes", 30, "propagation: writes per variant")
 	sc.latency = 100 * time.Millisecond
 	fs.Func("latency", "propagation: one-way `latency` between regions (gossip, raft) and from the writer to the API (default 100ms)", func(s string) error {
@@ -378,6 +394,12 @@ func addSites(ctx context.Context, sys *dev.System, n int) error {
 				s.Name = fmt.Sprintf("Bench site %d", i)
 				s.Hostnames = []string{benchSiteHost(i)}
 				s.URL = "http://" + benchSiteHost(i)
+				// Calm sites, as most are on any day: every component
+				// operational, so their pages hold all day (a live site's
+				// hold a minute). The demo site, the busiest, stays live.
+				for _, c := range s.Components {
+					c.Status = content.Operational
+				}
 				got, err := leader.ImportSite(ctx, s)
 				mu.Lock()
 				if err != nil {
@@ -871,13 +893,28 @@ func runSpike(ctx context.Context, sc *scenario) (bench.Report, error) {
 		bench.Check{Goal: "throughput ≥ 0.9× without updates", Got: fmt.Sprintf("%.0f vs %.0f ok/s (%.2f×)", st, bt, st/bt), Met: st >= 0.9*bt},
 		bench.Check{Goal: "p99 ≤ 2× without updates", Got: fmt.Sprintf("%s vs %s (%.2f×)", ms(spike.Load.P99), ms(base.Load.P99), float64(spike.Load.P99)/float64(max(base.Load.P99, 1))), Met: spike.Load.P99 <= 2*base.Load.P99},
 		checkNoWait(spike), checkErrors(spike, "no visitor errors"))
+	// The busiest site is live (not all operational): its pages are also
+	// rendered ahead for each new minute.
+	minutes := minutesSpanned(spike.Load.Started, spike.Load.Duration)
 	for _, e := range spike.Edges {
-		want := float64(published * len(scenarioPaths))
-		rep.Checks = append(rep.Checks, bench.Check{Goal: "renders only ahead, at most one per (site, version, path, audience) (" + e.Edge + ")",
-			Got: fmt.Sprintf("%.0f renders for %d updates × %d hot paths; %.0f render-ahead switches", e.Renders, published, len(scenarioPaths), e.RenderAheadSwaps),
+		want := float64((published + minutes) * len(scenarioPaths))
+		rep.Checks = append(rep.Checks, bench.Check{Goal: "renders only ahead, at most one per (site, version, minute, path, audience) (" + e.Edge + ")",
+			Got: fmt.Sprintf("%.0f renders for (%d updates + %d minutes) × %d hot paths; %.0f render-ahead switches", e.Renders, published, minutes, len(scenarioPaths), e.RenderAheadSwaps),
 			Met: e.Renders <= want && e.Hits["origin"] == 0})
 	}
 	return rep, nil
+}
+
+// minutesSpanned counts the minutes a live site's pages are rendered ahead
+// for during a load: each minute that begins within it or within the
+// edge's lead (10 s) after it.
+func minutesSpanned(start time.Time, d time.Duration) int {
+	first := start.Truncate(time.Minute).Add(time.Minute)
+	n := 0
+	for m := first; !m.After(start.Add(d).Add(edge.DefaultMinuteLead)); m = m.Add(time.Minute) {
+		n++
+	}
+	return n
 }
 
 func runOutage(ctx context.Context, sc *scenario) (bench.Report, error) {
