@@ -29,6 +29,9 @@ const (
 	DefaultLoginBurst   = 10
 	DefaultLoginEvery   = 6 * time.Second
 	DefaultLoginClients = 100_000
+	// Visitors' fills in flight at once, in total and per site.
+	DefaultMaxFills        = 256
+	DefaultMaxFillsPerSite = 32
 )
 
 // Config configures a Server. Zero fields take the documented defaults (see
@@ -92,6 +95,13 @@ type Config struct {
 	MaxConns          int
 	MaxConnsPerClient int
 	PressureIdle      time.Duration
+	// MaxFills bounds the fills (Redis, then an origin render) visitors'
+	// misses run at once, MaxFillsPerSite one site's share of them (0:
+	// DefaultMaxFills, DefaultMaxFillsPerSite). A miss past a bound starts
+	// no fill: it gets the page's earlier copy, the skeleton (HTML) or 503,
+	// so a flood of distinct keys cannot queue unbounded work or starve
+	// other sites. Render-ahead is not counted (it has its own workers).
+	MaxFills, MaxFillsPerSite int
 	// LoopbackSite, when set, is the id of the site served for the Hosts
 	// localhost, 127.0.0.0/8 and [::1] (any port), which no tenant can
 	// claim. statusedge dev sets it to the demo site, so the URL it prints
@@ -137,6 +147,8 @@ func (c *Config) fill() {
 	c.LoginEvery = cmp.Or(c.LoginEvery, d.LoginEvery)
 	c.LoginClients = cmp.Or(c.LoginClients, d.LoginClients)
 	c.MaxConnsPerClient = cmp.Or(c.MaxConnsPerClient, DefaultMaxConnsPerClient)
+	c.MaxFills = cmp.Or(c.MaxFills, DefaultMaxFills)
+	c.MaxFillsPerSite = cmp.Or(c.MaxFillsPerSite, DefaultMaxFillsPerSite)
 	c.PressureIdle = cmp.Or(c.PressureIdle, DefaultPressureIdle)
 	if c.MaxConns == 0 {
 		c.MaxConns = defaultMaxConns()
@@ -178,6 +190,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: SessionTTL must be at least a minute", ErrBadConfig)
 	case c.LoginBurst < 1 || c.LoginEvery <= 0 || c.LoginClients < 1:
 		return fmt.Errorf("%w: LoginBurst, LoginEvery and LoginClients must be positive", ErrBadConfig)
+	case c.MaxFills < 1 || c.MaxFillsPerSite < 1:
+		return fmt.Errorf("%w: MaxFills and MaxFillsPerSite must be positive", ErrBadConfig)
 	case c.MaxConns < 1 || c.MaxConnsPerClient < 1 || c.PressureIdle <= 0:
 		return fmt.Errorf("%w: MaxConns, MaxConnsPerClient and PressureIdle must be positive", ErrBadConfig)
 	}
