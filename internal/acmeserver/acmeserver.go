@@ -262,6 +262,19 @@ func (s *Server) challPost(ctx context.Context, path string, body any) error {
 // Roots returns the roots that verify the certificates Pebble issues (it
 // makes a new root every time it starts).
 func (s *Server) Roots(ctx context.Context) (*x509.CertPool, error) {
+	b, err := s.RootsPEM(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("acmeserver: roots: no certificate in %q", b)
+	}
+	return pool, nil
+}
+
+// RootsPEM returns Pebble's root certificate, PEM-encoded.
+func (s *Server) RootsPEM(ctx context.Context) ([]byte, error) {
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.TLSRoots}}}
 	defer hc.CloseIdleConnections()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.pebbleMgmt+"/roots/0", nil)
@@ -273,15 +286,7 @@ func (s *Server) Roots(ctx context.Context) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("acmeserver: roots: %w", err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(b) {
-		return nil, fmt.Errorf("acmeserver: roots: no certificate in %q", b)
-	}
-	return pool, nil
+	return io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 }
 
 // Orders counts the new-order requests Pebble has received, from its log.
