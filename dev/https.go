@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/statusedge/statusedge/edge"
 	"github.com/statusedge/statusedge/origin"
 	setls "github.com/statusedge/statusedge/tls"
@@ -26,6 +28,8 @@ type HTTPS struct {
 	RenewCheck    time.Duration
 	CARetryMax    time.Duration
 	DisableARI    bool
+	// CertmagicLogger gets certmagic's own logs (nil: none).
+	CertmagicLogger *zap.Logger
 }
 
 // listenHTTPS binds region i's HTTPS and HTTP listeners (the same
@@ -44,7 +48,7 @@ func (s *System) listenHTTPS(i int) (*setls.Frontend, error) {
 		Storage: setls.StorageConfig{OriginURL: reg.APIURL, Secret: s.sec.CertSecret, Owner: "edge-" + reg.Name},
 		CA:      h.CA, CARoots: h.CARoots, Limits: h.Limits,
 		RenewalWindow: h.RenewalWindow, RenewCheck: h.RenewCheck, CARetryMax: h.CARetryMax, DisableARI: h.DisableARI,
-		Logger: s.log.With("edge", reg.Name), NewServer: edge.HTTPServer,
+		Logger: s.log.With("edge", reg.Name), CertmagicLogger: h.CertmagicLogger, NewServer: edge.HTTPServer,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dev: region %s: %w", reg.Name, err)

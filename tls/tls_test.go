@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
 	"github.com/statusedge/statusedge/dev"
 	"github.com/statusedge/statusedge/internal/acmeserver"
 	"github.com/statusedge/statusedge/internal/testenv"
@@ -50,6 +53,7 @@ func newRig(t *testing.T, validity time.Duration, h dev.HTTPS) *rig {
 	httpsAddr, httpAddr := freeAddr(t), freeAddr(t)
 	p := testenv.StartPebble(t, acmeserver.Config{HTTPPort: port(httpAddr), TLSPort: port(httpsAddr), Validity: validity})
 	h.CA, h.CARoots, h.HTTPSAddr, h.HTTPAddr = p.DirectoryURL, p.TLSRoots, httpsAddr, httpAddr
+	h.CertmagicLogger = zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	sys, err := dev.Start(ctx, dev.Config{DataDir: t.TempDir(), Regions: 2, Fast: true, DomainDNS: p.DNSAddr, HTTPS: &h})
