@@ -3,6 +3,7 @@ package edge
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"html"
 	"net"
@@ -152,7 +153,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 	private := aud != audPublic
 	var pb [maxPath]byte
 	npath, rt := normalizePath(&pb, path, ctx.QueryArgs().Peek("page"))
-	if rt == routeNone {
+	if rt == routeNone || (se.e.Version >= st.known.Load() && !se.exists(npath, now)) {
 		plain(ctx, fasthttp.StatusNotFound, "This page does not exist.\n")
 		return outOther
 	}
@@ -188,9 +189,27 @@ func (s *Server) miss(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq, rt rou
 	// a later look could find the fill's own page.
 	prev := s.previousCopy(r, enc)
 	c, leader := s.flights.join(r.base)
-	if leader {
-		s.goBackground(func() { s.fill(c, r) }) // outlives the visitor; Shutdown waits for it
-	} else {
+	switch {
+	case leader && s.takeFill(r.st):
+		s.goBackground(func() { // outlives the visitor; Shutdown waits for it
+			defer s.releaseFill(r.st)
+			s.fill(c, r)
+		})
+	case leader: // past a fill bound: no new work for this key
+		s.m.fillsRefused.Inc()
+		c.err = errFillsBusy
+		s.flights.finish(r.base, c)
+		if prev != nil {
+			s.m.previous.Inc()
+			return s.writeVariant(ctx, prev, private, outPrevious)
+		}
+		if rt == routeHTML {
+			return s.skeleton(ctx, se, r)
+		}
+		ctx.Response.Header.Set("Retry-After", "5")
+		plain(ctx, fasthttp.StatusServiceUnavailable, "This status page is busy. Please try again shortly.\n")
+		return outError
+	default:
 		s.m.coalesced.Inc()
 	}
 	if prev != nil {
@@ -206,15 +225,7 @@ func (s *Server) miss(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq, rt rou
 	select {
 	case <-c.done:
 	case <-t.C:
-		s.m.skeletons.Inc()
-		sh := se.shells.get(s.shell, se.e, r.originAud)
-		ctx.Response.Header.SetCanonical(hCSP, sh.csp)
-		ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
-		ctx.Response.Header.SetCanonical(hSkeleton, vOne)
-		ctx.Response.Header.SetCanonical(hCache, outValues[outSkeleton])
-		ctx.Response.Header.SetContentTypeBytes(ctHTML)
-		ctx.Response.SetBodyRaw(sh.body)
-		return outSkeleton
+		return s.skeleton(ctx, se, r)
 	}
 	if c.err == nil {
 		s.m.hits[c.layer].Inc()
@@ -471,4 +482,40 @@ func buildPublicCC(maxAge time.Duration) []byte {
 	sec := int64(maxAge / time.Second)
 	return []byte("public, max-age=" + strconv.FormatInt(sec, 10) +
 		", stale-while-revalidate=" + strconv.FormatInt(sec*6, 10) + ", stale-if-error=86400")
+}
+
+// skeleton answers with the site's shell (the page completes itself).
+func (s *Server) skeleton(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq) outcome {
+	s.m.skeletons.Inc()
+	sh := se.shells.get(s.shell, se.e, r.originAud)
+	ctx.Response.Header.SetCanonical(hCSP, sh.csp)
+	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
+	ctx.Response.Header.SetCanonical(hSkeleton, vOne)
+	ctx.Response.Header.SetCanonical(hCache, outValues[outSkeleton])
+	ctx.Response.Header.SetContentTypeBytes(ctHTML)
+	ctx.Response.SetBodyRaw(sh.body)
+	return outSkeleton
+}
+
+// errFillsBusy is a miss's error past Config.MaxFills or MaxFillsPerSite.
+var errFillsBusy = errors.New("edge: too many fills in flight")
+
+// takeFill reserves a fill slot in total and for st's site, or reports
+// that one of the bounds is reached.
+func (s *Server) takeFill(st *site) bool {
+	if s.fills.Add(1) > int32(s.cfg.MaxFills) {
+		s.fills.Add(-1)
+		return false
+	}
+	if st.fills.Add(1) > int32(s.cfg.MaxFillsPerSite) {
+		st.fills.Add(-1)
+		s.fills.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (s *Server) releaseFill(st *site) {
+	st.fills.Add(-1)
+	s.fills.Add(-1)
 }

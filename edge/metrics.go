@@ -48,6 +48,7 @@ type metrics struct {
 	connsRefused   prometheus.Counter
 	acceptRetries  prometheus.Counter
 	pressureEvents prometheus.Counter
+	fillsRefused   prometheus.Counter
 	latency        [numOutcomes]prometheus.Observer
 }
 
@@ -82,6 +83,7 @@ func newMetrics(region string) *metrics {
 
 		connsRefused:   counter("conns_refused_total", "Connections closed at accept: their client already held MaxConnsPerClient."),
 		acceptRetries:  counter("accept_retries_total", "Accept failures retried (descriptors exhausted, connection aborted)."),
+		fillsRefused:   counter("fills_refused_total", "Misses that started no fill: MaxFills or MaxFillsPerSite were in flight."),
 		pressureEvents: counter("conn_pressure_total", "Times the edge cut idle timeouts because it neared MaxConns or ran out of descriptors."),
 	}
 	m.conns = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "statusedge", Subsystem: "edge",

@@ -42,6 +42,7 @@ type Server struct {
 	readyMu sync.Once
 
 	flights       flightGroup
+	fills         atomic.Int32 // visitor-started fills in flight (Config.MaxFills)
 	lastOriginErr atomic.Int64 // unix ns of the last failed render
 	ahead         chan *site
 	pending       sync.Map // site id → struct{}: queued for render-ahead
@@ -97,8 +98,8 @@ func New(cfg Config) (*Server, error) {
 	s.srv = HTTPServer(s.handle)
 	s.srv.Logger = slogPrinter{s.log}
 	if cfg.RedisAddr != "" {
-		s.l2 = &l2{addr: cfg.RedisAddr, ttl: cfg.RedisTTL, localTTL: cfg.RedisLocalTTL, timeout: l2Timeout,
-			m: s.m, writes: make(chan [2][]byte, l2WriteQueue)}
+		s.l2 = &l2{addr: cfg.RedisAddr, ttl: cfg.RedisTTL, localTTL: cfg.RedisLocalTTL, timeout: cfg.RedisTimeout,
+			m: s.m, writes: make(chan l2Write, l2WriteQueue)}
 		s.goBackground(func() {
 			s.l2.connect(s.ctx, DefaultRedisRetry)
 			if t := s.table.Load(); len(t.order) > 0 { // loaded before Redis was up

@@ -1,7 +1,10 @@
 package edge
 
 import (
+	"bytes"
 	"net/netip"
+	"slices"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +27,8 @@ type site struct {
 	// version<<1 | 1 when the site was live (something not operational:
 	// its pages hold one minute), version<<1 when not.
 	live atomic.Uint64
+	// fills counts the visitor-started fills in flight (Config.MaxFillsPerSite).
+	fills atomic.Int32
 }
 
 // setLive records whether version v of the site is live, unless a newer
@@ -64,6 +69,31 @@ type siteEntry struct {
 	// audKeys maps an audience id to its cache-key audience ("a:<id>").
 	audKeys map[string]audKey
 	shells  shellMemo
+}
+
+// exists reports whether the page at a normalized path can exist, as far
+// as the entry knows: an incident or maintenance id it lists, a /history
+// or /uptime page within PageIndex.MaxPage. Anything else (fixed routes,
+// an entry without an index) may. Only asked when the entry is as new as
+// the newest version the edge knows of; else it may miss a new incident.
+func (se *siteEntry) exists(path []byte, now time.Time) bool {
+	p := se.e.Pages
+	if p == nil {
+		return true
+	}
+	switch {
+	case bytes.HasPrefix(path, []byte("/incidents/")):
+		_, ok := slices.BinarySearch(p.Incidents, string(path[len("/incidents/"):]))
+		return ok
+	case bytes.HasPrefix(path, []byte("/maintenances/")):
+		_, ok := slices.BinarySearch(p.Maintenances, string(path[len("/maintenances/"):]))
+		return ok
+	}
+	if _, q, ok := bytes.Cut(path, []byte("?page=")); ok {
+		n, err := strconv.Atoi(string(q))
+		return err == nil && n <= p.MaxPage(now, se.loc)
+	}
+	return true
 }
 
 // audKey is an audience's cache-key audience and its id (kept here so the
