@@ -367,7 +367,6 @@ type l2 struct {
 }
 
 const (
-	l2Timeout    = 100 * time.Millisecond
 	l2Breaker    = time.Second
 	l2WriteQueue = 1024
 	// l2LocalCache bounds rueidis' client-side cache across all its

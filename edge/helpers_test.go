@@ -68,6 +68,13 @@ func startEdge(tb testing.TB, o *testOrigin, opts ...func(*Config)) *testEdge {
 	cfg.L1Bytes = 64 << 20
 	cfg.BrotliLevel = 5
 	cfg.VersionsWait = 2 * time.Second
+	// A loaded test machine may take longer than production's bound for a
+	// Redis call; a timeout would drop the write-behind the test waits for.
+	cfg.RedisTimeout = 10 * time.Second
+	// A visitor waits for the render: a test that wants the skeleton sets a
+	// short budget and holds the render (testOrigin.Hold), so no answer
+	// depends on whether a loaded machine rendered within 150 ms.
+	cfg.RenderBudget = cfg.RenderTimeout
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, f := range opts {
 		f(&cfg)

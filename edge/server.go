@@ -103,7 +103,7 @@ func New(cfg Config) (*Server, error) {
 	s.srv = HTTPServer(s.handle)
 	s.srv.Logger = slogPrinter{s.log}
 	if cfg.RedisAddr != "" {
-		s.l2 = &l2{addr: cfg.RedisAddr, ttl: cfg.RedisTTL, localTTL: cfg.RedisLocalTTL, timeout: l2Timeout,
+		s.l2 = &l2{addr: cfg.RedisAddr, ttl: cfg.RedisTTL, localTTL: cfg.RedisLocalTTL, timeout: cfg.RedisTimeout,
 			m: s.m, writes: make(chan l2Write, l2WriteQueue)}
 		s.goBackground(func() {
 			s.l2.connect(s.ctx, DefaultRedisRetry)
