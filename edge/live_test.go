@@ -34,14 +34,8 @@ func TestLiveSitePagesFollowTheClock(t *testing.T) {
 	if loc := live.Location(); content.DayNumber(base, loc) != content.DayNumber(base.Add(9*time.Minute), loc) {
 		base = base.Add(-10 * time.Minute)
 	}
-	quiet := testSite("quietsite001", "quiet.test", content.Public)
-	quiet.Slug = "quiet"
-	for _, c := range quiet.Components {
-		if !c.Group && c.Status != content.Operational {
-			c.Status = content.Operational
-			quiet.History.Record(c.ID, quiet.UpdatedAt, content.Operational, "test", quiet.Location())
-		}
-	}
+	quiet := demo.Operational(base.Add(-time.Hour))
+	quiet.ID, quiet.Slug, quiet.Hostnames = "quietsite001", "quiet", []string{"quiet.test"}
 	_, url, _ := realOrigin(t, live, quiet)
 	o := &countingOrigin{Origin: NewHTTPOrigin(url, testSecret, nil)}
 	var skew atomic.Int64

@@ -64,7 +64,7 @@ func TestLivePagesAreRightAtReadTime(t *testing.T) {
 		t.Error("two renders in the same minute differ")
 	}
 
-	quiet := allOperational(demo.Site(demoNow.AddDate(0, 0, -1)))
+	quiet := demo.Operational(demoNow.AddDate(0, 0, -1))
 	for _, p := range []string{"/", "/api/statusedge/uptime.json", "/api/v2/summary.json"} {
 		a, _, _ := r.Render(quiet, "", p, demoNow.Add(-9*time.Hour))
 		b, _, _ := r.Render(quiet, "", p, demoNow.Add(8*time.Hour))
