@@ -163,6 +163,11 @@ func Start(ctx context.Context, cfg Config) (*System, error) {
 		return nil, err
 	}
 
+	for i := 0; i < cfg.Regions; i++ {
+		if err := origin.CheckDataDir(filepath.Join(cfg.DataDir, regionName(i), "origin")); err != nil {
+			return fail(fmt.Errorf("dev: %w", err))
+		}
+	}
 	var seeds []string
 	for i := 0; i < cfg.Regions; i++ {
 		name := regionName(i)
@@ -241,7 +246,15 @@ func (s *System) startOrigin(ctx context.Context, i int, name string, sec secret
 	oc.APIAddr = reg.APIURL
 	oc.Region = name
 	oc.Voter = i < 3
-	oc.Bootstrap = i == 0
+	// The first region bootstraps once; later runs restart from its state.
+	if i == 0 {
+		id, err := origin.ReadClusterID(oc.DataDir)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("dev: region %s: %w", name, err)
+		}
+		oc.Bootstrap = id == ""
+	}
 	oc.OperatorToken = sec.OperatorToken
 	oc.ClusterSecret, oc.EdgeSecret = sec.ClusterSecret, sec.EdgeSecret
 	oc.Renderer = s.renderer

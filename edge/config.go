@@ -77,6 +77,16 @@ type Config struct {
 	LoginBurst   int
 	LoginEvery   time.Duration
 	LoginClients int
+	// MaxConns bounds the open visitor connections (0: the fd limit less
+	// 128, at least 64); at the bound the edge stops accepting until one
+	// closes. MaxConnsPerClient bounds one client's (IPv4 address or IPv6
+	// /64; trusted proxies exempt) and closes the excess at once (0:
+	// DefaultMaxConnsPerClient). Past 3/4 of MaxConns, or when an accept
+	// fails for want of descriptors, every connection's idle (read)
+	// timeout is cut to PressureIdle (0: DefaultPressureIdle).
+	MaxConns          int
+	MaxConnsPerClient int
+	PressureIdle      time.Duration
 	// LoopbackSite, when set, is the id of the site served for the Hosts
 	// localhost, 127.0.0.0/8 and [::1] (any port), which no tenant can
 	// claim. statusedge dev sets it to the demo site, so the URL it prints
@@ -117,6 +127,11 @@ func (c *Config) fill() {
 	c.LoginBurst = cmp.Or(c.LoginBurst, d.LoginBurst)
 	c.LoginEvery = cmp.Or(c.LoginEvery, d.LoginEvery)
 	c.LoginClients = cmp.Or(c.LoginClients, d.LoginClients)
+	c.MaxConnsPerClient = cmp.Or(c.MaxConnsPerClient, DefaultMaxConnsPerClient)
+	c.PressureIdle = cmp.Or(c.PressureIdle, DefaultPressureIdle)
+	if c.MaxConns == 0 {
+		c.MaxConns = defaultMaxConns()
+	}
 	if c.RenderAheadRetry <= 0 {
 		c.RenderAheadRetry = DefaultRenderAheadTry
 	}
@@ -152,6 +167,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: SessionTTL must be at least a minute", ErrBadConfig)
 	case c.LoginBurst < 1 || c.LoginEvery <= 0 || c.LoginClients < 1:
 		return fmt.Errorf("%w: LoginBurst, LoginEvery and LoginClients must be positive", ErrBadConfig)
+	case c.MaxConns < 1 || c.MaxConnsPerClient < 1 || c.PressureIdle <= 0:
+		return fmt.Errorf("%w: MaxConns, MaxConnsPerClient and PressureIdle must be positive", ErrBadConfig)
 	}
 	for _, p := range c.TrustedProxies {
 		if !p.IsValid() {

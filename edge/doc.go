@@ -55,6 +55,15 @@
 // debug.SetMemoryLimit) of about the L1 bound plus 128 MiB. BenchmarkEdgeRSS
 // measures all of this with 10,000 sites.
 //
+// Connections: the listener retries failed accepts (EMFILE and the like)
+// with a backoff instead of ending the server, holds at most MaxConns (the
+// fd limit less a reserve for Redis and the origin; at the bound it waits
+// for a slot and the kernel's backlog queues the rest), closes a client's
+// connections past MaxConnsPerClient (trusted proxies exempt), and under
+// pressure (past 3/4 of MaxConns, or out of descriptors) closes each
+// connection after its answer and cuts read deadlines to PressureIdle, so
+// idle keep-alives cannot hold the edge.
+//
 // Each edge also leaves the registry in Redis, so an edge that starts while
 // the origin is down still routes and serves what Redis holds.
 //

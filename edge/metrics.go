@@ -43,7 +43,12 @@ type metrics struct {
 	throttled   prometheus.Counter
 	redisErrors prometheus.Counter
 	aheads      prometheus.Counter
-	latency     [numOutcomes]prometheus.Observer
+	// Connection handling (limitListener).
+	conns          prometheus.Gauge
+	connsRefused   prometheus.Counter
+	acceptRetries  prometheus.Counter
+	pressureEvents prometheus.Counter
+	latency        [numOutcomes]prometheus.Observer
 }
 
 func newMetrics(region string) *metrics {
@@ -74,7 +79,14 @@ func newMetrics(region string) *metrics {
 		throttled:   counter("login_throttled_total", "Password attempts refused for too many attempts or too busy a check queue."),
 		redisErrors: counter("redis_errors_total", "Redis errors (each opens the breaker for a second)."),
 		aheads:      counter("render_ahead_switches_total", "Sites switched to a newer version after rendering ahead."),
+
+		connsRefused:   counter("conns_refused_total", "Connections closed at accept: their client already held MaxConnsPerClient."),
+		acceptRetries:  counter("accept_retries_total", "Accept failures retried (descriptors exhausted, connection aborted)."),
+		pressureEvents: counter("conn_pressure_total", "Times the edge cut idle timeouts because it neared MaxConns or ran out of descriptors."),
 	}
+	m.conns = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "statusedge", Subsystem: "edge",
+		Name: "conns", Help: "Open visitor connections.", ConstLabels: labels})
+	reg.MustRegister(m.conns)
 	for i, l := range []string{"l1", "l2", "origin"} {
 		m.hits[i] = hits.WithLabelValues(l)
 	}

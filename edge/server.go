@@ -52,11 +52,12 @@ type Server struct {
 	metricH  fasthttp.RequestHandler
 	keyBufs  sync.Pool
 
-	closing atomic.Bool
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	srv     *fasthttp.Server
+	closing  atomic.Bool
+	pressure atomic.Pointer[atomic.Bool] // the listener's pressure flag (nil before Serve)
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	srv      *fasthttp.Server
 }
 
 // New validates cfg, builds the caches and starts the background work:
@@ -160,7 +161,9 @@ func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
 
 // Serve answers visitors on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	err := s.srv.Serve(ln)
+	lim := newLimitListener(ln, s.cfg.MaxConns, s.cfg.MaxConnsPerClient, s.cfg.PressureIdle, s.cfg.TrustedProxies, s.m)
+	s.pressure.Store(&lim.pressure)
+	err := s.srv.Serve(lim)
 	if s.closing.Load() {
 		return ErrServerClosed
 	}

@@ -141,11 +141,57 @@ func (n *Node) Handler() http.Handler {
 		return nil
 	}))
 
+	mux.HandleFunc("GET /livez", n.livez)
+	mux.HandleFunc("GET /readyz", n.readyz)
+
 	n.internalRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusNotFound, Message: "no such route", Err: ErrNotFound})
 	})
-	return n.m.instrument(mux)
+	return n.m.instrument(n.gate(mux))
+}
+
+// gate holds every request about sites until the replica has re-applied
+// what it had applied before its last stop (bounded by RenderWait, then
+// 503): a restarted replica never answers from an older state, such as
+// 404 for a site that exists or 401 for its valid token.
+func (n *Node) gate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/v1/sites") && !n.waitReady(r.Context()) {
+			writeError(w, &Error{Status: http.StatusServiceUnavailable, Message: "replica is catching up after a restart", Err: ErrBehind})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (n *Node) hasLeader() bool { _, id := n.raft.LeaderWithID(); return id != "" }
+
+// livez answers 200 while the process serves (no authentication, no
+// tenant data): a liveness probe.
+func (n *Node) livez(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "live"})
+}
+
+// readyz answers 200 once the replica has caught up, knows a leader and
+// its disk is not stalled, 503 with the reason otherwise (no
+// authentication, no tenant data): a readiness probe.
+func (n *Node) readyz(w http.ResponseWriter, r *http.Request) {
+	status := "ready"
+	switch {
+	case n.Fenced():
+		status = "disk_stalled"
+	case !n.Ready():
+		status = "catching_up"
+	case !n.hasLeader():
+		status = "no_leader"
+	}
+	code := http.StatusOK
+	if status != "ready" {
+		code = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, code, map[string]string{"status": status})
 }
 
 // apiFunc is a handler that returns its error; the wrapper writes it.
@@ -712,6 +758,9 @@ func (n *Node) clusterJoin(w http.ResponseWriter, r *http.Request, p principal) 
 	}
 	if e := in.Validate(); e != nil {
 		return e
+	}
+	if in.ClusterID != "" && in.ClusterID != n.ClusterID() {
+		return &Error{Status: http.StatusConflict, Field: "cluster_id", Message: fmt.Sprintf("the replica belongs to cluster %s; this is cluster %s", in.ClusterID, n.ClusterID()), Err: ErrForeignCluster}
 	}
 	if !n.IsLeader() {
 		return n.proxyToLeader(w, r, body)

@@ -247,6 +247,9 @@ type JoinInput struct {
 	// APIAddr is the joining replica's management API URL (optional: a
 	// replica also registers it itself).
 	APIAddr string `json:"api_address,omitempty"`
+	// ClusterID, if set, is the cluster the joining replica belongs to (or
+	// learnt from GET /v1/cluster): the join is refused (409) for another.
+	ClusterID string `json:"cluster_id,omitempty"`
 }
 
 // RemoveInput is the body of POST /v1/cluster/remove.
@@ -675,6 +678,11 @@ func (in *JoinInput) Validate() *Error {
 	}
 	if err := checkURL("api_address", in.APIAddr); err != nil {
 		return err
+	}
+	if in.ClusterID != "" {
+		if err := checkClusterID(in.ClusterID); err != nil {
+			return invalid("cluster_id", "%v", err)
+		}
 	}
 	return nil
 }

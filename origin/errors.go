@@ -27,6 +27,21 @@ var (
 	ErrBehind = errors.New("origin: replica behind")
 	// ErrClosed is returned after Shutdown.
 	ErrClosed = errors.New("origin: node closed")
+
+	// ErrForeignCluster is state or a peer of another cluster.
+	ErrForeignCluster = errors.New("origin: another cluster")
+	// ErrAlreadyBootstrapped is a bootstrap over a data dir or a peer set
+	// that already holds a cluster.
+	ErrAlreadyBootstrapped = errors.New("origin: already holds a cluster")
+	// ErrNoIdentity is raft state without a cluster id (a data dir made
+	// before cluster ids; see the README's recovery runbook).
+	ErrNoIdentity = errors.New("origin: raft state without a cluster id")
+	// ErrDataDirInUse is a data dir another process has open.
+	ErrDataDirInUse = errors.New("origin: data dir in use")
+	// ErrDamagedStore is a raft.db (or cluster id) that cannot be read as
+	// it was written: nothing is started on it, and bootstrap never
+	// replaces it.
+	ErrDamagedStore = errors.New("origin: damaged data dir")
 )
 
 // Error is an error with its HTTP status, the field at fault (if one is) and

@@ -95,11 +95,13 @@ func (n *Node) internalApply(w http.ResponseWriter, r *http.Request) {
 		writeError(w, decodeError(err))
 		return
 	}
-	if !n.IsLeader() {
+	if !n.IsLeader() || n.Fenced() { // nothing applied: the follower may retry elsewhere
 		writeError(w, &Error{Status: http.StatusMisdirectedRequest, Message: "not the leader", Err: ErrNoLeader})
 		return
 	}
-	res, err := n.applyLocal(data)
+	ctx, cancel := context.WithTimeout(r.Context(), n.cfg.ApplyTimeout)
+	defer cancel()
+	res, err := n.applyLocal(ctx, data)
 	if err != nil {
 		if errors.Is(err, raft.ErrNotLeader) {
 			writeError(w, &Error{Status: http.StatusMisdirectedRequest, Message: "not the leader", Err: ErrNoLeader})

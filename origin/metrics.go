@@ -18,7 +18,9 @@ type metrics struct {
 	reg       *prometheus.Registry
 	requests  *prometheus.HistogramVec // by route pattern and status code
 	proposals *prometheus.HistogramVec // by outcome
-	handler   http.Handler
+	// diskStalls counts the times this replica stepped down on a stalled disk.
+	diskStalls prometheus.Counter
+	handler    http.Handler
 }
 
 func newMetrics(n *Node) *metrics {
@@ -35,7 +37,11 @@ func newMetrics(n *Node) *metrics {
 	gauge := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "statusedge_origin_" + name, Help: help}, f)
 	}
-	m.reg.MustRegister(m.requests, m.proposals,
+	m.diskStalls = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "statusedge_origin_disk_stalls_total", Help: "Times this replica stepped down because a write to raft.db took longer than the stall bound.",
+	})
+	m.reg.MustRegister(m.requests, m.proposals, m.diskStalls,
+		gauge("fenced", "1 while this replica is cut off from raft because its disk stalled.", func() float64 { return b2f(n.Fenced()) }),
 		gauge("is_leader", "1 while this replica is the raft leader.", func() float64 { return b2f(n.IsLeader()) }),
 		gauge("ready", "1 once this replica has caught up with what it served before its last stop.", func() float64 { return b2f(n.Ready()) }),
 		gauge("applied_index", "The last raft index this replica applied (site versions are raft indexes).", func() float64 { return float64(n.AppliedIndex()) }),

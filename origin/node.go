@@ -23,6 +23,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
 
 	"github.com/statusedge/statusedge/content"
 )
@@ -45,8 +46,19 @@ type Config struct {
 	Region string
 	// Voter says whether this replica asks to join as a voter.
 	Voter bool
-	// Bootstrap makes a replica with no raft state a single-voter cluster.
+	// Bootstrap makes a new single-voter cluster with a new cluster id: a
+	// one-time act, refused (ErrAlreadyBootstrapped) when DataDir holds any
+	// raft state or cluster id, or when a replica at one of BootstrapPeers
+	// answers as a member of a cluster.
 	Bootstrap bool
+	// BootstrapPeers are the management API URLs of the replicas meant to
+	// join the new cluster; a bootstrap checks that none already holds one.
+	BootstrapPeers []string
+	// DiskStallTimeout bounds one write to raft.db on the leader; a leader
+	// whose write takes longer steps down (default DefaultDiskStallTimeout).
+	DiskStallTimeout time.Duration
+	// diskHook runs before every write to raft.db (tests stall disks).
+	diskHook func()
 
 	// OperatorToken may do everything on the management API.
 	OperatorToken string
@@ -161,14 +173,22 @@ type Node struct {
 	fsm    *fsm
 	trans  *raft.NetworkTransport
 	store  *raftboltdb.BoltStore
-	client *http.Client
-	now    func() time.Time
-	m      *metrics
+	disk   *diskWatch
+	stream *identityStream
+	id     *identity
+	// hasState: the replica started on raft state of its own.
+	hasState bool
+	client   *http.Client
+	now      func() time.Time
+	m        *metrics
 
 	// minReady is the applied index this replica had reached before it
 	// last stopped (a watermark kept in the stable store): reads wait for it,
 	// so a restarted replica never answers with older versions than before.
 	minReady uint64
+	// caughtUp latches once a replica that started without state has
+	// applied what was committed when it first heard from the cluster.
+	caughtUp atomic.Bool
 
 	stop     chan struct{}
 	wg       sync.WaitGroup
@@ -177,7 +197,11 @@ type Node struct {
 	shutErr  error
 }
 
-// Open starts a replica from cfg (state on disk is recovered).
+// Open starts a replica from cfg (state on disk is recovered). It fails
+// at once, without touching the data dir, with ErrDataDirInUse when
+// another process has it open, ErrDamagedStore when raft.db cannot be read
+// as written, ErrNoIdentity for raft state without a cluster id, and
+// ErrAlreadyBootstrapped for a Bootstrap over an existing cluster.
 func Open(cfg Config) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -190,27 +214,64 @@ func Open(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("origin: data dir: %w", err)
 	}
-	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.DataDir, "raft.db")})
+	clusterID, err := ReadClusterID(cfg.DataDir)
 	if err != nil {
-		return nil, fmt.Errorf("origin: open raft.db: %w", err)
+		return nil, err
 	}
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, log.Named("snapshots"))
+	dbPath := filepath.Join(cfg.DataDir, "raft.db")
+	if _, err := checkStore(cfg.DataDir, dbPath, clusterID != ""); err != nil {
+		return nil, err
+	}
+	bolt, err := raftboltdb.New(raftboltdb.Options{Path: dbPath, BoltOptions: &bbolt.Options{Timeout: storeLockTimeout}})
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return nil, inUse(cfg.DataDir, dbPath)
+	}
 	if err != nil {
-		store.Close()
-		return nil, fmt.Errorf("origin: snapshot store: %w", err)
+		return nil, fmt.Errorf("%w: open %s: %v", ErrDamagedStore, dbPath, err)
 	}
+	store := newDiskWatch(bolt, cfg.diskHook)
+	var snaps raft.SnapshotStore
+	var trans *raft.NetworkTransport
+	var stream *identityStream
+	fail := func(err error) (*Node, error) {
+		if trans != nil {
+			trans.Close()
+		}
+		bolt.Close()
+		return nil, err
+	}
+	if snaps, err = raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, log.Named("snapshots")); err != nil {
+		return fail(fmt.Errorf("origin: snapshot store: %w", err))
+	}
+	logs, err := raft.NewLogCache(512, store)
+	if err != nil {
+		return fail(err)
+	}
+	has, err := raft.HasExistingState(logs, store, snaps)
+	if err != nil {
+		return fail(fmt.Errorf("%w: %s: %v", ErrDamagedStore, dbPath, err))
+	}
+	switch {
+	case has && clusterID == "":
+		return fail(fmt.Errorf("%w: %s (write the cluster's id into %s; see the README's recovery runbook)", ErrNoIdentity, cfg.DataDir, filepath.Join(cfg.DataDir, identityFile)))
+	case cfg.Bootstrap && (has || clusterID != ""):
+		return fail(fmt.Errorf("%w: %s already belongs to cluster %s; start it without --bootstrap", ErrAlreadyBootstrapped, cfg.DataDir, clusterID))
+	case cfg.Bootstrap:
+		if err := checkPeersFree(cfg); err != nil {
+			return fail(err)
+		}
+	}
+	id := &identity{dir: cfg.DataDir, log: log, id: clusterID, adopt: !has && !cfg.Bootstrap}
 	var adv net.Addr
 	if cfg.RaftAdvertise != "" {
 		if adv, err = net.ResolveTCPAddr("tcp", cfg.RaftAdvertise); err != nil {
-			store.Close()
-			return nil, fmt.Errorf("origin: raft advertise address: %w", err)
+			return fail(fmt.Errorf("origin: raft advertise address: %w", err))
 		}
 	}
-	trans, err := raft.NewTCPTransportWithLogger(cfg.RaftAddr, adv, 4, 10*time.Second, log.Named("transport"))
-	if err != nil {
-		store.Close()
-		return nil, fmt.Errorf("origin: raft transport: %w", err)
+	if stream, err = newIdentityStream(cfg.RaftAddr, adv, id, log.Named("transport")); err != nil {
+		return fail(fmt.Errorf("origin: raft transport: %w", err))
 	}
+	trans = raft.NewNetworkTransportWithLogger(stream, 4, 10*time.Second, log.Named("transport"))
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.ID)
 	rc.Logger = log.Named("raft")
@@ -228,58 +289,133 @@ func Open(cfg Config) (*Node, error) {
 		rc.TrailingLogs = cfg.TrailingLogs
 	}
 	if err := raft.ValidateConfig(rc); err != nil {
-		trans.Close()
-		store.Close()
-		return nil, fmt.Errorf("origin: raft config: %w", err)
+		return fail(fmt.Errorf("origin: raft config: %w", err))
 	}
-	logs, err := raft.NewLogCache(512, store)
-	if err != nil {
-		trans.Close()
-		store.Close()
-		return nil, err
+	if has {
+		if err := recoverPeers(rc, cfg.DataDir, logs, store, snaps, trans, log); err != nil {
+			return fail(err)
+		}
+	}
+	if cfg.Bootstrap {
+		// The id first: a crash before the bootstrap leaves a dir that
+		// names a cluster and holds none, which Bootstrap refuses.
+		if err := id.set(newClusterID()); err != nil {
+			return fail(err)
+		}
+		conf := raft.Configuration{Servers: []raft.Server{{Suffrage: raft.Voter, ID: rc.LocalID, Address: trans.LocalAddr()}}}
+		if err := raft.BootstrapCluster(rc, logs, store, snaps, trans, conf); err != nil {
+			return fail(fmt.Errorf("origin: bootstrap: %w", err))
+		}
+		log.Info("bootstrapped a new cluster", "cluster", id.get())
 	}
 	f := newFSM()
-	if cfg.Bootstrap {
-		has, err := raft.HasExistingState(logs, store, snaps)
-		if err != nil {
-			trans.Close()
-			store.Close()
-			return nil, fmt.Errorf("origin: raft state: %w", err)
-		}
-		if !has {
-			conf := raft.Configuration{Servers: []raft.Server{{Suffrage: raft.Voter, ID: rc.LocalID, Address: trans.LocalAddr()}}}
-			if err := raft.BootstrapCluster(rc, logs, store, snaps, trans, conf); err != nil {
-				trans.Close()
-				store.Close()
-				return nil, fmt.Errorf("origin: bootstrap: %w", err)
-			}
-		}
-	}
 	r, err := raft.NewRaft(rc, f, logs, store, snaps, trans)
 	if err != nil {
-		trans.Close()
-		store.Close()
-		return nil, fmt.Errorf("origin: start raft: %w", err)
+		return fail(fmt.Errorf("origin: start raft: %w", err))
 	}
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
 	}
 	n := &Node{
-		cfg: cfg, log: log, raft: r, fsm: f, trans: trans, store: store, now: now,
+		cfg: cfg, log: log, raft: r, fsm: f, trans: trans, store: bolt, disk: store, stream: stream, id: id, hasState: has, now: now,
 		client: &http.Client{Timeout: cfg.ApplyTimeout},
 		stop:   make(chan struct{}),
 	}
 	n.m = newMetrics(n)
+	n.caughtUp.Store(has || cfg.Bootstrap)
 	if n.minReady, err = store.GetUint64(watermarkKey); err != nil {
 		n.minReady = 0 // not found: a fresh replica
 	}
-	n.wg.Add(3)
-	go n.maintenanceLoop()
+	n.wg.Add(4)
+	go n.every(cfg.MaintenanceTick, n.maintenanceTick)
 	go n.registerLoop()
 	go n.watermarkLoop()
+	go n.diskLoop()
 	return n, nil
 }
+
+// peersFile, when present in a data dir at start, replaces the cluster's
+// membership as this replica sees it (raft's peers.json recovery for lost
+// quorum; see the README). It is renamed once applied.
+const peersFile = "peers.json"
+
+func recoverPeers(rc *raft.Config, dir string, logs raft.LogStore, store raft.StableStore, snaps raft.SnapshotStore, trans raft.Transport, log hclog.Logger) error {
+	path := filepath.Join(dir, peersFile)
+	if _, err := os.Stat(path); err != nil {
+		return nil
+	}
+	conf, err := raft.ReadConfigJSON(path)
+	if err != nil {
+		return fmt.Errorf("origin: %s: %w", path, err)
+	}
+	if err := raft.RecoverCluster(rc, newFSM(), logs, store, snaps, trans, conf); err != nil {
+		return fmt.Errorf("origin: recover from %s: %w", path, err)
+	}
+	if err := os.Rename(path, path+".applied"); err != nil {
+		return fmt.Errorf("origin: recovered, but %s stays: %w", path, err)
+	}
+	log.Warn("cluster membership replaced from "+peersFile, "servers", len(conf.Servers))
+	return nil
+}
+
+// checkPeersFree refuses a bootstrap when a replica named in
+// BootstrapPeers already belongs to a cluster.
+func checkPeersFree(cfg Config) error {
+	client := &http.Client{Timeout: 3 * time.Second}
+	for _, p := range cfg.BootstrapPeers {
+		req, err := http.NewRequest(http.MethodGet, strings.TrimRight(p, "/")+"/v1/cluster", nil)
+		if err != nil {
+			return fmt.Errorf("origin: bootstrap peer %q: %w", p, err)
+		}
+		req.Header.Set("Authorization", "Bearer "+cfg.OperatorToken)
+		resp, err := client.Do(req)
+		if err != nil {
+			continue // not running: it cannot hold a cluster we would split from
+		}
+		var st ClusterStatus
+		err = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&st)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK && err == nil && st.ClusterID != "" {
+			return fmt.Errorf("%w: peer %s belongs to cluster %s; start with --join %s instead of --bootstrap", ErrAlreadyBootstrapped, p, st.ClusterID, p)
+		}
+	}
+	return nil
+}
+
+// ClusterID is the id of the cluster this replica belongs to ("" until it
+// has joined one).
+func (n *Node) ClusterID() string { return n.id.get() }
+
+// HasState reports whether this replica started on raft state of its own:
+// it is (or was) a member and needs no join to restart.
+func (n *Node) HasState() bool { return n.hasState }
+
+// diskLoop fences a leader whose disk has stalled: no raft connection in
+// or out, so its followers elect another leader, and its writes fail fast;
+// the fence lifts when the stalled write returns.
+func (n *Node) diskLoop() {
+	bound := n.cfg.DiskStallTimeout
+	if bound <= 0 {
+		bound = DefaultDiskStallTimeout
+	}
+	n.every(bound/5, func() {
+		age := n.disk.oldest(time.Now())
+		switch {
+		case age > bound && !n.stream.fence.Load() && n.IsLeader():
+			n.log.Error("disk stalled: stepping down", "write_in_flight", age.Round(time.Millisecond), "bound", bound)
+			n.stream.setFence(true)
+			n.trans.CloseStreams()
+			n.m.diskStalls.Inc()
+		case age <= bound && n.stream.fence.Load():
+			n.log.Warn("disk recovered: raft connections resume")
+			n.stream.setFence(false)
+		}
+	})
+}
+
+// Fenced reports whether this replica cut itself off because its disk stalled.
+func (n *Node) Fenced() bool { return n.stream.fence.Load() }
 
 // ID is the replica's raft server id.
 func (n *Node) ID() string { return n.cfg.ID }
@@ -331,38 +467,47 @@ const WatermarkInterval = 250 * time.Millisecond
 
 func (n *Node) saveWatermark() {
 	if idx := n.AppliedIndex(); idx > n.minReady {
-		if err := n.store.SetUint64(watermarkKey, idx); err != nil {
+		if err := n.disk.SetUint64(watermarkKey, idx); err != nil {
 			n.log.Warn("save watermark", "error", err)
 		}
 	}
 }
 
 func (n *Node) watermarkLoop() {
-	defer n.wg.Done()
 	var saved uint64
-	t := time.NewTicker(WatermarkInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-n.stop:
-			return
-		case <-t.C:
-		}
+	n.every(WatermarkInterval, func() {
 		if idx := n.AppliedIndex(); idx > saved && idx > n.minReady {
-			if err := n.store.SetUint64(watermarkKey, idx); err == nil {
+			if err := n.disk.SetUint64(watermarkKey, idx); err == nil {
 				saved = idx
 			}
 		}
-	}
+	})
 }
 
 // Ready reports whether this replica has caught up with the versions it
-// served before its last stop (see WaitReady).
-func (n *Node) Ready() bool { return n.AppliedIndex() >= n.minReady }
+// served before its last stop (see WaitReady). A replica that started
+// without state (a new member, or one whose data dir was lost) is ready
+// once it has applied everything committed when it first heard from the
+// cluster, so it never answers from its empty state either.
+func (n *Node) Ready() bool {
+	if n.AppliedIndex() < n.minReady {
+		return false
+	}
+	if n.caughtUp.Load() {
+		return true
+	}
+	if c := n.raft.CommitIndex(); c > 0 && n.raft.AppliedIndex() >= c {
+		n.caughtUp.Store(true)
+		return true
+	}
+	return false
+}
 
-// WaitReady waits until Ready. The internal API waits for it (bounded)
-// before answering, so versions never go backwards across a restart.
-func (n *Node) WaitReady(ctx context.Context) error { return n.WaitIndex(ctx, n.minReady) }
+// WaitReady waits until Ready. The API waits for it (bounded) before
+// answering, so versions never go backwards across a restart.
+func (n *Node) WaitReady(ctx context.Context) error {
+	return n.fsm.wait(ctx, func(*state) bool { return n.Ready() })
+}
 
 // Subscribe calls fn after every applied change to a site (also after a
 // snapshot restore). fn runs on raft's apply goroutine: it must not block.
@@ -500,6 +645,9 @@ func (n *Node) Propose(ctx context.Context, cmd *Command) (res *Result, err erro
 	if n.closed.Load() {
 		return nil, ErrClosed
 	}
+	if n.Fenced() {
+		return nil, fmt.Errorf("%w: this replica's disk is stalled", ErrNoLeader)
+	}
 	data, err := json.Marshal(cmd)
 	if err != nil {
 		return nil, fmt.Errorf("origin: encode command: %w", err)
@@ -509,7 +657,7 @@ func (n *Node) Propose(ctx context.Context, cmd *Command) (res *Result, err erro
 	var last error = ErrNoLeader
 	for {
 		if n.IsLeader() {
-			res, err := n.applyLocal(data)
+			res, err := n.applyLocal(ctx, data)
 			if err == nil || !errors.Is(err, raft.ErrNotLeader) {
 				return res, err
 			}
@@ -540,10 +688,30 @@ func (n *Node) Propose(ctx context.Context, cmd *Command) (res *Result, err erro
 // errRetry marks a forwarding failure after which nothing was applied.
 var errRetry = errors.New("origin: retry")
 
-// applyLocal applies data through raft on the leader.
-func (n *Node) applyLocal(data []byte) (*Result, error) {
+// applyLocal applies data through raft on the leader. It gives up when
+// ctx ends or the replica fences itself (a stalled disk), the outcome then
+// unknown: the leader loop may be stuck in a write that never returns.
+func (n *Node) applyLocal(ctx context.Context, data []byte) (*Result, error) {
 	f := n.raft.Apply(data, n.cfg.ApplyTimeout)
-	if err := f.Error(); err != nil {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	var err error
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+wait:
+	for {
+		select {
+		case err = <-done:
+			break wait
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: no commit in time, outcome unknown (retry with the same Idempotency-Key): %v", ErrNoLeader, ctx.Err())
+		case <-tick.C:
+			if n.Fenced() {
+				return nil, fmt.Errorf("%w: this replica's disk stalled, outcome unknown (retry with the same Idempotency-Key)", ErrNoLeader)
+			}
+		}
+	}
+	if err != nil {
 		switch {
 		case errors.Is(err, raft.ErrNotLeader):
 			return nil, err
@@ -617,9 +785,27 @@ func (n *Node) forward(ctx context.Context, api string, data []byte) (*Result, e
 }
 
 // maintenanceLoop starts and completes maintenances on the leader.
-func (n *Node) maintenanceLoop() {
+func (n *Node) maintenanceTick() {
+	if !n.IsLeader() {
+		return
+	}
+	var due []*Command
+	now := n.now()
+	n.fsm.read(func(st *state) { due = st.dueTransitions(now) })
+	for _, c := range due {
+		c.At, c.NewIDs = now, []string{content.NewID()}
+		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ApplyTimeout)
+		if _, err := n.Propose(ctx, c); err != nil {
+			n.log.Warn("maintenance transition", "site", c.Site, "maintenance", c.ID, "error", err)
+		}
+		cancel()
+	}
+}
+
+// every runs fn every d until the node stops (one of n.wg's loops).
+func (n *Node) every(d time.Duration, fn func()) {
 	defer n.wg.Done()
-	t := time.NewTicker(n.cfg.MaintenanceTick)
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
@@ -627,20 +813,7 @@ func (n *Node) maintenanceLoop() {
 			return
 		case <-t.C:
 		}
-		if !n.IsLeader() {
-			continue
-		}
-		var due []*Command
-		now := n.now()
-		n.fsm.read(func(st *state) { due = st.dueTransitions(now) })
-		for _, c := range due {
-			c.At, c.NewIDs = now, []string{content.NewID()}
-			ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ApplyTimeout)
-			if _, err := n.Propose(ctx, c); err != nil {
-				n.log.Warn("maintenance transition", "site", c.Site, "maintenance", c.ID, "error", err)
-			}
-			cancel()
-		}
+		fn()
 	}
 }
 
@@ -688,6 +861,8 @@ type ClusterStatus struct {
 	LeaderAPI string          `json:"leader_api,omitempty"`
 	Servers   []ClusterServer `json:"servers"`
 	LastIndex uint64          `json:"last_index"`
+	// ClusterID is the cluster's identity ("" on a replica not yet joined).
+	ClusterID string `json:"cluster_id"`
 }
 
 // ClusterServer is one raft server.
@@ -706,7 +881,7 @@ func (n *Node) Status() (ClusterStatus, error) {
 		return ClusterStatus{}, fmt.Errorf("origin: configuration: %w", err)
 	}
 	addr, lid := n.raft.LeaderWithID()
-	st := ClusterStatus{Leader: string(lid), LastIndex: n.raft.LastIndex()}
+	st := ClusterStatus{Leader: string(lid), LastIndex: n.raft.LastIndex(), ClusterID: n.ClusterID()}
 	_ = addr
 	var members map[string]string
 	n.fsm.read(func(s *state) { members = cloneMap(s.Members) })
@@ -769,27 +944,27 @@ func (n *Node) Remove(ctx context.Context, id string) (uint64, error) {
 	return res.Index, nil
 }
 
-// JoinCluster asks the replica at peerAPI (any member; followers forward)
-// to add this replica, retrying until ctx is done.
+// JoinCluster makes this replica a member through the replica at peerAPI
+// (any member; followers forward), retrying while the peer is unreachable
+// until ctx is done. A replica holding another cluster's id is refused
+// (ErrForeignCluster) before anything changes. A replica that started on
+// raft state of its own is a member already and never needs its join
+// target: it only checks, once and briefly, that a target that answers is
+// of its own cluster.
 func (n *Node) JoinCluster(ctx context.Context, peerAPI string) error {
-	body, _ := json.Marshal(JoinInput{ID: n.cfg.ID, Address: n.RaftAddr(), Voter: n.cfg.Voter, APIAddr: n.cfg.APIAddr})
-	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(peerAPI, "/")+"/v1/cluster/join", bytes.NewReader(body))
-		if err != nil {
-			return fmt.Errorf("origin: join: %w", err)
+	peer := strings.TrimRight(peerAPI, "/")
+	if n.hasState {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if st, err := n.peerStatus(ctx, peer); err == nil && st.ClusterID != "" && st.ClusterID != n.ClusterID() {
+			return fmt.Errorf("origin: join via %s: %w: this replica's data dir belongs to cluster %s, the peer to cluster %s", peerAPI, ErrForeignCluster, n.ClusterID(), st.ClusterID)
 		}
-		req.Header.Set("Authorization", "Bearer "+n.cfg.OperatorToken)
-		resp, err := n.client.Do(req)
-		if err == nil {
-			msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(msg))
-			if resp.StatusCode < 500 {
-				return fmt.Errorf("origin: join via %s: %w", peerAPI, err)
-			}
+		return nil
+	}
+	var err error
+	for {
+		if err = n.joinOnce(ctx, peer); err == nil || !errors.Is(err, errRetry) {
+			return err
 		}
 		n.log.Warn("join: retrying", "peer", peerAPI, "error", err)
 		select {
@@ -798,6 +973,59 @@ func (n *Node) JoinCluster(ctx context.Context, peerAPI string) error {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// peerStatus asks the replica at peer for its view of the cluster.
+func (n *Node) peerStatus(ctx context.Context, peer string) (ClusterStatus, error) {
+	var st ClusterStatus
+	b, err := n.operatorCall(ctx, http.MethodGet, peer+"/v1/cluster", nil)
+	if err == nil {
+		if err = json.Unmarshal(b, &st); err != nil {
+			err = fmt.Errorf("origin: %s/v1/cluster: %w", peer, err)
+		}
+	}
+	return st, err
+}
+
+// operatorCall sends an operator request; errRetry marks a failure worth
+// retrying (no answer, or a 5xx).
+func (n *Node) operatorCall(ctx context.Context, method, url string, body []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("origin: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+n.cfg.OperatorToken)
+	resp, err := n.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errRetry, err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		return msg, nil
+	case resp.StatusCode >= 500:
+		return nil, fmt.Errorf("%w: %s: %s", errRetry, resp.Status, bytes.TrimSpace(msg))
+	}
+	return nil, fmt.Errorf("origin: %s %s: %s: %s", method, url, resp.Status, bytes.TrimSpace(msg))
+}
+
+// joinOnce learns the peer's cluster id, takes it (or refuses it), and asks
+// to be added. errRetry marks a failure worth retrying.
+func (n *Node) joinOnce(ctx context.Context, peer string) error {
+	st, err := n.peerStatus(ctx, peer)
+	if err != nil {
+		return err
+	}
+	if st.ClusterID == "" {
+		return fmt.Errorf("%w: %s has not joined a cluster yet", errRetry, peer)
+	}
+	if err := n.id.set(st.ClusterID); err != nil {
+		return fmt.Errorf("origin: join via %s: %w", peer, err)
+	}
+	body, _ := json.Marshal(JoinInput{ID: n.cfg.ID, Address: n.RaftAddr(), Voter: n.cfg.Voter, APIAddr: n.cfg.APIAddr, ClusterID: st.ClusterID})
+	_, err = n.operatorCall(ctx, http.MethodPost, peer+"/v1/cluster/join", body)
+	return err
 }
 
 // ImportSite replaces (or creates) a whole site, e.g. to seed the demo. The

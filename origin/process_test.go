@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -109,12 +110,34 @@ func newProcCluster(t testing.TB, n int) *procCluster {
 func (c *procCluster) start(i int, extra ...string) {
 	c.t.Helper()
 	p := c.nodes[i]
+	args := append([]string{"origin", "--id", p.id, "--data", p.dir, "--raft-addr", p.raftAddr, "--api-addr", p.apiAddr,
+		"--operator-token", testOperator, "--cluster-secret", testSecret, "--log-level", "warn"}, extra...)
+	c.relaunch(p, args)
+	retries := 0
+	poll(c.t, 15*time.Second, p.id+"'s API", func() bool {
+		if !p.running() {
+			// A fixed port can be held for a moment by another socket (an
+			// outgoing connection's ephemeral port): try again, briefly.
+			if tail := c.logTail(p); bytes.Contains(tail, []byte("address already in use")) && retries < 20 {
+				retries++
+				time.Sleep(250 * time.Millisecond)
+				c.relaunch(p, args)
+				return false
+			}
+			c.t.Fatalf("%s exited: %v\n%s", p.id, p.cmd.ProcessState, c.logTail(p))
+		}
+		a, err := tryCall(p.url(), "GET", "/v1/cluster", testOperator, nil)
+		return err == nil && a.status == 200
+	})
+}
+
+// relaunch execs p with args, its output appended to its log.
+func (c *procCluster) relaunch(p *procNode, args []string) {
+	c.t.Helper()
 	logf, err := os.OpenFile(p.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	args := append([]string{"origin", "--id", p.id, "--data", p.dir, "--raft-addr", p.raftAddr, "--api-addr", p.apiAddr,
-		"--operator-token", testOperator, "--cluster-secret", testSecret, "--log-level", "warn"}, extra...)
 	p.cmd = exec.Command(c.bin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
 	if err := p.cmd.Start(); err != nil {
@@ -127,13 +150,6 @@ func (c *procCluster) start(i int, extra ...string) {
 		logf.Close()
 		close(done)
 	}(p.cmd, p.done)
-	poll(c.t, 15*time.Second, p.id+"'s API", func() bool {
-		if !p.running() {
-			c.t.Fatalf("%s exited: %v\n%s", p.id, p.cmd.ProcessState, c.logTail(p))
-		}
-		a, err := tryCall(p.url(), "GET", "/v1/cluster", testOperator, nil)
-		return err == nil && a.status == 200
-	})
 }
 
 // kill sends SIGKILL to replica i and waits until it is gone: no shutdown

@@ -81,8 +81,8 @@ func benchLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	dur := fs.Duration("duration", 10*time.Second, "length of each wrk run")
 	conns := fs.Int("connections", 64, "wrk connections")
 	rounds := fs.Int("rounds", 3, "rounds; each loads every target once, starting with another one")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if ok, code := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	if *dur < time.Second || *conns < 1 || *rounds < 1 {
 		fmt.Fprintln(stderr, "statusedge bench load: --duration must be ≥ 1s, --connections and --rounds ≥ 1")

@@ -64,8 +64,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		RedisAddr: *redis, StartRedis: *startRedis, RenderBudget: *budget, Logger: log,
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "statusedge dev: %v\n", err)
-		return 1
+		return dataDirErr(stderr, "statusedge dev", err)
 	}
 	fmt.Fprintln(stdout, "statusedge dev is running (Ctrl-C stops it)")
 	for _, r := range sys.Regions {

@@ -3,7 +3,8 @@
 // `edge` one regional edge node, `ctl` the management CLI, `bench` the load
 // and propagation benchmarks.
 //
-// Exit codes: 0 success, 1 failure, 2 bad usage or bad input.
+// Exit codes: 0 success, 1 failure, 2 bad usage or bad input, 3 a damaged
+// data dir (origin, dev).
 package main
 
 import (

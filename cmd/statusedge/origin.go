@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -19,12 +20,29 @@ import (
 	"github.com/statusedge/statusedge/origin/render"
 )
 
+// exitDamaged is the exit code for a data dir that cannot be read as it
+// was written (raft.db or cluster-id damaged): restore it or remove the
+// replica and add it again, never bootstrap over it.
+const exitDamaged = 3
+
+// dataDirErr prints err on one line and returns its exit code.
+func dataDirErr(stderr io.Writer, cmd string, err error) int {
+	fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+	if errors.Is(err, origin.ErrDamagedStore) {
+		return exitDamaged
+	}
+	return 1
+}
+
 // runOrigin runs one origin replica until ctx is done.
 func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("origin", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: statusedge origin --data DIR --raft-addr HOST:PORT --api-addr HOST:PORT [--join URL] [--region R] [--voter=true|false] [--bootstrap] [--id ID] [--operator-token T] [--cluster-secret S] [--edge-secret E]")
+		fmt.Fprintln(stderr, "usage: statusedge origin --data DIR --raft-addr HOST:PORT --api-addr HOST:PORT [--bootstrap [--bootstrap-peers URL,...] | --join URL] [--region R] [--voter=true|false] [--id ID] [--operator-token T] [--cluster-secret S] [--edge-secret E]")
+		fmt.Fprintln(stderr, "Runs one origin replica. The first replica of a new cluster starts once with --bootstrap; every other")
+		fmt.Fprintln(stderr, "starts once with --join; after that each restarts from its own data dir (--join is then ignored).")
+		fmt.Fprintln(stderr, "Exit codes: 1 failure (data dir in use, another cluster's state), 2 bad usage, 3 damaged data dir.")
 		fs.PrintDefaults()
 	}
 	var (
@@ -36,7 +54,8 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		join      = fs.String("join", "", "API URL of any cluster member to join through")
 		region    = fs.String("region", "", "region name (informational)")
 		voter     = fs.Bool("voter", true, "join as a voter (false: non-voter)")
-		bootstrap = fs.Bool("bootstrap", false, "bootstrap a new single-voter cluster if there is no state")
+		bootstrap = fs.Bool("bootstrap", false, "make a new single-voter cluster with a new cluster id: once, refused on a data dir that holds raft state or a cluster id")
+		bootPeers = fs.String("bootstrap-peers", "", "with --bootstrap: comma-separated API URLs of the replicas meant to join; bootstrap is refused if one already belongs to a cluster")
 		id        = fs.String("id", "", "raft server id (default: the raft address)")
 		opToken   = fs.String("operator-token", os.Getenv("STATUSEDGE_OPERATOR_TOKEN"), "operator token (env STATUSEDGE_OPERATOR_TOKEN)")
 		secret    = fs.String("cluster-secret", os.Getenv("STATUSEDGE_CLUSTER_SECRET"), "secret the replicas share (env STATUSEDGE_CLUSTER_SECRET)")
@@ -73,6 +92,8 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return usageErr("--edge-secret must differ from --cluster-secret: edges must not get the replicas' write power")
 	case *bootstrap && *join != "":
 		return usageErr("--bootstrap and --join exclude each other")
+	case *bootPeers != "" && !*bootstrap:
+		return usageErr("--bootstrap-peers needs --bootstrap")
 	}
 	lvl := hclog.LevelFromString(*logLevel)
 	if lvl == hclog.NoLevel {
@@ -90,6 +111,9 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			gossip.DeriveSignKey([]byte(*secret)), nil); err != nil {
 			return usageErr("%v", err)
 		}
+	}
+	if err := origin.CheckDataDir(*data); err != nil {
+		return dataDirErr(stderr, "statusedge origin", err)
 	}
 	ln, err := net.Listen("tcp", *apiAddr)
 	if err != nil {
@@ -109,6 +133,9 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		cfg.APIAddr = "http://" + ln.Addr().String()
 	}
 	cfg.Region, cfg.Voter, cfg.Bootstrap = *region, *voter, *bootstrap
+	if *bootPeers != "" {
+		cfg.BootstrapPeers = strings.Split(*bootPeers, ",")
+	}
 	cfg.OperatorToken, cfg.ClusterSecret, cfg.EdgeSecret = *opToken, *secret, *edgeSec
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "origin", Level: lvl, Output: stderr})
 	rend, err := render.New()
@@ -121,8 +148,7 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	node, err := origin.Open(cfg)
 	if err != nil {
 		ln.Close()
-		fmt.Fprintf(stderr, "statusedge origin: %v\n", err)
-		return 1
+		return dataDirErr(stderr, "statusedge origin", err)
 	}
 	srv := &http.Server{Handler: node.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	serveErr := make(chan error, 1)
@@ -145,6 +171,9 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 
 	code := 0
+	if *join != "" && node.HasState() {
+		fmt.Fprintf(stdout, "origin %s: restarting from own state (cluster %s); --join is only for the first start\n", cfg.ID, node.ClusterID())
+	}
 	if *join != "" {
 		jctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		err := node.JoinCluster(jctx, *join)

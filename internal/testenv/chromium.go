@@ -15,8 +15,13 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// ChromiumPath is Debian's chromium, which .ci/run installs.
+// ChromiumPath is Debian's chromium, which scripts/setup installs.
 const ChromiumPath = "/usr/bin/chromium"
+
+// ChromiumFlags are StartChromium's flags as one command line, for tools
+// that start chromium themselves (Lighthouse's --chrome-flags).
+const ChromiumFlags = "--headless=new --no-sandbox --disable-gpu --disable-quic --no-first-run " +
+	"--disable-background-networking --disable-component-update --disable-sync --disable-dev-shm-usage"
 
 // Chromium is one headless Debian chromium for a whole test package. Start it
 // in TestMain, open a fresh Tab per test, Close it after m.Run:
