@@ -15,6 +15,7 @@
 package dev
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -34,6 +35,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/valyala/fasthttp"
 
 	"github.com/statusedge/statusedge/content"
 	"github.com/statusedge/statusedge/demo"
@@ -43,6 +45,7 @@ import (
 	"github.com/statusedge/statusedge/origin"
 	"github.com/statusedge/statusedge/origin/render"
 	"github.com/statusedge/statusedge/skeleton"
+	setls "github.com/statusedge/statusedge/tls"
 )
 
 // Config describes a topology. Zero values take the defaults noted.
@@ -73,6 +76,13 @@ type Config struct {
 	// GossipHook, if set, adjusts each gossip node's config before it
 	// starts (fault injection in tests: a lossy or delaying Transport).
 	GossipHook func(name string, c *gossip.Config)
+	// HTTPS, if set, gives every edge HTTPS (and plain-HTTP) listeners with
+	// certificates for verified custom domains from an ACME CA (https.go).
+	HTTPS *HTTPS
+	// DomainDNS is the DNS server (host:port) the origins check custom
+	// domains with; set, their HTTP check may also reach loopback (dev and
+	// tests, where every name resolves to 127.0.0.1).
+	DomainDNS string
 	// RaftLatency, if set, delays raft's traffic between replicas by this
 	// much one way (each replica advertises a DelayProxy in front of its
 	// raft port): with GossipHook's delaying transport, a WAN on one
@@ -107,6 +117,10 @@ type Region struct {
 	PageURL  string              // the edge, e.g. http://127.0.0.1:8080
 	Redis    *redisserver.Server // nil when the region has no Redis of its own
 	RedisURL string              // the Redis address the edge uses, "" for none
+	// HTTPSAddr and HTTPAddr are the edge's HTTPS and plain-HTTP listeners
+	// (with Config.HTTPS), TLS their certificate manager.
+	HTTPSAddr, HTTPAddr string
+	TLS                 *setls.Frontend
 
 	originGossip, edgeGossip *gossip.Node
 	apiServer                *http.Server
@@ -123,6 +137,8 @@ type secrets struct {
 	ClusterSecret string `json:"cluster_secret"`
 	EdgeSecret    string `json:"edge_secret"`
 	SessionKey    string `json:"session_key"`
+	CertSecret    string `json:"cert_secret"`
+	CertKey       string `json:"cert_key"`
 }
 
 // Start builds and starts the topology described by cfg.
@@ -257,6 +273,11 @@ func (s *System) startOrigin(ctx context.Context, i int, name string, sec secret
 	}
 	oc.OperatorToken = sec.OperatorToken
 	oc.ClusterSecret, oc.EdgeSecret = sec.ClusterSecret, sec.EdgeSecret
+	oc.CertSecret = sec.CertSecret
+	oc.CertKey, _ = hex.DecodeString(sec.CertKey)
+	if cfg.DomainDNS != "" {
+		oc.DomainCheck = origin.DomainCheckConfig{DNSServer: cfg.DomainDNS, AllowPrivate: true}
+	}
 	oc.Renderer = s.renderer
 	oc.Logger = hclog.New(&hclog.LoggerOptions{Name: oc.ID, Level: hclog.Error, Output: io.Discard})
 	if cfg.Fast {
@@ -375,6 +396,14 @@ func (s *System) StartEdge(ctx context.Context, i int) error {
 	if cfg.GossipOnly {
 		ec.VersionsWait = -1
 	}
+	if cfg.HTTPS != nil {
+		f, err := s.listenHTTPS(i)
+		if err != nil {
+			return err
+		}
+		reg.TLS = f
+		ec.OnDomains = f.OnDomains
+	}
 	e, err := edge.New(ec)
 	if err != nil {
 		return fmt.Errorf("dev: region %s: edge: %w", reg.Name, err)
@@ -390,9 +419,17 @@ func (s *System) StartEdge(ctx context.Context, i int) error {
 	reg.edgeLn = ln
 	reg.edgeDone = make(chan error, 1)
 	go func() { reg.edgeDone <- e.Serve(ln) }()
+	if reg.TLS != nil {
+		reg.TLS.Serve(e.HTTPSHandler(), func(acme fasthttp.RequestHandler, port string) fasthttp.RequestHandler {
+			return e.PlainHandler(acme, true, port)
+		}, nil)
+	}
 
 	gc := s.gossipConfig("edge-"+reg.Name, gossip.RoleEdge, reg.Name, seeds)
 	gc.Invalidator = e
+	if reg.TLS != nil {
+		gc.CertListener = reg.TLS.Manager()
+	}
 	g, err := gossip.New(gc)
 	if err != nil {
 		return fmt.Errorf("dev: region %s: edge gossip: %w", reg.Name, err)
@@ -417,6 +454,12 @@ func (s *System) StartEdge(ctx context.Context, i int) error {
 func (s *System) StopEdge(ctx context.Context, i int) error {
 	reg := s.Regions[i]
 	var errs []error
+	if reg.TLS != nil {
+		if err := reg.TLS.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		reg.TLS = nil
+	}
 	if reg.Edge != nil {
 		if err := reg.Edge.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
@@ -485,6 +528,13 @@ func (s *System) Shutdown(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if r.TLS != nil {
+				if err := r.TLS.Shutdown(ctx); err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("edge %s https: %w", r.Name, err))
+					mu.Unlock()
+				}
+			}
 			if err := r.Edge.Shutdown(ctx); err != nil {
 				mu.Lock()
 				errs = append(errs, fmt.Errorf("edge %s: %w", r.Name, err))
@@ -557,16 +607,20 @@ func loadSecrets(path string) (secrets, error) {
 		if err := json.Unmarshal(b, &sec); err != nil {
 			return sec, fmt.Errorf("dev: %s: %w", path, err)
 		}
-		if sec.EdgeSecret != "" {
+		if sec.EdgeSecret != "" && sec.CertSecret != "" && sec.CertKey != "" {
 			return sec, nil
 		}
-		sec.EdgeSecret = randomHex(32) // a data dir from before edge secrets
+		// a data dir from before edge secrets or certificate storage
+		sec.EdgeSecret = cmp.Or(sec.EdgeSecret, randomHex(32))
+		sec.CertSecret = cmp.Or(sec.CertSecret, randomHex(32))
+		sec.CertKey = cmp.Or(sec.CertKey, randomHex(32))
 		return sec, saveSecrets(path, sec)
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		return sec, fmt.Errorf("dev: %w", err)
 	}
-	sec = secrets{OperatorToken: "op_" + randomHex(20), ClusterSecret: randomHex(32), EdgeSecret: randomHex(32), SessionKey: randomHex(32)}
+	sec = secrets{OperatorToken: "op_" + randomHex(20), ClusterSecret: randomHex(32), EdgeSecret: randomHex(32), SessionKey: randomHex(32),
+		CertSecret: randomHex(32), CertKey: randomHex(32)}
 	return sec, saveSecrets(path, sec)
 }
 

@@ -97,6 +97,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// OnDomains, if set, gets the verified custom domains of every site
+	// after each registry load (the TLS layer's decision set; see https.go).
+	OnDomains func(verified []string)
 }
 
 // DefaultConfig returns a Config with every default filled in (Origin and

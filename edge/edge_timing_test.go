@@ -20,6 +20,7 @@ import (
 	"github.com/statusedge/statusedge/content"
 	"github.com/statusedge/statusedge/demo"
 	"github.com/statusedge/statusedge/origin/render"
+	"github.com/statusedge/statusedge/skeleton"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 )
@@ -403,4 +404,47 @@ func procStatus(tb testing.TB) (rss, hwm int64) {
 		}
 	}
 	return rss, hwm
+}
+
+// BenchmarkMissWaits measures what a visitor waits for on a miss, the
+// timings the pass/fail tests leave out: past the render budget (the origin
+// holds the render) the skeleton arrives after the budget plus the reported
+// overhead; at midnight the previous day's copy answers at once.
+func BenchmarkMissWaits(b *testing.B) {
+	b.Run("skeleton past a 50ms budget", func(b *testing.B) {
+		o := startOrigin(b, testSite("s1", "one.test", content.Public))
+		sk, err := skeleton.New()
+		if err != nil {
+			b.Fatal(err)
+		}
+		const budget = 50 * time.Millisecond
+		e := startEdge(b, o, func(c *Config) { c.RenderBudget = budget; c.Shell = sk })
+		release := o.Hold() // every visitor joins the one held fill
+		defer release()
+		b.ResetTimer()
+		for range b.N {
+			if r := e.get(b, "one.test", "/"); r.header.Get("X-Statusedge-Skeleton") != "1" {
+				b.Fatalf("not the skeleton: %d", r.status)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed()/time.Duration(b.N)-budget)/1e6, "ms-over-budget/op")
+	})
+	b.Run("previous day's copy", func(b *testing.B) {
+		var now atomic.Int64
+		now.Store(testNow.UnixNano())
+		o := startOrigin(b, testSite("s1", "one.test", content.Public))
+		e := startEdge(b, o, func(c *Config) { c.Now = func() time.Time { return time.Unix(0, now.Load()) } })
+		if r := e.get(b, "one.test", "/"); r.status != 200 {
+			b.Fatalf("warm: %d", r.status)
+		}
+		release := o.Hold()
+		defer release()
+		now.Add(int64(24 * time.Hour))
+		b.ResetTimer()
+		for range b.N {
+			if r := e.get(b, "one.test", "/"); r.status != 200 || r.header.Get("X-Statusedge-Cache") != "previous" {
+				b.Fatalf("not the previous copy: %d %v", r.status, r.header)
+			}
+		}
+	})
 }

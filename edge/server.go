@@ -36,7 +36,8 @@ type Server struct {
 
 	tableMu sync.Mutex
 	table   atomic.Pointer[table]
-	zones   zoneCache // under tableMu
+	domains atomic.Pointer[domainTable] // custom domains by name (https.go)
+	zones   zoneCache                   // under tableMu
 	ready   chan struct{}
 	readyMu sync.Once
 
@@ -300,6 +301,7 @@ func (s *Server) applyRegistry(reg content.Registry) {
 		}
 	}
 	s.table.Store(nt)
+	s.setDomains(reg)
 	for _, st := range raised {
 		s.queueAhead(st)
 	}

@@ -55,7 +55,7 @@ type ctlVerb struct {
 }
 
 func ctlNouns() []ctlNoun {
-	return []ctlNoun{siteNoun(), componentNoun(), groupNoun(), incidentNoun(), maintenanceNoun(), audienceNoun(), clusterNoun()}
+	return []ctlNoun{siteNoun(), domainNoun(), componentNoun(), groupNoun(), incidentNoun(), maintenanceNoun(), audienceNoun(), clusterNoun()}
 }
 
 // globals are the flags every verb takes (before or after the noun and verb).
@@ -127,6 +127,9 @@ func (e *ctlEnv) run(ctx context.Context, args []string) int {
 			return 2
 		}
 		return 0
+	}
+	if len(rest) >= 2 && rest[0] == "site" && rest[1] == "domain" { // the one noun of two words
+		rest = append([]string{"site domain"}, rest[2:]...)
 	}
 	var n *ctlNoun
 	nouns := ctlNouns()

@@ -26,7 +26,7 @@ const ctlTestOperator = "operator-token-for-ctl-tests"
 
 // startCtlOrigin starts a real single-voter origin replica (raft on disk in
 // a temp dir, its management API on loopback) and waits until it leads.
-func startCtlOrigin(t testing.TB) string {
+func startCtlOrigin(t testing.TB, opts ...func(*origin.Config)) string {
 	t.Helper()
 	ln := httptest.NewUnstartedServer(nil)
 	cfg := origin.DefaultConfig()
@@ -36,6 +36,9 @@ func startCtlOrigin(t testing.TB) string {
 	cfg.HeartbeatTimeout, cfg.ElectionTimeout, cfg.LeaderLeaseTimeout = 300*time.Millisecond, 300*time.Millisecond, 150*time.Millisecond
 	cfg.CommitTimeout = 5 * time.Millisecond
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "origin", Level: hclog.Error, Output: os.Stderr})
+	for _, o := range opts {
+		o(&cfg)
+	}
 	n, err := origin.Open(cfg)
 	if err != nil {
 		t.Fatalf("origin.Open: %v", err)

@@ -302,7 +302,7 @@ func TestCtlBadInput(t *testing.T) {
 		{name: "audience short password", args: []string{"audience", "create", "--site", "acme", "--name", "Partners", "--password", "-"}, stdin: "1234567\n", want: "--password: must be 8 to 72 bytes (or empty to remove it)"},
 		{name: "cluster join bad address", args: []string{"cluster", "join", "--id", "r2", "--address", "10.0.0.2"}, want: "--address: must be host:port"},
 		{name: "cluster join no id", args: []string{"cluster", "join", "--address", "10.0.0.2:7000"}, want: "--id: required: the joining replica's server id"},
-		{name: "unknown noun", args: []string{"incidnet", "create"}, want: `unknown noun "incidnet" (want site, component, group, incident, maintenance, audience, cluster)`},
+		{name: "unknown noun", args: []string{"incidnet", "create"}, want: `unknown noun "incidnet" (want site, site domain, component, group, incident, maintenance, audience, cluster)`},
 		{name: "unknown verb", args: []string{"incident", "resolve"}, want: `incident: unknown verb "resolve" (want create, list, get, update, delete, post)`},
 		{name: "missing origin", args: []string{"incident", "list", "--site", "acme"}, env: map[string]string{"STATUSEDGE_TOKEN": "tok"}, want: "--origin: required (or set STATUSEDGE_ORIGIN), e.g. http://127.0.0.1:8080"},
 		{name: "missing token", args: []string{"incident", "list", "--site", "acme"}, env: map[string]string{"STATUSEDGE_ORIGIN": f.url}, want: "--token: required (or set STATUSEDGE_TOKEN)"},

@@ -82,6 +82,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Var(&trusted, "trusted-proxy", "`CIDR` whose X-Forwarded-For is believed (repeatable, or comma-separated)")
 	verbose := fs.Bool("v", false, "debug logs")
 	gf := registerGossipFlags(fs, true)
+	hf := registerHTTPSFlags(fs)
 	poll := fs.Bool("versions-poll", true, "also long-poll the origin for new versions (with gossip, a fallback; false: gossip only)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -157,6 +158,19 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "statusedge edge: %v\n", err)
 		return 2
 	}
+	tf, err := hf.frontend(*originURL, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "statusedge edge: %v\n", err)
+		return 2
+	}
+	if tf != nil {
+		cfg.OnDomains = tf.OnDomains
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			_ = tf.Shutdown(sctx)
+		}()
+	}
 	srv, err := edge.New(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "statusedge edge: %v\n", err)
@@ -172,6 +186,14 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "edge listening on http://%s\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if tf != nil {
+		serveHTTPS(tf, srv, errc)
+		fmt.Fprintf(stdout, "edge listening on https://%s", tf.HTTPSAddr())
+		if a := tf.HTTPAddr(); a != "" {
+			fmt.Fprintf(stdout, " and http://%s (ACME, redirects)", a)
+		}
+		fmt.Fprintln(stdout)
+	}
 	// In the gossip cluster, invalidations from every region's origin
 	// reach this edge, and anti-entropy repairs what it missed.
 	var g *gossip.Node
@@ -184,6 +206,9 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				_ = srv.Shutdown(context.Background())
 				return 1
 			}
+		}
+		if tf != nil {
+			gc.CertListener = tf.Manager()
 		}
 		if g, err = gossip.New(gc); err != nil {
 			log.Error("gossip", "err", err)
@@ -206,6 +231,9 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	if g != nil {
 		_ = g.Shutdown(sctx)
+	}
+	if tf != nil {
+		_ = tf.Shutdown(sctx)
 	}
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Error("shutdown", "err", err)

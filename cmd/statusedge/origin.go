@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -61,6 +62,9 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		secret    = fs.String("cluster-secret", os.Getenv("STATUSEDGE_CLUSTER_SECRET"), "secret the replicas share (env STATUSEDGE_CLUSTER_SECRET)")
 		edgeSec   = fs.String("edge-secret", os.Getenv("STATUSEDGE_EDGE_SECRET"), "secret that lets edges read the internal API and nothing else (env STATUSEDGE_EDGE_SECRET)")
 		logLevel  = fs.String("log-level", "info", "log level: debug, info, warn, error")
+		certSec   = fs.String("cert-secret", os.Getenv("STATUSEDGE_CERT_SECRET"), "secret that lets edges use the certificate storage and nothing else (env STATUSEDGE_CERT_SECRET)")
+		certKey   = fs.String("cert-key", os.Getenv("STATUSEDGE_CERT_KEY"), "hex key (32 bytes) that seals certificate storage at rest, the same on every replica (env STATUSEDGE_CERT_KEY)")
+		domainDNS = fs.String("domain-dns", "", "DNS server `host:port` for custom-domain checks (default: the system's)")
 		gf        = registerGossipFlags(fs, false)
 	)
 	if err := fs.Parse(args); err != nil {
@@ -137,6 +141,16 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		cfg.BootstrapPeers = strings.Split(*bootPeers, ",")
 	}
 	cfg.OperatorToken, cfg.ClusterSecret, cfg.EdgeSecret = *opToken, *secret, *edgeSec
+	cfg.CertSecret, cfg.DomainCheck.DNSServer = *certSec, *domainDNS
+	if *certKey != "" {
+		k, err := hex.DecodeString(*certKey)
+		if err != nil || len(k) != 32 {
+			fmt.Fprintln(stderr, "statusedge origin: --cert-key must be 64 hex digits (32 bytes)")
+			ln.Close()
+			return 2
+		}
+		cfg.CertKey = k
+	}
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "origin", Level: lvl, Output: stderr})
 	rend, err := render.New()
 	if err != nil {

@@ -1,0 +1,238 @@
+package tls
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/certmagic"
+	"github.com/mholt/acmez/v3"
+	"go.uber.org/zap"
+
+	"github.com/statusedge/statusedge/origin"
+)
+
+// Config configures a Manager. Zero values are the documented defaults.
+type Config struct {
+	// Storage is the origin's certificate storage (required).
+	Storage *Storage
+	// Names is the set of verified domains (required); the edge keeps it
+	// current from the registry.
+	Names *Names
+	// CA is the ACME directory URL; "" is Let's Encrypt's production one.
+	CA string
+	// CARoots verifies the CA's HTTPS (a local Pebble's); nil is the system's.
+	CARoots *x509.CertPool
+	// Email is the ACME account's contact ("" is none).
+	Email string
+	// HTTPPort and TLSPort are the edge's plain-HTTP and HTTPS listen
+	// ports: the CA's HTTP-01 and TLS-ALPN-01 validations arrive there
+	// (0 disables that challenge). The challenge solvers never bind a
+	// port of their own.
+	HTTPPort, TLSPort int
+	// ListenHost is the host those listeners are bound to ("" all).
+	ListenHost string
+	// Limits are the CA's issuance limits; zero is DefaultCALimits.
+	Limits origin.CALimits
+	// RenewalWindow is the share of a certificate's lifetime, at its end,
+	// in which it is renewed; 0 is certmagic's (1/3).
+	RenewalWindow float64
+	// RenewCheck is how often held certificates are checked for renewal;
+	// 0 is certmagic's (10 min).
+	RenewCheck time.Duration
+	// DisableARI ignores the CA's renewal information (tests that set the
+	// renewal window themselves).
+	DisableARI bool
+	// Logger gets the TLS layer's events; nil is slog.Default().
+	Logger *slog.Logger
+	// CertmagicLogger gets certmagic's own logs; nil discards them.
+	CertmagicLogger *zap.Logger
+}
+
+// Manager issues, holds and renews the edge's certificates.
+type Manager struct {
+	cfg    Config
+	log    *slog.Logger
+	cache  *certmagic.Cache
+	magic  *certmagic.Config
+	acme   *certmagic.ACMEIssuer
+	tlsCfg *tls.Config
+}
+
+// NewManager builds a Manager; Stop it when done.
+func NewManager(cfg Config) (*Manager, error) {
+	if cfg.Storage == nil || cfg.Names == nil {
+		return nil, errors.New("tls: config: Storage and Names are required")
+	}
+	if cfg.Limits == (origin.CALimits{}) {
+		cfg.Limits = origin.DefaultCALimits()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.CertmagicLogger == nil {
+		cfg.CertmagicLogger = zap.NewNop()
+	}
+	m := &Manager{cfg: cfg, log: cfg.Logger.With("component", "tls")}
+	m.cache = certmagic.NewCache(certmagic.CacheOptions{
+		GetConfigForCert:   func(certmagic.Certificate) (*certmagic.Config, error) { return m.magic, nil },
+		RenewCheckInterval: cfg.RenewCheck,
+		Capacity:           10_000,
+		Logger:             cfg.CertmagicLogger,
+	})
+	m.magic = certmagic.New(m.cache, certmagic.Config{
+		Storage:            cfg.Storage,
+		OnDemand:           &certmagic.OnDemandConfig{DecisionFunc: cfg.Names.Decide},
+		RenewalWindowRatio: cfg.RenewalWindow,
+		DisableARI:         cfg.DisableARI,
+		Logger:             cfg.CertmagicLogger,
+	})
+	ca := cfg.CA
+	if ca == "" {
+		ca = certmagic.LetsEncryptProductionCA
+	}
+	m.acme = certmagic.NewACMEIssuer(m.magic, certmagic.ACMEIssuer{
+		CA: ca, TestCA: ca, Email: cfg.Email, Agreed: true, TrustedRoots: cfg.CARoots,
+		DisableHTTPChallenge: cfg.HTTPPort == 0, DisableTLSALPNChallenge: cfg.TLSPort == 0,
+		AltHTTPPort: cfg.HTTPPort, AltTLSALPNPort: cfg.TLSPort, ListenHost: cfg.ListenHost,
+		Logger: cfg.CertmagicLogger,
+	})
+	m.magic.Issuers = []certmagic.Issuer{&limitedIssuer{ACMEIssuer: m.acme, m: m}}
+	m.tlsCfg = &tls.Config{
+		MinVersion:     tls.VersionTLS12,
+		NextProtos:     []string{"http/1.1", acmez.ACMETLS1Protocol},
+		GetCertificate: m.getCertificate,
+	}
+	return m, nil
+}
+
+// TLSConfig is the HTTPS listener's configuration: a certificate only for
+// verified domains (issued on the first handshake that needs one).
+func (m *Manager) TLSConfig() *tls.Config { return m.tlsCfg }
+
+// getCertificate refuses every name that is not a verified domain before
+// certmagic looks at it: no storage read, no order, no default certificate.
+func (m *Manager) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	if !m.cfg.Names.Allowed(hello.ServerName) {
+		return nil, ErrNotServed
+	}
+	return m.magic.GetCertificate(hello)
+}
+
+// HTTPChallenge answers an ACME HTTP-01 request (from storage, so any edge
+// answers for an order another edge placed); false if r is not one.
+func (m *Manager) HTTPChallenge(w http.ResponseWriter, r *http.Request) bool {
+	if !certmagic.LooksLikeHTTPChallenge(r) {
+		return false
+	}
+	host := r.Host
+	if i := strings.LastIndexByte(host, ':'); i > 0 && !strings.Contains(host[i:], "]") {
+		host = host[:i]
+	}
+	if !m.cfg.Names.Allowed(host) {
+		http.NotFound(w, r)
+		return true
+	}
+	return m.acme.HandleHTTPChallenge(w, r)
+}
+
+// CertChanged is gossip's CertListener: a certificate was stored at
+// version, so a held copy is reloaded from storage (a name the edge does
+// not hold loads on its first handshake).
+func (m *Manager) CertChanged(name string, version uint64) {
+	if !m.cfg.Names.Allowed(name) || len(m.cache.AllMatchingCertificates(name)) == 0 {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := m.Reload(ctx, name); err != nil {
+			m.log.Warn("reload certificate", "name", name, "version", version, "err", err)
+		}
+	}()
+}
+
+// Reload replaces the held certificate of name with the one in storage.
+func (m *Manager) Reload(ctx context.Context, name string) error {
+	cert, err := m.magic.CacheManagedCertificate(ctx, name)
+	if err != nil {
+		return fmt.Errorf("tls: reload %s: %w", name, err)
+	}
+	for _, c := range m.cache.AllMatchingCertificates(name) {
+		if c.Hash() != cert.Hash() && c.Leaf != nil && !c.Leaf.NotAfter.After(cert.Leaf.NotAfter) {
+			m.cache.Remove([]string{c.Hash()})
+		}
+	}
+	return nil
+}
+
+// Forget drops the held certificates of names that are no longer served.
+func (m *Manager) Forget(names []string) {
+	var subjects []certmagic.SubjectIssuer
+	for _, n := range names {
+		subjects = append(subjects, certmagic.SubjectIssuer{Subject: n})
+	}
+	if len(subjects) > 0 {
+		m.cache.RemoveManaged(subjects)
+	}
+}
+
+// Held returns the certificate held for name, if any (tests, metrics).
+func (m *Manager) Held(name string) *x509.Certificate {
+	for _, c := range m.cache.AllMatchingCertificates(name) {
+		return c.Leaf
+	}
+	return nil
+}
+
+// Stop ends the renewal and OCSP maintenance.
+func (m *Manager) Stop() { m.cache.Stop() }
+
+// limitedIssuer asks the origin before each order (the CA's limits,
+// counted across the cluster, and a failing name's backoff) and reports
+// how it ended.
+type limitedIssuer struct {
+	*certmagic.ACMEIssuer
+	m *Manager
+}
+
+// Issue implements certmagic.Issuer.
+func (li *limitedIssuer) Issue(ctx context.Context, csr *x509.CertificateRequest) (*certmagic.IssuedCertificate, error) {
+	st, lim := li.m.cfg.Storage, li.m.cfg.Limits
+	for _, name := range csr.DNSNames {
+		if !li.m.cfg.Names.Allowed(name) {
+			return nil, fmt.Errorf("tls: order for %s: %w", name, ErrNotServed)
+		}
+		ok, retry, reason, err := st.Order(ctx, name, "start", lim)
+		if err != nil {
+			return nil, fmt.Errorf("tls: order for %s: %w", name, err)
+		}
+		if !ok {
+			return nil, fmt.Errorf("tls: order for %s held back until %s (%s)", name, retry.Format(time.RFC3339), reason)
+		}
+	}
+	cert, err := li.ACMEIssuer.Issue(ctx, csr)
+	outcome := "issued"
+	if err != nil {
+		outcome = "failed"
+	}
+	for _, name := range csr.DNSNames {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		if _, _, _, rerr := st.Order(rctx, name, outcome, lim); rerr != nil {
+			li.m.log.Warn("report order outcome", "name", name, "outcome", outcome, "err", rerr)
+		}
+		cancel()
+	}
+	if err != nil {
+		li.m.log.Warn("order failed", "names", csr.DNSNames, "err", err)
+	} else {
+		li.m.log.Info("certificate issued", "names", csr.DNSNames)
+	}
+	return cert, err
+}

@@ -1,0 +1,262 @@
+package tls_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/statusedge/statusedge/dev"
+	"github.com/statusedge/statusedge/internal/acmeserver"
+	"github.com/statusedge/statusedge/internal/testenv"
+	"github.com/statusedge/statusedge/origin"
+)
+
+// rig is a two-region system with HTTPS, and Pebble validating at the
+// first region's edge.
+type rig struct {
+	t      *testing.T
+	sys    *dev.System
+	pebble *testenv.Pebble
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func port(addr string) int {
+	_, p, _ := net.SplitHostPort(addr)
+	var n int
+	fmt.Sscan(p, &n)
+	return n
+}
+
+func newRig(t *testing.T, validity time.Duration, h dev.HTTPS) *rig {
+	t.Helper()
+	httpsAddr, httpAddr := freeAddr(t), freeAddr(t)
+	p := testenv.StartPebble(t, acmeserver.Config{HTTPPort: port(httpAddr), TLSPort: port(httpsAddr), Validity: validity})
+	h.CA, h.CARoots, h.HTTPSAddr, h.HTTPAddr = p.DirectoryURL, p.TLSRoots, httpsAddr, httpAddr
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	sys, err := dev.Start(ctx, dev.Config{DataDir: t.TempDir(), Regions: 2, Fast: true, DomainDNS: p.DNSAddr, HTTPS: &h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		sys.Shutdown(ctx)
+	})
+	return &rig{t: t, sys: sys, pebble: p}
+}
+
+// api calls region 0's management API with the operator token.
+func (r *rig) api(method, path string, body any) (int, []byte) {
+	r.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, r.sys.Regions[0].APIURL+path, rd)
+	req.Header.Set("Authorization", "Bearer "+r.sys.OperatorToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// addDomain adds name to site and, with verify, publishes its TXT record
+// and verifies it; it waits until every edge routes it.
+func (r *rig) addDomain(site, name string, verify bool, opts map[string]any) {
+	r.t.Helper()
+	body := map[string]any{"name": name}
+	for k, v := range opts {
+		body[k] = v
+	}
+	status, b := r.api("POST", "/v1/sites/"+site+"/domains", body)
+	if status != 201 {
+		r.t.Fatalf("add %s: %d %s", name, status, b)
+	}
+	var d origin.DomainView
+	json.Unmarshal(b, &d)
+	if !verify {
+		return
+	}
+	r.pebble.SetTXT(d.TXTName, d.TXTValue)
+	if status, b := r.api("POST", "/v1/sites/"+site+"/domains/"+name+"/verify", nil); status != 200 {
+		r.t.Fatalf("verify %s: %d %s", name, status, b)
+	}
+	for i := range r.sys.Regions {
+		r.waitPlain(i, name, func(status int) bool { return status == 200 || status == 308 })
+	}
+}
+
+// plainGet sends GET / to region i's plain-HTTP listener with Host host.
+func (r *rig) plainGet(i int, host, path string) (*http.Response, []byte) {
+	r.t.Helper()
+	c := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest("GET", "http://"+r.sys.Regions[i].HTTPAddr+path, nil)
+	req.Host = host
+	resp, err := c.Do(req)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+func (r *rig) waitPlain(i int, host string, ok func(int) bool) {
+	r.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, _ := r.plainGet(i, host, "/")
+		if ok(resp.StatusCode) {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("region %d, host %s: still %d", i, host, resp.StatusCode)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// httpsGet opens a new TLS connection to region i's edge with SNI sni and
+// asks for / with Host host.
+func (r *rig) httpsGet(i int, roots *x509.CertPool, sni, host string) (*http.Response, []byte, *x509.Certificate, error) {
+	tr := &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: sni},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, r.sys.Regions[i].HTTPSAddr)
+		},
+		DisableKeepAlives: true,
+	}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: 60 * time.Second}
+	req, _ := http.NewRequest("GET", "https://"+sni+"/", nil)
+	req.Host = host
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b, resp.TLS.PeerCertificates[0], nil
+}
+
+func TestOneOrderServedByEveryRegion(t *testing.T) {
+	r := newRig(t, 0, dev.HTTPS{DisableARI: true})
+	const name = "status.example.com"
+	r.addDomain("acme", name, true, map[string]any{"https_redirect": true, "hsts": true})
+	r.addDomain("acme", "pending.example.com", false, nil)
+	roots := r.pebble.Roots()
+
+	// The first visitor arrives at the second region's edge: it orders;
+	// Pebble validates at the first region's edge, which answers from the
+	// shared storage.
+	resp, body, leafB, err := r.httpsGet(1, roots, name, name)
+	if err != nil {
+		t.Fatalf("first HTTPS request: %v\n%s", err, r.pebble.Log())
+	}
+	if resp.StatusCode != 200 || !bytes.Contains(body, []byte("Acme Cloud")) || resp.Header.Get("Strict-Transport-Security") != "max-age=31536000" {
+		t.Fatalf("edge B: %d %q %q", resp.StatusCode, resp.Header.Get("Strict-Transport-Security"), body[:min(len(body), 200)])
+	}
+	if leafB.Subject.CommonName != name && (len(leafB.DNSNames) != 1 || leafB.DNSNames[0] != name) {
+		t.Fatalf("certificate names %v", leafB.DNSNames)
+	}
+	// The other region serves the same certificate, without an order.
+	_, _, leafA, err := r.httpsGet(0, roots, name, name)
+	if err != nil {
+		t.Fatalf("edge A: %v", err)
+	}
+	if !leafA.Equal(leafB) {
+		t.Fatalf("edge A serves serial %s, edge B %s", leafA.SerialNumber, leafB.SerialNumber)
+	}
+	if n := r.pebble.Orders(); n != 1 {
+		t.Fatalf("Pebble saw %d orders, want 1", n)
+	}
+
+	// No certificate, no order, for names that are not verified domains.
+	for _, sni := range []string{"pending.example.com", "random-8f3a.example.net", "acme.localhost", "", "127.0.0.1", strings.Repeat("a", 300) + ".com"} {
+		for i := range r.sys.Regions {
+			if _, _, leaf, err := r.httpsGet(i, roots, sni, name); err == nil {
+				t.Errorf("SNI %q at region %d: handshake succeeded with %v", sni, i, leaf.DNSNames)
+			}
+		}
+	}
+	if n := r.pebble.Orders(); n != 1 {
+		t.Fatalf("after unverified names Pebble saw %d orders, want 1", n)
+	}
+
+	// Another site's Host on this connection: 421, not the other page.
+	if status, b := r.api("POST", "/v1/sites", map[string]any{"name": "Other", "slug": "other"}); status != 201 {
+		t.Fatalf("other site: %d %s", status, b)
+	}
+	r.waitPlain(0, "other.localhost", func(s int) bool { return s == 200 })
+	resp, body, _, err = r.httpsGet(0, roots, name, "other.localhost")
+	if err != nil || resp.StatusCode != http.StatusMisdirectedRequest || bytes.Contains(body, []byte("Other")) {
+		t.Fatalf("SNI %s, Host other.localhost: %v %v %q", name, err, resp, body)
+	}
+	// The site's own default hostname on the custom domain's connection is the same site.
+	if resp, _, _, err := r.httpsGet(0, roots, name, "acme.localhost"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("SNI %s, Host acme.localhost: %v %v", name, err, resp)
+	}
+
+	// Port 80: opted-in domains go to HTTPS; a pending one answers its token.
+	presp, _ := r.plainGet(0, name, "/history?x=1")
+	if presp.StatusCode != http.StatusPermanentRedirect || presp.Header.Get("Location") != "https://"+name+":"+fmt.Sprint(port(r.sys.Regions[0].HTTPSAddr))+"/history?x=1" {
+		t.Fatalf("plain HTTP: %d %q", presp.StatusCode, presp.Header.Get("Location"))
+	}
+	var list []origin.DomainView
+	_, b := r.api("GET", "/v1/sites/acme/domains", nil)
+	json.Unmarshal(b, &list)
+	for _, d := range list {
+		if d.Name == "pending.example.com" {
+			if presp, tb := r.plainGet(1, d.Name, "/.well-known/statusedge-challenge/"+d.HTTPBody); presp.StatusCode != 200 || string(tb) != d.HTTPBody {
+				t.Fatalf("pending token: %d %q", presp.StatusCode, tb)
+			}
+			if presp, _ := r.plainGet(1, d.Name, "/.well-known/statusedge-challenge/wrong"); presp.StatusCode == 200 {
+				t.Fatal("a wrong token answered 200")
+			}
+		}
+	}
+
+	// Removed: no edge serves it any more.
+	if status, b := r.api("DELETE", "/v1/sites/acme/domains/"+name, nil); status != 204 {
+		t.Fatalf("remove: %d %s", status, b)
+	}
+	for i := range r.sys.Regions {
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			_, _, _, err := r.httpsGet(i, roots, name, name)
+			if err != nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("region %d still serves the removed domain", i)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if n := r.pebble.Orders(); n != 1 {
+		t.Fatalf("in all Pebble saw %d orders, want 1", n)
+	}
+}
