@@ -45,8 +45,12 @@ fuzz-short:
 	  done; \
 	done
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+# The standard set of scenarios (steady, herd, spike, outage, propagation,
+# load), sized for five minutes on a 2-core machine, into bench-out/ (one
+# directory per scenario, bench-out/README.md the summary). Go's own
+# micro-benchmarks: go test -run '^$$' -bench . ./...
+bench: build
+	./bin/statusedge bench standard --out bench-out
 
 clean:
 	rm -rf bin $(DATA)

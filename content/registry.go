@@ -1,5 +1,10 @@
 package content
 
+import (
+	"slices"
+	"time"
+)
+
 // Registry is what an edge needs to route and admit visitors and to draw a
 // site's skeleton without a content query: one entry per site. The origin
 // serves it on its internal API (GET /internal/v1/registry); edges keep a copy.
@@ -29,6 +34,49 @@ type RegistryEntry struct {
 	// Domains are the site's custom domains; the verified ones are also
 	// listed in Hostnames.
 	Domains []RegistryDomain `json:"domains,omitempty"`
+	// Pages says which pages beyond the fixed routes exist, so an edge
+	// answers 404 for any other id or page number without a render (a
+	// flood of made-up ids costs the origin nothing).
+	Pages *PageIndex `json:"pages,omitempty"`
+}
+
+// PageIndex is what the edge needs to tell a made-up page from a real one.
+type PageIndex struct {
+	Incidents    []string `json:"incidents"`    // ids, sorted
+	Maintenances []string `json:"maintenances"` // ids, sorted
+	// Since is the earliest of the site's creation and its incidents'
+	// and maintenances' starts: no /history or /uptime page reaches further
+	// back, so a page covers at least one month since then.
+	Since time.Time `json:"since"`
+}
+
+// MaxPage is an upper bound on /history and /uptime page numbers at now in
+// loc: one page per month from Since (a page covers at least one month),
+// plus one for time zones' month edges.
+func (p *PageIndex) MaxPage(now time.Time, loc *time.Location) int {
+	a, b := p.Since.In(loc), now.In(loc)
+	months := (b.Year()-a.Year())*12 + int(b.Month()) - int(a.Month())
+	return max(months, 0) + 2
+}
+
+// pageIndex builds s's PageIndex.
+func pageIndex(s *Site) *PageIndex {
+	p := &PageIndex{Since: s.CreatedAt, Incidents: make([]string, 0, len(s.Incidents)), Maintenances: make([]string, 0, len(s.Maintenances))}
+	for _, in := range s.Incidents {
+		p.Incidents = append(p.Incidents, in.ID)
+		if in.StartedAt.Before(p.Since) {
+			p.Since = in.StartedAt
+		}
+	}
+	for _, m := range s.Maintenances {
+		p.Maintenances = append(p.Maintenances, m.ID)
+		if m.ScheduledFor.Before(p.Since) {
+			p.Since = m.ScheduledFor
+		}
+	}
+	slices.Sort(p.Incidents)
+	slices.Sort(p.Maintenances)
+	return p
 }
 
 // RegistryAudience is an audience as the edge sees it.
@@ -60,6 +108,7 @@ func (s *Site) Entry() RegistryEntry {
 	}
 	e.Access.AllowCIDRs = append([]string(nil), s.Access.AllowCIDRs...)
 	e.Domains = registryDomains(s.Domains)
+	e.Pages = pageIndex(s)
 	for _, a := range s.Audiences {
 		e.Audiences = append(e.Audiences, RegistryAudience{
 			ID: a.ID, Name: a.Name, ComponentIDs: append([]string(nil), a.ComponentIDs...), PasswordHash: a.PasswordHash,

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/statusedge/statusedge/edge"
 	"github.com/statusedge/statusedge/origin"
 	setls "github.com/statusedge/statusedge/tls"
@@ -20,11 +22,14 @@ type HTTPS struct {
 	// HTTPSAddr and HTTPAddr are the first region's listen addresses, where
 	// the CA validates (other regions take free ports; 127.0.0.1:0 when empty).
 	HTTPSAddr, HTTPAddr string
-	// Limits, RenewalWindow, RenewCheck and DisableARI: see setls.Config.
+	// Limits, RenewalWindow, RenewCheck, CARetryMax and DisableARI: see setls.Config.
 	Limits        origin.CALimits
 	RenewalWindow float64
 	RenewCheck    time.Duration
+	CARetryMax    time.Duration
 	DisableARI    bool
+	// CertmagicLogger gets certmagic's own logs (nil: none).
+	CertmagicLogger *zap.Logger
 }
 
 // listenHTTPS binds region i's HTTPS and HTTP listeners (the same
@@ -42,8 +47,8 @@ func (s *System) listenHTTPS(i int) (*setls.Frontend, error) {
 		HTTPSAddr: httpsAddr, HTTPAddr: httpAddr,
 		Storage: setls.StorageConfig{OriginURL: reg.APIURL, Secret: s.sec.CertSecret, Owner: "edge-" + reg.Name},
 		CA:      h.CA, CARoots: h.CARoots, Limits: h.Limits,
-		RenewalWindow: h.RenewalWindow, RenewCheck: h.RenewCheck, DisableARI: h.DisableARI,
-		Logger: s.log.With("edge", reg.Name), NewServer: edge.HTTPServer,
+		RenewalWindow: h.RenewalWindow, RenewCheck: h.RenewCheck, CARetryMax: h.CARetryMax, DisableARI: h.DisableARI,
+		Logger: s.log.With("edge", reg.Name), CertmagicLogger: h.CertmagicLogger, NewServer: edge.HTTPServer,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dev: region %s: %w", reg.Name, err)

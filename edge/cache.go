@@ -7,6 +7,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"math/bits"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -46,6 +48,15 @@ type variant struct {
 	// target is set on a stale-fallback stub (see lastStub): the page it
 	// stands for, held weakly so that L1 pays for the bytes once.
 	target weak.Pointer[variant]
+	// twin is this page marked stale (see Server.staleTwin), built the
+	// first time it is served stale.
+	twin atomic.Pointer[variant]
+}
+
+// clone is a copy of v (sharing the bytes) without its stale twin.
+func (v *variant) clone() *variant {
+	return &variant{key: v.key, status: v.status, version: v.version, renderedAt: v.renderedAt, enc: v.enc,
+		ctype: v.ctype, etag: v.etag, verHdr: v.verHdr, body: v.body, target: v.target}
 }
 
 // page is what an L1 entry serves: the variant itself, or for a
@@ -137,7 +148,49 @@ type page struct {
 type compressor struct {
 	brotliLevel int
 	gz          sync.Pool
+	// br holds brotli writers by window (log2 of its size): a writer's
+	// memory follows its window, so each body gets the smallest window that
+	// holds it, and writers are reused instead of allocated per render.
+	br [maxBrotliWindow + 1]sync.Pool
 }
+
+// decode undoes encode.
+func (c *compressor) decode(e encoding, body []byte) ([]byte, error) {
+	var r io.Reader
+	switch e {
+	case encGzip:
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, fmt.Errorf("edge: gunzip: %w", err)
+		}
+		r = zr
+	case encBrotli:
+		r = brotli.NewReader(bytes.NewReader(body))
+	default:
+		return body, nil
+	}
+	out, err := io.ReadAll(io.LimitReader(r, maxPage))
+	if err != nil {
+		return nil, fmt.Errorf("edge: decode %s: %w", encNames[e], err)
+	}
+	return out, nil
+}
+
+// Brotli windows: 2^10 (1 KiB) to 2^24 (16 MiB), brotli's own bounds.
+const (
+	minBrotliWindow = 10
+	maxBrotliWindow = 24
+)
+
+// brotliWindow is the smallest window that holds n bytes.
+func brotliWindow(n int) int {
+	return min(max(bits.Len(uint(n)), minBrotliWindow), maxBrotliWindow)
+}
+
+// minCompressBytes: a body shorter than this is stored and sent as is in
+// every encoding (compressing it would save a few bytes at best, and a
+// flood of tiny 404s would cost a compression each).
+const minCompressBytes = 512
 
 func (c *compressor) encode(e encoding, body []byte) ([]byte, error) {
 	var buf bytes.Buffer
@@ -158,7 +211,14 @@ func (c *compressor) encode(e encoding, body []byte) ([]byte, error) {
 			return nil, fmt.Errorf("edge: gzip: %w", err)
 		}
 	case encBrotli:
-		w := brotli.NewWriterLevel(&buf, c.brotliLevel)
+		lgwin := brotliWindow(len(body))
+		w, _ := c.br[lgwin].Get().(*brotli.Writer)
+		if w == nil {
+			w = brotli.NewWriterOptions(&buf, brotli.WriterOptions{Quality: c.brotliLevel, LGWin: lgwin})
+		} else {
+			w.Reset(&buf)
+		}
+		defer c.br[lgwin].Put(w)
 		if _, err := w.Write(body); err != nil {
 			return nil, fmt.Errorf("edge: brotli: %w", err)
 		}
@@ -187,8 +247,13 @@ func exact(b []byte) []byte {
 func (c *compressor) variants(base []byte, p page) ([numEnc]*variant, error) {
 	var out [numEnc]*variant
 	sum := xxhash.Sum64(p.body) ^ p.version*0x9e3779b97f4a7c15
+	tiny := len(p.body) < minCompressBytes
 	for e := range numEnc {
-		body, err := c.encode(e, p.body)
+		stored := e
+		if tiny {
+			stored = encIdentity
+		}
+		body, err := c.encode(stored, p.body)
 		if err != nil {
 			return out, err
 		}
@@ -196,11 +261,11 @@ func (c *compressor) variants(base []byte, p page) ([numEnc]*variant, error) {
 		etag = append(etag, '"')
 		etag = strconv.AppendUint(etag, sum, 36)
 		etag = append(etag, '-')
-		etag = append(etag, encNames[e]...)
+		etag = append(etag, encNames[stored]...)
 		etag = append(etag, '"')
 		out[e] = &variant{
 			key: string(appendEnc(bytes.Clone(base), e)), status: p.status, version: p.version,
-			renderedAt: p.renderedAt.UnixNano(), enc: e, ctype: []byte(p.ctype), etag: etag,
+			renderedAt: p.renderedAt.UnixNano(), enc: stored, ctype: []byte(p.ctype), etag: etag,
 			verHdr: strconv.AppendUint(nil, p.version, 10), body: body,
 		}
 	}
@@ -298,11 +363,10 @@ type l2 struct {
 
 	client   atomic.Pointer[rueidis.Client]
 	downTill atomic.Int64
-	writes   chan [2][]byte // key, value
+	writes   chan l2Write
 }
 
 const (
-	l2Timeout    = 100 * time.Millisecond
 	l2Breaker    = time.Second
 	l2WriteQueue = 1024
 	// l2LocalCache bounds rueidis' client-side cache across all its
@@ -382,13 +446,25 @@ func (c *l2) getAll(ctx context.Context, keys ...[]byte) []*variant {
 	return out
 }
 
-// put queues a write; a full queue drops it (Redis is a cache).
+// l2Write is one queued SET.
+type l2Write struct {
+	key, value []byte
+	ttl        time.Duration
+}
+
+// put queues a write; a full queue drops it (Redis is a cache). A page
+// that is not a 200 (a 404) lives no longer in Redis than in L1
+// (notFoundTTL): made-up ids must not fill Redis for a day.
 func (c *l2) put(key []byte, v *variant) {
 	if _, ok := c.up(); !ok {
 		return
 	}
+	ttl := c.ttl
+	if v.status != 200 {
+		ttl = min(ttl, notFoundTTL)
+	}
 	select {
-	case c.writes <- [2][]byte{[]byte(redisKeySpace + string(key)), marshalVariant(v)}:
+	case c.writes <- l2Write{key: []byte(redisKeySpace + string(key)), value: marshalVariant(v), ttl: ttl}:
 	default:
 	}
 }
@@ -404,8 +480,8 @@ func (c *l2) writer(ctx context.Context) {
 				continue
 			}
 			wctx, cancel := context.WithTimeout(ctx, c.timeout)
-			err := cl.Do(wctx, cl.B().Set().Key(string(w[0])).Value(rueidis.BinaryString(w[1])).
-				Ex(c.ttl).Build()).Error()
+			err := cl.Do(wctx, cl.B().Set().Key(string(w.key)).Value(rueidis.BinaryString(w.value)).
+				Ex(w.ttl).Build()).Error()
 			cancel()
 			if err != nil {
 				c.fail(err)

@@ -19,15 +19,20 @@ const (
 	DefaultSessionTTL     = 12 * time.Hour
 	DefaultVersionsWait   = 30 * time.Second
 	DefaultRedisRetry     = time.Second
+	DefaultRedisTimeout   = 100 * time.Millisecond
 	DefaultPublicMaxAge   = 10 * time.Second
 	DefaultBrotliLevel    = 9
 	DefaultRenderAheadTry = 5 * time.Second
 	DefaultMinuteLead     = 10 * time.Second
+	DefaultStaleAfter     = 5 * time.Second
 	// A client may try DefaultLoginBurst passwords at once, then one per
 	// DefaultLoginEvery; DefaultLoginClients clients are tracked at most.
 	DefaultLoginBurst   = 10
 	DefaultLoginEvery   = 6 * time.Second
 	DefaultLoginClients = 100_000
+	// Visitors' fills in flight at once, in total and per site.
+	DefaultMaxFills        = 256
+	DefaultMaxFillsPerSite = 32
 )
 
 // Config configures a Server. Zero fields take the documented defaults (see
@@ -51,6 +56,10 @@ type Config struct {
 	// RedisTTL is how long a page lives in Redis; RedisLocalTTL how long the
 	// rueidis client-side cache may keep it (tracking invalidates it sooner).
 	RedisTTL, RedisLocalTTL time.Duration
+	// RedisTimeout bounds one Redis call; a call past it counts as Redis
+	// being down (L1 and the origin only, for a second). Default
+	// DefaultRedisTimeout: a regional Redis answers in well under it.
+	RedisTimeout time.Duration
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 	// SessionKey signs session cookies (HMAC-SHA256), at least 32 bytes.
@@ -87,6 +96,20 @@ type Config struct {
 	MaxConns          int
 	MaxConnsPerClient int
 	PressureIdle      time.Duration
+	// StaleAfter bounds how out of date a page may be before it is marked
+	// stale (the "last updated" note, X-Statusedge-Stale and a short
+	// Cache-Control, from every layer and in every encoding): when no origin
+	// replica has answered for StaleAfter (an Origin that is a Pinger is
+	// pinged every StaleAfter/5), or a site's newest known version has not
+	// been served for StaleAfter. 0 means DefaultStaleAfter.
+	StaleAfter time.Duration
+	// MaxFills bounds the fills (Redis, then an origin render) visitors'
+	// misses run at once, MaxFillsPerSite one site's share of them (0:
+	// DefaultMaxFills, DefaultMaxFillsPerSite). A miss past a bound starts
+	// no fill: it gets the page's earlier copy, the skeleton (HTML) or 503,
+	// so a flood of distinct keys cannot queue unbounded work or starve
+	// other sites. Render-ahead is not counted (it has its own workers).
+	MaxFills, MaxFillsPerSite int
 	// LoopbackSite, when set, is the id of the site served for the Hosts
 	// localhost, 127.0.0.0/8 and [::1] (any port), which no tenant can
 	// claim. statusedge dev sets it to the demo site, so the URL it prints
@@ -107,7 +130,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		L1Bytes: DefaultL1Bytes, RenderBudget: DefaultRenderBudget, RenderTimeout: DefaultRenderTimeout,
-		RedisTTL: DefaultRedisTTL, RedisLocalTTL: DefaultRedisLocalTTL, SessionTTL: DefaultSessionTTL,
+		RedisTTL: DefaultRedisTTL, RedisLocalTTL: DefaultRedisLocalTTL, RedisTimeout: DefaultRedisTimeout, SessionTTL: DefaultSessionTTL,
 		RenderAheadRetry: DefaultRenderAheadTry, PublicMaxAge: DefaultPublicMaxAge, BrotliLevel: DefaultBrotliLevel, VersionsWait: DefaultVersionsWait,
 		LoginBurst: DefaultLoginBurst, LoginEvery: DefaultLoginEvery, LoginClients: DefaultLoginClients,
 	}
@@ -123,6 +146,7 @@ func (c *Config) fill() {
 	c.RenderTimeout = cmp.Or(c.RenderTimeout, d.RenderTimeout)
 	c.RedisTTL = cmp.Or(c.RedisTTL, d.RedisTTL)
 	c.RedisLocalTTL = cmp.Or(c.RedisLocalTTL, d.RedisLocalTTL)
+	c.RedisTimeout = cmp.Or(c.RedisTimeout, d.RedisTimeout)
 	c.SessionTTL = cmp.Or(c.SessionTTL, d.SessionTTL)
 	c.PublicMaxAge = cmp.Or(c.PublicMaxAge, d.PublicMaxAge)
 	c.BrotliLevel = cmp.Or(c.BrotliLevel, d.BrotliLevel)
@@ -131,6 +155,8 @@ func (c *Config) fill() {
 	c.LoginEvery = cmp.Or(c.LoginEvery, d.LoginEvery)
 	c.LoginClients = cmp.Or(c.LoginClients, d.LoginClients)
 	c.MaxConnsPerClient = cmp.Or(c.MaxConnsPerClient, DefaultMaxConnsPerClient)
+	c.MaxFills = cmp.Or(c.MaxFills, DefaultMaxFills)
+	c.MaxFillsPerSite = cmp.Or(c.MaxFillsPerSite, DefaultMaxFillsPerSite)
 	c.PressureIdle = cmp.Or(c.PressureIdle, DefaultPressureIdle)
 	if c.MaxConns == 0 {
 		c.MaxConns = defaultMaxConns()
@@ -139,6 +165,7 @@ func (c *Config) fill() {
 		c.RenderAheadRetry = DefaultRenderAheadTry
 	}
 	c.MinuteLead = cmp.Or(c.MinuteLead, DefaultMinuteLead)
+	c.StaleAfter = cmp.Or(c.StaleAfter, DefaultStaleAfter)
 	if c.Shell == nil {
 		c.Shell = PlainShell{}
 	}
@@ -164,12 +191,16 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: need 0 <= RenderBudget <= RenderTimeout", ErrBadConfig)
 	case c.BrotliLevel < 0 || c.BrotliLevel > 11:
 		return fmt.Errorf("%w: BrotliLevel must be 0..11", ErrBadConfig)
+	case c.RedisTimeout < 0:
+		return fmt.Errorf("%w: RedisTimeout must not be negative", ErrBadConfig)
 	case c.RedisTTL < time.Second || c.RedisLocalTTL < 0:
 		return fmt.Errorf("%w: RedisTTL must be at least 1s", ErrBadConfig)
 	case c.SessionTTL < time.Minute:
 		return fmt.Errorf("%w: SessionTTL must be at least a minute", ErrBadConfig)
 	case c.LoginBurst < 1 || c.LoginEvery <= 0 || c.LoginClients < 1:
 		return fmt.Errorf("%w: LoginBurst, LoginEvery and LoginClients must be positive", ErrBadConfig)
+	case c.MaxFills < 1 || c.MaxFillsPerSite < 1:
+		return fmt.Errorf("%w: MaxFills and MaxFillsPerSite must be positive", ErrBadConfig)
 	case c.MaxConns < 1 || c.MaxConnsPerClient < 1 || c.PressureIdle <= 0:
 		return fmt.Errorf("%w: MaxConns, MaxConnsPerClient and PressureIdle must be positive", ErrBadConfig)
 	}

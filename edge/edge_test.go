@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/andybalholm/brotli"
 	"github.com/statusedge/statusedge/content"
@@ -157,7 +158,7 @@ func TestLayering(t *testing.T) {
 	r := testenv.StartRedis(t)
 	o := startOrigin(t, testSite("s1", "one.test", content.Public))
 	e := startEdge(t, o, func(c *Config) { c.RedisAddr = r.Addr() })
-	eventually(t, 5e9, "redis connected", func() bool { _, ok := e.l2.up(); return ok })
+	eventually(t, 30*time.Second, "redis connected", func() bool { _, ok := e.l2.up(); return ok })
 
 	get := func(from string, renders int64) resp {
 		t.Helper()
@@ -176,10 +177,10 @@ func TestLayering(t *testing.T) {
 		t.Fatal("L1 hit differs from the origin answer")
 	}
 	// Wait until the write-behind reached Redis, then drop L1.
-	eventually(t, 5e9, "page in redis", func() bool {
+	eventually(t, 30*time.Second, "page in redis", func() bool {
 		return e.l2.getAll(e.ctx, lastKey("s1", audPublic, "/", encGzip))[0] != nil
 	})
-	eventually(t, 5e9, "all encodings in redis", func() bool {
+	eventually(t, 30*time.Second, "all encodings in redis", func() bool {
 		k := []byte(e.currentBase("one.test", "/"))
 		got := e.l2.getAll(e.ctx, appendEnc(bytes.Clone(k), 0), appendEnc(bytes.Clone(k), 1), appendEnc(bytes.Clone(k), 2))
 		return got[0] != nil && got[1] != nil && got[2] != nil

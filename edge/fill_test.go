@@ -161,7 +161,7 @@ func TestEdgeStartsWhileOriginDown(t *testing.T) {
 		return ok
 	})
 	e1.get(t, "one.test", "/", "Accept-Encoding: gzip")
-	eventually(t, 5*time.Second, "page in redis", func() bool {
+	eventually(t, 30*time.Second, "page in redis", func() bool {
 		return e1.l2.getAll(e1.ctx, lastKey("s1", audPublic, "/", encBrotli))[0] != nil
 	})
 	o.Kill()

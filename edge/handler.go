@@ -3,6 +3,7 @@ package edge
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"html"
 	"net"
@@ -42,6 +43,8 @@ var (
 	encValues       = [numEnc][]byte{nil, []byte("gzip"), []byte("br")}
 	ctPlain         = []byte("text/plain; charset=utf-8")
 	ctHTML          = []byte("text/html; charset=utf-8")
+	ctHTMLType      = []byte("text/html")
+	ctJSON          = []byte("application/json")
 )
 
 // loginPath is the edge's own login form (GET shows it, POST checks it).
@@ -122,9 +125,15 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 	path := ctx.Path()
 	tbl := s.table.Load()
 	st := tbl.byHost[string(host)]
-	if st == nil {
-		if isGet && string(path) == "/metrics" && s.operator(ctx) {
-			s.metricH(ctx)
+	if st == nil && isGet {
+		switch string(path) {
+		case "/metrics":
+			if s.operator(ctx) {
+				s.metricH(ctx)
+				return outOther
+			}
+		case "/livez", "/readyz":
+			s.probe(ctx, string(path) == "/readyz")
 			return outOther
 		}
 	}
@@ -132,6 +141,11 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 		st = tbl.byID[s.cfg.LoopbackSite]
 	}
 	if st == nil {
+		if !s.Ready() { // no registry yet: no answer about which sites exist
+			ctx.Response.Header.Set("Retry-After", "2")
+			plain(ctx, fasthttp.StatusServiceUnavailable, "This edge is starting. Please try again shortly.\n")
+			return outError
+		}
 		plain(ctx, fasthttp.StatusNotFound, "No status page is served at this address.\n")
 		return outOther
 	}
@@ -152,7 +166,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 	private := aud != audPublic
 	var pb [maxPath]byte
 	npath, rt := normalizePath(&pb, path, ctx.QueryArgs().Peek("page"))
-	if rt == routeNone {
+	if rt == routeNone || (se.e.Version >= st.known.Load() && !se.exists(npath, now)) {
 		plain(ctx, fasthttp.StatusNotFound, "This page does not exist.\n")
 		return outOther
 	}
@@ -169,7 +183,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 	if v := s.l1.get(full); v != nil {
 		s.keyBufs.Put(kp)
 		s.m.hits[layerL1].Inc()
-		return s.writeVariant(ctx, v, private, outL1)
+		return s.writePage(ctx, st, se, v, private, outL1, now)
 	}
 	r := fillReq{st: st, version: ver, aud: aud, originAud: originAud, day: day, minute: minute, at: now,
 		path: string(npath), base: string(full[:baseLen])}
@@ -188,14 +202,32 @@ func (s *Server) miss(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq, rt rou
 	// a later look could find the fill's own page.
 	prev := s.previousCopy(r, enc)
 	c, leader := s.flights.join(r.base)
-	if leader {
-		s.goBackground(func() { s.fill(c, r) }) // outlives the visitor; Shutdown waits for it
-	} else {
+	switch {
+	case leader && s.takeFill(r.st):
+		s.goBackground(func() { // outlives the visitor; Shutdown waits for it
+			defer s.releaseFill(r.st)
+			s.fill(c, r)
+		})
+	case leader: // past a fill bound: no new work for this key
+		s.m.fillsRefused.Inc()
+		c.err = errFillsBusy
+		s.flights.finish(r.base, c)
+		if prev != nil {
+			s.m.previous.Inc()
+			return s.writePage(ctx, r.st, se, prev, private, outPrevious, r.at)
+		}
+		if rt == routeHTML {
+			return s.skeleton(ctx, se, r)
+		}
+		ctx.Response.Header.Set("Retry-After", "5")
+		plain(ctx, fasthttp.StatusServiceUnavailable, "This status page is busy. Please try again shortly.\n")
+		return outError
+	default:
 		s.m.coalesced.Inc()
 	}
 	if prev != nil {
 		s.m.previous.Inc()
-		return s.writeVariant(ctx, prev, private, outPrevious)
+		return s.writePage(ctx, r.st, se, prev, private, outPrevious, r.at)
 	}
 	budget := s.cfg.RenderTimeout + time.Second
 	if rt == routeHTML {
@@ -206,23 +238,15 @@ func (s *Server) miss(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq, rt rou
 	select {
 	case <-c.done:
 	case <-t.C:
-		s.m.skeletons.Inc()
-		sh := se.shells.get(s.shell, se.e, r.originAud)
-		ctx.Response.Header.SetCanonical(hCSP, sh.csp)
-		ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
-		ctx.Response.Header.SetCanonical(hSkeleton, vOne)
-		ctx.Response.Header.SetCanonical(hCache, outValues[outSkeleton])
-		ctx.Response.Header.SetContentTypeBytes(ctHTML)
-		ctx.Response.SetBodyRaw(sh.body)
-		return outSkeleton
+		return s.skeleton(ctx, se, r)
 	}
 	if c.err == nil {
 		s.m.hits[c.layer].Inc()
-		return s.writeVariant(ctx, c.res[enc], private, outcome(c.layer))
+		return s.writePage(ctx, r.st, se, c.res[enc], private, outcome(c.layer), r.at)
 	}
 	if v := s.staleVariant(se, r.st.id, r.aud, r.path, rt, enc); v != nil {
 		s.m.stales.Inc()
-		return s.writeVariant(ctx, v, private, outStale)
+		return s.writeVariant(ctx, v, private, true, outStale)
 	}
 	ctx.Response.Header.Set("Retry-After", "5")
 	plain(ctx, fasthttp.StatusServiceUnavailable, "This status page is temporarily unavailable. Please try again shortly.\n")
@@ -247,12 +271,41 @@ func (s *Server) previousCopy(r fillReq, enc encoding) *variant {
 	return p
 }
 
+// writePage serves v found for st, marked stale (its twin, the stale
+// headers) when the edge may be out of date at now: no origin replica has
+// answered for StaleAfter, or the site's newest known version has not been
+// served for StaleAfter.
+func (s *Server) writePage(ctx *fasthttp.RequestCtx, st *site, se *siteEntry, v *variant, private bool, out outcome, now time.Time) outcome {
+	if n := now.UnixNano(); s.originSilent(n) || st.behind(n, s.cfg.StaleAfter) {
+		s.m.markedStale.Inc()
+		return s.writeVariant(ctx, s.staleTwin(v, se.loc), private, true, out)
+	}
+	return s.writeVariant(ctx, v, private, false, out)
+}
+
+// probe answers the unauthenticated health probes (no tenant data):
+// /livez 200 while the edge serves, /readyz 200 once it has a registry.
+func (s *Server) probe(ctx *fasthttp.RequestCtx, readiness bool) {
+	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
+	ctx.Response.Header.SetContentTypeBytes(ctJSON)
+	switch {
+	case !readiness:
+		ctx.SetBodyString(`{"status":"live"}` + "\n")
+	case s.Ready():
+		ctx.SetBodyString(`{"status":"ready"}` + "\n")
+	default:
+		ctx.Response.Header.Set("Retry-After", "2")
+		ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+		ctx.SetBodyString(`{"status":"no_registry"}` + "\n")
+	}
+}
+
 // writeVariant hands v's bytes to fasthttp without copying. The constant
 // headers come from one precomputed block (see headerBlocks); out is how the
-// page was found (outL1 … outStale; outStale marks the copy stale).
-func (s *Server) writeVariant(ctx *fasthttp.RequestCtx, v *variant, private bool, out outcome) outcome {
+// page was found (outL1 … outStale), stale whether it is marked stale.
+func (s *Server) writeVariant(ctx *fasthttp.RequestCtx, v *variant, private, stale bool, out outcome) outcome {
 	h := &ctx.Response.Header
-	s.hdr.pageHeaders(private, out).CopyTo(h)
+	s.hdr.pageHeaders(private, stale, out).CopyTo(h)
 	h.SetCanonical(hETag, v.etag)
 	h.SetCanonical(hVersion, v.verHdr)
 	if inm := ctx.Request.Header.PeekCanonical(hIfNoneMatch); len(inm) > 0 && v.status == 200 && etagMatch(inm, v.etag) {
@@ -471,4 +524,40 @@ func buildPublicCC(maxAge time.Duration) []byte {
 	sec := int64(maxAge / time.Second)
 	return []byte("public, max-age=" + strconv.FormatInt(sec, 10) +
 		", stale-while-revalidate=" + strconv.FormatInt(sec*6, 10) + ", stale-if-error=86400")
+}
+
+// skeleton answers with the site's shell (the page completes itself).
+func (s *Server) skeleton(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq) outcome {
+	s.m.skeletons.Inc()
+	sh := se.shells.get(s.shell, se.e, r.originAud)
+	ctx.Response.Header.SetCanonical(hCSP, sh.csp)
+	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
+	ctx.Response.Header.SetCanonical(hSkeleton, vOne)
+	ctx.Response.Header.SetCanonical(hCache, outValues[outSkeleton])
+	ctx.Response.Header.SetContentTypeBytes(ctHTML)
+	ctx.Response.SetBodyRaw(sh.body)
+	return outSkeleton
+}
+
+// errFillsBusy is a miss's error past Config.MaxFills or MaxFillsPerSite.
+var errFillsBusy = errors.New("edge: too many fills in flight")
+
+// takeFill reserves a fill slot in total and for st's site, or reports
+// that one of the bounds is reached.
+func (s *Server) takeFill(st *site) bool {
+	if s.fills.Add(1) > int32(s.cfg.MaxFills) {
+		s.fills.Add(-1)
+		return false
+	}
+	if st.fills.Add(1) > int32(s.cfg.MaxFillsPerSite) {
+		st.fills.Add(-1)
+		s.fills.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (s *Server) releaseFill(st *site) {
+	st.fills.Add(-1)
+	s.fills.Add(-1)
 }

@@ -99,7 +99,9 @@ func TestIsolation(t *testing.T) {
 // fails no request; the edge goes on with L1 and the origin.
 func TestRedisKilledMidRun(t *testing.T) {
 	r := testenv.StartRedis(t)
-	o := startOrigin(t, testSite("s1", "one.test", content.Public))
+	old := testSite("s1", "one.test", content.Public)
+	old.CreatedAt = time.Now().AddDate(-800, 0, 0) // 9,600 months: every ?page= below exists
+	o := startOrigin(t, old)
 	e := startEdge(t, o, func(c *Config) { c.RedisAddr = r.Addr(); c.RenderBudget = 5 * time.Second })
 	eventually(t, 5*time.Second, "redis", func() bool { _, ok := e.l2.up(); return ok })
 

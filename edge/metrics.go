@@ -40,6 +40,7 @@ type metrics struct {
 	previous    prometheus.Counter
 	skeletons   prometheus.Counter
 	stales      prometheus.Counter
+	markedStale prometheus.Counter
 	throttled   prometheus.Counter
 	redisErrors prometheus.Counter
 	aheads      prometheus.Counter
@@ -48,6 +49,7 @@ type metrics struct {
 	connsRefused   prometheus.Counter
 	acceptRetries  prometheus.Counter
 	pressureEvents prometheus.Counter
+	fillsRefused   prometheus.Counter
 	latency        [numOutcomes]prometheus.Observer
 }
 
@@ -76,12 +78,14 @@ func newMetrics(region string) *metrics {
 		previous:    counter("previous_serves_total", "Misses answered at once with the page's copy from an earlier day or version while the new one renders."),
 		skeletons:   counter("skeleton_serves_total", "Skeleton shells served past the render budget."),
 		stales:      counter("stale_serves_total", "Stale pages served because the origin failed."),
+		markedStale: counter("marked_stale_total", "Cached pages served marked stale: no origin answered, or a newer version is not served yet, for StaleAfter."),
 		throttled:   counter("login_throttled_total", "Password attempts refused for too many attempts or too busy a check queue."),
 		redisErrors: counter("redis_errors_total", "Redis errors (each opens the breaker for a second)."),
 		aheads:      counter("render_ahead_switches_total", "Sites switched to a newer version after rendering ahead."),
 
 		connsRefused:   counter("conns_refused_total", "Connections closed at accept: their client already held MaxConnsPerClient."),
 		acceptRetries:  counter("accept_retries_total", "Accept failures retried (descriptors exhausted, connection aborted)."),
+		fillsRefused:   counter("fills_refused_total", "Misses that started no fill: MaxFills or MaxFillsPerSite were in flight."),
 		pressureEvents: counter("conn_pressure_total", "Times the edge cut idle timeouts because it neared MaxConns or ran out of descriptors."),
 	}
 	m.conns = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "statusedge", Subsystem: "edge",

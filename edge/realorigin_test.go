@@ -163,6 +163,7 @@ func realEdge(tb testing.TB, url string, tune func(*Config)) *testEdge {
 	cfg.SessionKey = testKey
 	cfg.RenderBudget = 5 * time.Second
 	cfg.VersionsWait = 2 * time.Second
+	cfg.RedisTimeout = 10 * time.Second // a loaded machine: see startEdge
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	if tune != nil {
 		tune(&cfg)

@@ -1,7 +1,10 @@
 package edge
 
 import (
+	"bytes"
 	"net/netip"
+	"slices"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -19,11 +22,16 @@ type site struct {
 	// unconfirmed is when (unix ns) the edge first saw known ahead of what
 	// its origin has, 0 when it is not (see Server.clampVersions).
 	unconfirmed atomic.Int64
+	// behindSince is when (unix ns) known was first seen ahead of current,
+	// 0 while it is not: past StaleAfter, pages are marked stale.
+	behindSince atomic.Int64
 	day         atomic.Pointer[dayInfo]
 	// live is what the origin said of the last version it rendered:
 	// version<<1 | 1 when the site was live (something not operational:
 	// its pages hold one minute), version<<1 when not.
 	live atomic.Uint64
+	// fills counts the visitor-started fills in flight (Config.MaxFillsPerSite).
+	fills atomic.Int32
 }
 
 // setLive records whether version v of the site is live, unless a newer
@@ -64,6 +72,31 @@ type siteEntry struct {
 	// audKeys maps an audience id to its cache-key audience ("a:<id>").
 	audKeys map[string]audKey
 	shells  shellMemo
+}
+
+// exists reports whether the page at a normalized path can exist, as far
+// as the entry knows: an incident or maintenance id it lists, a /history
+// or /uptime page within PageIndex.MaxPage. Anything else (fixed routes,
+// an entry without an index) may. Only asked when the entry is as new as
+// the newest version the edge knows of; else it may miss a new incident.
+func (se *siteEntry) exists(path []byte, now time.Time) bool {
+	p := se.e.Pages
+	if p == nil {
+		return true
+	}
+	switch {
+	case bytes.HasPrefix(path, []byte("/incidents/")):
+		_, ok := slices.BinarySearch(p.Incidents, string(path[len("/incidents/"):]))
+		return ok
+	case bytes.HasPrefix(path, []byte("/maintenances/")):
+		_, ok := slices.BinarySearch(p.Maintenances, string(path[len("/maintenances/"):]))
+		return ok
+	}
+	if _, q, ok := bytes.Cut(path, []byte("?page=")); ok {
+		n, err := strconv.Atoi(string(q))
+		return err == nil && n <= p.MaxPage(now, se.loc)
+	}
+	return true
 }
 
 // audKey is an audience's cache-key audience and its id (kept here so the
@@ -145,6 +178,24 @@ func raise(a *atomic.Uint64, v uint64) bool {
 			return true
 		}
 	}
+}
+
+// behind reports whether st has served an older version than the newest
+// it knows for longer than bound at now (unix ns). It allocates nothing.
+func (st *site) behind(now int64, bound time.Duration) bool {
+	k, c := st.known.Load(), st.current.Load()
+	if k <= c || c == 0 {
+		if st.behindSince.Load() != 0 {
+			st.behindSince.Store(0)
+		}
+		return false
+	}
+	since := st.behindSince.Load()
+	if since == 0 {
+		st.behindSince.CompareAndSwap(0, now)
+		return false
+	}
+	return now-since > int64(bound)
 }
 
 // serveVersion is the version visitors get now. A site never served yet

@@ -36,6 +36,7 @@ type FrontendConfig struct {
 	Limits          origin.CALimits
 	RenewalWindow   float64
 	RenewCheck      time.Duration
+	CARetryMax      time.Duration
 	DisableARI      bool
 	Logger          *slog.Logger
 	CertmagicLogger *zap.Logger
@@ -82,7 +83,7 @@ func Listen(cfg FrontendConfig) (*Frontend, error) {
 	}
 	mc := Config{
 		Storage: st, Names: f.names, CA: cfg.CA, CARoots: cfg.CARoots, Email: cfg.Email, Limits: cfg.Limits,
-		RenewalWindow: cfg.RenewalWindow, RenewCheck: cfg.RenewCheck, DisableARI: cfg.DisableARI,
+		RenewalWindow: cfg.RenewalWindow, RenewCheck: cfg.RenewCheck, CARetryMax: cfg.CARetryMax, DisableARI: cfg.DisableARI,
 		Logger: cfg.Logger, CertmagicLogger: cfg.CertmagicLogger,
 	}
 	mc.ListenHost, mc.TLSPort = hostPort(f.httpsLn)

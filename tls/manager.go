@@ -13,6 +13,7 @@ import (
 
 	"github.com/caddyserver/certmagic"
 	"github.com/mholt/acmez/v3"
+	"github.com/mholt/acmez/v3/acme"
 	"go.uber.org/zap"
 
 	"github.com/statusedge/statusedge/origin"
@@ -46,6 +47,9 @@ type Config struct {
 	// RenewCheck is how often held certificates are checked for renewal;
 	// 0 is certmagic's (10 min).
 	RenewCheck time.Duration
+	// CARetryMax bounds the backoff between attempts to reach a CA that
+	// does not answer; 0 is 30 s.
+	CARetryMax time.Duration
 	// DisableARI ignores the CA's renewal information (tests that set the
 	// renewal window themselves).
 	DisableARI bool
@@ -75,6 +79,9 @@ func NewManager(cfg Config) (*Manager, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.CARetryMax <= 0 {
+		cfg.CARetryMax = caRetryMax
 	}
 	if cfg.CertmagicLogger == nil {
 		cfg.CertmagicLogger = zap.NewNop()
@@ -217,7 +224,7 @@ func (li *limitedIssuer) Issue(ctx context.Context, csr *x509.CertificateRequest
 			return nil, fmt.Errorf("tls: order for %s held back until %s (%s)", name, retry.Format(time.RFC3339), reason)
 		}
 	}
-	cert, err := li.ACMEIssuer.Issue(ctx, csr)
+	cert, err := li.issue(ctx, csr)
 	outcome := "issued"
 	if err != nil {
 		outcome = "failed"
@@ -235,4 +242,34 @@ func (li *limitedIssuer) Issue(ctx context.Context, csr *x509.CertificateRequest
 		li.m.log.Info("certificate issued", "names", csr.DNSNames)
 	}
 	return cert, err
+}
+
+// Retries of a CA that cannot be reached, within one attempt.
+const (
+	caRetryFirst = time.Second
+	caRetryMax   = 30 * time.Second
+)
+
+// issue runs the ACME order. A CA that cannot be reached (no answer, no
+// ACME problem document) placed no order and consumed no limit, so it is
+// retried with backoff until ctx ends: a renewal during a CA outage
+// completes soon after the CA is back, while the held certificate is
+// served. An answer from the CA (a failed validation, a refusal) ends the
+// attempt and counts against the name.
+func (li *limitedIssuer) issue(ctx context.Context, csr *x509.CertificateRequest) (*certmagic.IssuedCertificate, error) {
+	wait := min(caRetryFirst, li.m.cfg.CARetryMax)
+	for {
+		cert, err := li.ACMEIssuer.Issue(ctx, csr)
+		var prob acme.Problem
+		if err == nil || errors.As(err, &prob) || ctx.Err() != nil {
+			return cert, err
+		}
+		li.m.log.Warn("ACME CA unreachable; retrying", "names", csr.DNSNames, "in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, li.m.cfg.CARetryMax)
+	}
 }

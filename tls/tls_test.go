@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
 
 	"github.com/statusedge/statusedge/dev"
 	"github.com/statusedge/statusedge/internal/acmeserver"
@@ -49,6 +53,7 @@ func newRig(t *testing.T, validity time.Duration, h dev.HTTPS) *rig {
 	httpsAddr, httpAddr := freeAddr(t), freeAddr(t)
 	p := testenv.StartPebble(t, acmeserver.Config{HTTPPort: port(httpAddr), TLSPort: port(httpsAddr), Validity: validity})
 	h.CA, h.CARoots, h.HTTPSAddr, h.HTTPAddr = p.DirectoryURL, p.TLSRoots, httpsAddr, httpAddr
+	h.CertmagicLogger = zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	sys, err := dev.Start(ctx, dev.Config{DataDir: t.TempDir(), Regions: 2, Fast: true, DomainDNS: p.DNSAddr, HTTPS: &h})
@@ -258,5 +263,120 @@ func TestOneOrderServedByEveryRegion(t *testing.T) {
 	}
 	if n := r.pebble.Orders(); n != 1 {
 		t.Fatalf("in all Pebble saw %d orders, want 1", n)
+	}
+}
+
+// Short-lived certificates renew before they expire, while visitors keep
+// opening connections to both regions; the CA is down (killed) when the
+// renewal comes due: the held certificate keeps being served, the renewal
+// is retried, and it succeeds once the CA is back. Every region serves the
+// renewed certificate (cert event on gossip), and no visitor saw an error.
+func TestRenewalWithTheCADown(t *testing.T) {
+	const validity = 40 * time.Second
+	r := newRig(t, validity, dev.HTTPS{DisableARI: true, RenewalWindow: 0.6, CARetryMax: time.Second})
+	const name = "status.example.com"
+	r.addDomain("acme", name, true, nil)
+	roots := r.pebble.Roots()
+	_, _, first, err := r.httpsGet(0, roots, name, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, b, err := r.httpsGet(1, roots, name, name); err != nil || !b.Equal(first) {
+		t.Fatalf("region 1: %v", err)
+	}
+	r.pebble.Kill()
+
+	// Visitors: a new connection to each region in turn, all along.
+	type result struct {
+		region int
+		leaf   *x509.Certificate
+		err    error
+	}
+	pool := roots.Clone()
+	var poolMu = make(chan struct{}, 1)
+	results := make(chan result, 1<<16)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			poolMu <- struct{}{}
+			p := pool.Clone()
+			<-poolMu
+			resp, _, leaf, err := r.httpsGet(i%2, p, name, name)
+			if err == nil && resp.StatusCode != 200 {
+				err = fmt.Errorf("status %d", resp.StatusCode)
+			}
+			results <- result{i % 2, leaf, err}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	defer func() { close(stop); <-done }()
+
+	// The renewal comes due (60% of the lifetime left) while the CA is
+	// down; the held certificate is served meanwhile.
+	due := first.NotAfter.Add(-time.Duration(0.6 * float64(first.NotAfter.Sub(first.NotBefore))))
+	for time.Now().Before(due.Add(3 * time.Second)) {
+		res := <-results
+		if res.err != nil {
+			t.Fatalf("visitor error with the CA down: %v", res.err)
+		}
+		if !res.leaf.Equal(first) {
+			t.Fatalf("a new certificate while the CA is down: %s", res.leaf.SerialNumber)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := r.pebble.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	poolMu <- struct{}{}
+	pool = roots.Clone()
+	for _, c := range rootsOf(t, r) {
+		pool.AddCert(c)
+	}
+	<-poolMu
+
+	// Before the first certificate expires, both regions serve a renewed one.
+	renewed := map[int]bool{}
+	for len(renewed) < 2 {
+		if time.Now().After(first.NotAfter) {
+			t.Fatalf("the certificate expired before it was renewed in every region (renewed: %v)\n%s", renewed, r.pebble.Log())
+		}
+		res := <-results
+		if res.err != nil {
+			t.Fatalf("visitor error: %v", res.err)
+		}
+		if !res.leaf.Equal(first) {
+			if !res.leaf.NotAfter.After(first.NotAfter) {
+				t.Fatalf("renewed certificate ends %s, before the first (%s)", res.leaf.NotAfter, first.NotAfter)
+			}
+			renewed[res.region] = true
+		}
+	}
+}
+
+func rootsOf(t *testing.T, r *rig) []*x509.Certificate {
+	pemBytes, err := r.pebble.RootsPEM(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*x509.Certificate
+	for {
+		var blk *pem.Block
+		blk, pemBytes = pem.Decode(pemBytes)
+		if blk == nil {
+			return out
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, c)
 	}
 }

@@ -26,6 +26,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	startRedis := fs.Bool("start-redis", false, "start a redis-server per region (default with 2+ regions when redis-server is installed)")
 	budget := fs.Duration("render-budget", 0, "edge render budget before the skeleton is sent (0: the edge default)")
 	verbose := fs.Bool("v", false, "log at debug level")
+	https := fs.Bool("https", false, "also serve HTTPS: a local ACME CA (Pebble, installed by scripts/setup) issues the demo's custom domain "+devDomain+" its certificate")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: statusedge dev [flags]\n\nRuns the whole system in this process with the demo site \"Acme Cloud\".\n\nflags:")
 		fs.PrintDefaults()
@@ -59,12 +60,40 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	sys, err := dev.Start(ctx, dev.Config{
+	dc := dev.Config{
 		DataDir: *data, Regions: *regions, APIAddr: *apiAddr, PageAddr: *listen,
 		RedisAddr: *redis, StartRedis: *startRedis, RenderBudget: *budget, Logger: log,
-	})
+	}
+	if *https {
+		ca, h, err := startDevCA(ctx, *data)
+		if err != nil {
+			fmt.Fprintf(stderr, "statusedge dev: --https: %v\n", err)
+			return 1
+		}
+		defer ca.Stop()
+		dc.HTTPS, dc.DomainDNS = h, ca.DNSAddr
+		sys, code := startDev(ctx, dc, stdout, stderr)
+		if sys == nil {
+			return code
+		}
+		if err := devVerifyDomain(ctx, sys, ca, *data, stdout); err != nil {
+			fmt.Fprintf(stderr, "statusedge dev: --https: %v\n", err)
+		}
+		return waitDev(ctx, sys, stdout, stderr)
+	}
+	sys, code := startDev(ctx, dc, stdout, stderr)
+	if sys == nil {
+		return code
+	}
+	return waitDev(ctx, sys, stdout, stderr)
+}
+
+// startDev starts the system and prints its addresses; nil and the exit
+// code when it cannot start.
+func startDev(ctx context.Context, dc dev.Config, stdout, stderr io.Writer) (*dev.System, int) {
+	sys, err := dev.Start(ctx, dc)
 	if err != nil {
-		return dataDirErr(stderr, "statusedge dev", err)
+		return nil, dataDirErr(stderr, "statusedge dev", err)
 	}
 	fmt.Fprintln(stdout, "statusedge dev is running (Ctrl-C stops it)")
 	for _, r := range sys.Regions {
@@ -80,7 +109,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "  admin token  %s\n", sys.OperatorToken)
 	fmt.Fprintf(stdout, "  try: STATUSEDGE_ORIGIN=%s STATUSEDGE_TOKEN=%s statusedge ctl incident list --site acme\n",
 		sys.Regions[0].APIURL, sys.OperatorToken)
+	return sys, 0
+}
 
+// waitDev runs until ctx ends, then stops the system.
+func waitDev(ctx context.Context, sys *dev.System, stdout, stderr io.Writer) int {
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "stopping…")
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -173,6 +173,13 @@ func (r *readmeRun) runOne(c string) bool {
 	case strings.HasPrefix(c, "go test ") && strings.Contains(c, "-bench"):
 		// Compiles the benchmarks without running them.
 		r.sh(regexp.MustCompile(`-bench \S+`).ReplaceAllString(c, "-bench NONE"), r.root)
+	case strings.HasPrefix(c, "statusedge ctl site domain "):
+		// A custom domain needs DNS the reader controls: the verb and its
+		// flags must exist and parse.
+		out := r.sh(r.bin+strings.TrimPrefix(c, "statusedge")+" -h", r.root)
+		if !strings.Contains(strings.ToLower(out), "usage") {
+			t.Errorf("%s -h printed no usage:\n%s", c, out)
+		}
 	case strings.HasPrefix(c, "statusedge origin "), strings.HasPrefix(c, "statusedge edge "):
 		// Hosts of a real deployment: the flags must exist and parse.
 		r.sh(r.bin+strings.TrimPrefix(c, "statusedge")+" -h", r.root)

@@ -61,6 +61,9 @@ type Server struct {
 	pebble, chall         *exec.Cmd
 	exited                []chan struct{}
 	pebbleLog             string
+	pebbleBin, confFile   string
+	pebbleEnv             []string
+	pebbleAddrs           []string
 }
 
 // Start starts challtestsrv and then Pebble in dir, and waits until both answer.
@@ -111,20 +114,42 @@ func Start(ctx context.Context, dir string, cfg Config) (*Server, error) {
 		s.Stop()
 		return nil, fmt.Errorf("acmeserver: %w", err)
 	}
-	env := append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0", "PEBBLE_AUTHZREUSE=0")
-	s.pebble, err = s.startLogged(s.pebbleLog, env, pebbleBin, "-config", confFile, "-dnsserver", s.DNSAddr)
-	if err != nil {
+	s.pebbleBin, s.confFile, s.pebbleAddrs = pebbleBin, confFile, []string{loop(ports[2]), loop(ports[3])}
+	s.pebbleEnv = append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0", "PEBBLE_AUTHZREUSE=0")
+	if err := waitTCP(ctx, loop(ports[1])); err != nil {
 		s.Stop()
 		return nil, err
 	}
-	for _, a := range []string{loop(ports[1]), loop(ports[2]), loop(ports[3])} {
-		if err := waitTCP(ctx, a); err != nil {
-			s.Stop()
-			return nil, err
-		}
+	if err := s.startPebble(ctx); err != nil {
+		s.Stop()
+		return nil, err
 	}
 	return s, nil
 }
+
+func (s *Server) startPebble(ctx context.Context) error {
+	var err error
+	s.pebble, err = s.startLogged(s.pebbleLog, s.pebbleEnv, s.pebbleBin, "-config", s.confFile, "-dnsserver", s.DNSAddr)
+	if err != nil {
+		return err
+	}
+	for _, a := range s.pebbleAddrs {
+		if err := waitTCP(ctx, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Kill ends Pebble (not its DNS server): the CA is down, its ports refuse.
+func (s *Server) Kill() {
+	s.pebble.Process.Kill()
+	<-s.exited[len(s.exited)-1]
+}
+
+// Restart starts a killed Pebble again on the same ports. Its state starts
+// empty (accounts, orders) and it has a new root; its log goes on.
+func (s *Server) Restart(ctx context.Context) error { return s.startPebble(ctx) }
 
 func lookBin(name string) (string, error) {
 	if p, err := exec.LookPath(name); err == nil {
@@ -163,7 +188,7 @@ func freePorts(n int) ([]int, error) {
 }
 
 func (s *Server) startLogged(logPath string, env []string, bin string, args ...string) (*exec.Cmd, error) {
-	f, err := os.Create(logPath)
+	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("acmeserver: %w", err)
 	}
@@ -262,6 +287,19 @@ func (s *Server) challPost(ctx context.Context, path string, body any) error {
 // Roots returns the roots that verify the certificates Pebble issues (it
 // makes a new root every time it starts).
 func (s *Server) Roots(ctx context.Context) (*x509.CertPool, error) {
+	b, err := s.RootsPEM(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("acmeserver: roots: no certificate in %q", b)
+	}
+	return pool, nil
+}
+
+// RootsPEM returns Pebble's root certificate, PEM-encoded.
+func (s *Server) RootsPEM(ctx context.Context) ([]byte, error) {
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.TLSRoots}}}
 	defer hc.CloseIdleConnections()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.pebbleMgmt+"/roots/0", nil)
@@ -273,15 +311,7 @@ func (s *Server) Roots(ctx context.Context) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("acmeserver: roots: %w", err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(b) {
-		return nil, fmt.Errorf("acmeserver: roots: no certificate in %q", b)
-	}
-	return pool, nil
+	return io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 }
 
 // Orders counts the new-order requests Pebble has received, from its log.
@@ -315,4 +345,5 @@ func (s *Server) Stop() {
 	for _, done := range s.exited {
 		<-done
 	}
+	s.exited = nil
 }
