@@ -40,7 +40,7 @@ func TestLiveSitePagesFollowTheClock(t *testing.T) {
 	o := &countingOrigin{Origin: NewHTTPOrigin(url, testSecret, nil)}
 	var skew atomic.Int64
 	e := realEdge(t, url, func(cfg *Config) {
-		cfg.Origin, cfg.RenderBudget, cfg.MinuteLead = o, 5*time.Second, -1
+		cfg.Origin, cfg.RenderBudget = o, 5*time.Second
 		cfg.Now = func() time.Time { return base.Add(time.Duration(skew.Load())) }
 	})
 	loc := live.Location()
