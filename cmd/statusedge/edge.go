@@ -72,7 +72,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	region := fs.String("region", "local", "`name` of this edge's region")
 	listen := fs.String("listen", "127.0.0.1:8080", "`address` to serve visitors on")
 	redisAddr := fs.String("redis", "", "regional Redis `host:port` (empty: no L2)")
-	originURL := fs.String("origin", "", "the region's origin replica, e.g. http://127.0.0.1:7070 (required)")
+	originURL := fs.String("origin", "", "the region's origin replica, e.g. http://127.0.0.1:7070, then (comma-separated) other regions' replicas to fall back on when it cannot answer (required)")
 	secret := fs.String("edge-secret", "", "the origins' edge secret, for reading their internal API (or $STATUSEDGE_EDGE_SECRET)")
 	clusterSecret := fs.String("cluster-secret", "", "the replicas' cluster secret instead of --edge-secret (or $STATUSEDGE_CLUSTER_SECRET); it also lets the edge write: avoid")
 	l1 := fs.Int64("l1-bytes", d.L1Bytes, "bound of the in-process cache, in `bytes`")
@@ -83,7 +83,8 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	verbose := fs.Bool("v", false, "debug logs")
 	gf := registerGossipFlags(fs, true)
 	hf := registerHTTPSFlags(fs)
-	poll := fs.Bool("versions-poll", true, "also long-poll the origin for new versions (with gossip, a fallback; false: gossip only)")
+	poll := fs.Bool("versions-poll", true, "also long-poll the origin for new versions (with gossip, a fallback); false: gossip alone tells of new versions, and the registry is still reloaded every 30 s")
+	staleAfter := fs.Duration("stale-after", d.StaleAfter, "mark every page stale (note, X-Statusedge-Stale, short Cache-Control) when no origin has answered, or a known newer version is not served, for this long")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -145,7 +146,9 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(*l1 + edgeMemoryOverhead)
 	}
-	httpOrigin := edge.NewHTTPOrigin(*originURL, *secret, nil)
+	origins := strings.Split(*originURL, ",")
+	httpOrigin := edge.NewHTTPOrigin(origins[0], *secret, nil, origins[1:]...)
+	cfg.StaleAfter = *staleAfter
 	cfg.Origin = httpOrigin
 	cfg.Shell, cfg.SessionKey, cfg.TrustedProxies, cfg.Logger = sk, key, trusted, log
 	if !*poll {
@@ -203,6 +206,9 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			// Every version heard on gossip must carry an origin's
 			// signature; the origin says which key signs.
 			if gc.VerifyKey, err = fetchVerifyKey(ctx, httpOrigin, log); err != nil {
+				if errors.Is(err, edge.ErrUnauthorized) {
+					fmt.Fprintf(stderr, "statusedge edge: %v: check --edge-secret (or $STATUSEDGE_EDGE_SECRET)\n", err)
+				}
 				_ = srv.Shutdown(context.Background())
 				return 1
 			}
@@ -218,6 +224,13 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		log.Info("gossiping", "addr", gf.addr, "seeds", gc.Seeds)
 	}
 	select {
+	case err := <-srv.Err():
+		fmt.Fprintf(stderr, "statusedge edge: %v: check --edge-secret (or $STATUSEDGE_EDGE_SECRET)\n", err)
+		if g != nil {
+			_ = g.Shutdown(context.Background())
+		}
+		_ = srv.Shutdown(context.Background())
+		return 1
 	case err := <-errc:
 		log.Error("edge stopped", "err", err)
 		if g != nil {
@@ -245,15 +258,15 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // fetchVerifyKey asks the origin for the gossip verify key, retrying while
-// it is unreachable, until ctx ends.
+// it is unreachable, until ctx ends; a refused secret ends it at once.
 func fetchVerifyKey(ctx context.Context, o *edge.HTTPOrigin, log *slog.Logger) (ed25519.PublicKey, error) {
 	backoff := 100 * time.Millisecond
 	for {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		k, err := o.GossipVerifyKey(rctx)
 		cancel()
-		if err == nil {
-			return k, nil
+		if err == nil || errors.Is(err, edge.ErrUnauthorized) {
+			return k, err
 		}
 		log.Warn("gossip verify key: asking the origin", "err", err)
 		select {
