@@ -100,7 +100,7 @@ type system struct {
 	client *http.Client
 	// maxConns caps the connections per edge (0: none).
 	maxConns int
-	stop   func()
+	stop     func()
 }
 
 func benchScenario(ctx context.Context, name string, args []string, stdout, stderr io.Writer) int {
