@@ -100,7 +100,7 @@ type system struct {
 	client *http.Client
 	// maxConns caps the connections per edge (0: none).
 	maxConns int
-	stop   func()
+	stop     func()
 }
 
 func benchScenario(ctx context.Context, name string, args []string, stdout, stderr io.Writer) int {
@@ -405,7 +405,7 @@ func addSites(ctx context.Context, sys *dev.System, n int) error {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				s := demo.Site(now)
+				s := demo.Operational(now) // all operational: its pages hold all day (a live site's hold a minute)
 				s.ID = fmt.Sprintf("bench%07d", i)
 				s.Slug = fmt.Sprintf("s%05d", i)
 				s.Name = fmt.Sprintf("Bench site %d", i)
