@@ -508,6 +508,16 @@ func (e *ctlEnv) nounUsage(w io.Writer, n *ctlNoun) {
 	tw.Flush()
 }
 
+// ctlDefault is " (default X)" for a flag whose default is not its zero
+// value, so help says what leaving it out means.
+func ctlDefault(f *flag.Flag) string {
+	switch f.DefValue {
+	case "", "false", "0", "0s", "[]":
+		return ""
+	}
+	return fmt.Sprintf(" (default %s)", f.DefValue)
+}
+
 func (e *ctlEnv) verbUsage(w io.Writer, n *ctlNoun, v *ctlVerb, fs *flag.FlagSet) {
 	args := ""
 	if v.args != "" {
@@ -523,7 +533,7 @@ func (e *ctlEnv) verbUsage(w io.Writer, n *ctlNoun, v *ctlVerb, fs *flag.FlagSet
 			continue
 		}
 		f := fs.Lookup(name)
-		fmt.Fprintf(tw, "  --%s\t%s\n", name, f.Usage)
+		fmt.Fprintf(tw, "  --%s\t%s%s\n", name, f.Usage, ctlDefault(f))
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "  and --origin, --token, --json, --timeout, --idempotency-key (see 'statusedge ctl -h')")

@@ -554,6 +554,12 @@ func TestCtlUsage(t *testing.T) {
 		{[]string{"--json", "incident", "list", "--site", "acme"}, 0, "[]"},
 		{[]string{"incident", "list", "--json", "--site=acme"}, 0, "[]"},
 		{[]string{"incident", "list", "--site", "acme"}, 0, "no incidents"},
+		// Help says what leaving a flag out means.
+		{[]string{"maintenance", "create", "-h"}, 0, "(default true)"},
+		{[]string{"component", "create", "-h"}, 0, "(--showcase=false hides it) (default true)"},
+		// A maintenance's text changes by posting an update: update does
+		// not offer --body (it was offered and always refused).
+		{[]string{"maintenance", "update", "m1", "--site", "acme", "--body", "x"}, 2, "--body: unknown flag"},
 	} {
 		code, stdout, stderr := runCtlTest(t, ctlEnvFor(f), "", tc.args...)
 		if code != tc.code || !strings.Contains(stdout+stderr, tc.out) {
