@@ -293,6 +293,11 @@ func writeError(w http.ResponseWriter, e *Error) {
 	if e.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}
+	if e.Status == http.StatusUnauthorized {
+		// A client without the right secret gets nothing more on this
+		// connection: guessing costs it a new connection each time.
+		w.Header().Set("Connection", "close")
+	}
 	msg := e.Message
 	if e.Status >= 500 && e.Status != http.StatusServiceUnavailable {
 		msg = "internal error"
@@ -407,15 +412,35 @@ func (n *Node) propose(w http.ResponseWriter, r *http.Request, p principal, cmd 
 			return invalid("Idempotency-Key", "must be at most %d bytes of text", maxIdemKey)
 		}
 		mac := hmac.New(sha256.New, []byte(n.cfg.ClusterSecret))
-		fmt.Fprintf(mac, "%s\x00%s\x00", r.Method, r.URL.Path)
+		fmt.Fprintf(mac, "%s\x00%s\x00", r.Method, n.canonicalPath(r))
 		mac.Write(body)
 		cmd.Idem = &IdemKey{Key: p.String() + "\x00" + key, Fingerprint: hex.EncodeToString(mac.Sum(nil))}
 	}
+	cmd.Limits = CurrentLimits
 	res, err := n.Propose(r.Context(), cmd)
 	if err != nil {
 		return err
 	}
 	return writeResult(w, res, wrap)
+}
+
+// canonicalPath is the request's path with the site named by its id,
+// whether the client named it by id or slug: a retry of the same request
+// under the same Idempotency-Key fingerprints the same either way.
+func (n *Node) canonicalPath(r *http.Request) string {
+	ref := r.PathValue("site")
+	if ref == "" {
+		return r.URL.Path
+	}
+	s := n.Site(ref)
+	if s == nil || s.ID == ref {
+		return r.URL.Path
+	}
+	prefix := "/v1/sites/" + ref
+	if rest, ok := strings.CutPrefix(r.URL.Path, prefix); ok && (rest == "" || rest[0] == '/') {
+		return "/v1/sites/" + s.ID + rest
+	}
+	return r.URL.Path
 }
 
 // writeResult writes a command's answer: its error, or its status and body

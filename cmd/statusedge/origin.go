@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -162,9 +161,9 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		ln.Close()
 		return dataDirErr(stderr, "statusedge origin", err)
 	}
-	srv := &http.Server{Handler: node.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := origin.HTTPServer(node.Handler())
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- srv.Serve(origin.Listener(ln, 0)) }()
 	fmt.Fprintf(stdout, "origin %s: raft %s, API %s, region %q, voter %v\n", cfg.ID, node.RaftAddr(), cfg.APIAddr, cfg.Region, cfg.Voter)
 	// In the gossip cluster, the leader announces every commit to the edges
 	// of every region; anti-entropy carries this replica's versions.
