@@ -7,7 +7,7 @@ FUZZTIME  ?= 4s
 FUZZMIN   ?= 1s
 TESTFLAGS ?= -count=1 -timeout 14m
 
-.PHONY: run build test setup vet unit fuzz-short bench clean
+.PHONY: run build image test setup vet unit fuzz-short bench clean
 
 # Go tools (staticcheck) install into GOPATH/bin.
 export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
@@ -19,6 +19,16 @@ run: build
 
 build:
 	$(GO) build -o bin/statusedge ./cmd/statusedge
+
+# The container image as a tarball (OCI layout + docker-save manifest), built
+# without a Docker engine or a base image: `docker load -i`, `podman load -i`
+# or `skopeo copy oci-archive:` it. See internal/ociimage and Dockerfile.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+IMAGE    ?= bin/statusedge-image.tar
+image:
+	SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null || echo 0)} \
+	  $(GO) run ./internal/ociimage/cmd/ociimage -version $(VERSION) -revision "$(REVISION)" -o $(IMAGE)
 
 test: setup vet unit fuzz-short
 

@@ -76,6 +76,10 @@ type Config struct {
 	// GossipHook, if set, adjusts each gossip node's config before it
 	// starts (fault injection in tests: a lossy or delaying Transport).
 	GossipHook func(name string, c *gossip.Config)
+	// EdgeHook, if set, adjusts each edge's config before it starts (a
+	// benchmark whose visitors all come from loopback lifts the
+	// per-client connection bound, for instance).
+	EdgeHook func(region string, c *edge.Config)
 	// HTTPS, if set, gives every edge HTTPS (and plain-HTTP) listeners with
 	// certificates for verified custom domains from an ACME CA (https.go).
 	HTTPS *HTTPS
@@ -402,6 +406,9 @@ func (s *System) StartEdge(ctx context.Context, i int) error {
 	}
 	if cfg.GossipOnly {
 		ec.VersionsWait = -1
+	}
+	if cfg.EdgeHook != nil {
+		cfg.EdgeHook(reg.Name, &ec)
 	}
 	if cfg.HTTPS != nil {
 		f, err := s.listenHTTPS(i)

@@ -224,3 +224,20 @@ func renderPage(t testing.TB, c *testCluster, path string) []byte {
 	}
 	return body
 }
+
+// site.update entries already in raft logs replace the branding whole, as
+// they always did; site.patch (what PATCH proposes now) changes the fields
+// given.
+func TestSiteUpdateOpReplaysBrandingWhole(t *testing.T) {
+	m := newMachine(t)
+	s := m.site("acme", "acme.test")
+	m.ok(&Command{Op: OpUpdateSite, Site: s, SiteIn: &SiteInput{Branding: &BrandingInput{LogoURL: ptrTo("https://a.test/l.png"), AccentColor: ptrTo("#112233")}}})
+	m.ok(&Command{Op: OpUpdateSite, Site: s, SiteIn: &SiteInput{Branding: &BrandingInput{LogoURL: ptrTo("https://a.test/2.png")}}})
+	if b := m.st.Sites[s].Branding; b.AccentColor != "" || b.LogoURL != "https://a.test/2.png" {
+		t.Fatalf("old op: branding %+v, want the accent wiped as before", b)
+	}
+	m.ok(&Command{Op: OpPatchSite, Site: s, SiteIn: &SiteInput{Branding: &BrandingInput{AccentColor: ptrTo("#445566")}}})
+	if b := m.st.Sites[s].Branding; b.AccentColor != "#445566" || b.LogoURL != "https://a.test/2.png" {
+		t.Fatalf("patch: branding %+v, want the logo kept", b)
+	}
+}

@@ -600,7 +600,7 @@ func (n *Node) updateSite(w http.ResponseWriter, r *http.Request, p principal) e
 	if e := in.Validate(false); e != nil {
 		return e
 	}
-	cmd := &Command{Op: OpUpdateSite, SiteIn: in}
+	cmd := &Command{Op: OpPatchSite, SiteIn: in}
 	if in.Access != nil {
 		if cmd.PasswordHash, e = hashPassword("access.password", in.Access.Password); e != nil {
 			return e

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/statusedge/statusedge/content"
 	"github.com/statusedge/statusedge/demo"
 )
 
@@ -64,12 +65,43 @@ func TestLivePagesAreRightAtReadTime(t *testing.T) {
 		t.Error("two renders in the same minute differ")
 	}
 
-	quiet := allOperational(demo.Site(demoNow.AddDate(0, 0, -1)))
+	quiet := demo.Operational(demoNow.AddDate(0, 0, -1))
 	for _, p := range []string{"/", "/api/statusedge/uptime.json", "/api/v2/summary.json"} {
 		a, _, _ := r.Render(quiet, "", p, demoNow.Add(-9*time.Hour))
 		b, _, _ := r.Render(quiet, "", p, demoNow.Add(8*time.Hour))
 		if !bytes.Equal(a, b) {
 			t.Errorf("%s: an all-operational site's page moves within the day", p)
+		}
+	}
+}
+
+// The page says in a sentence what the figures cover and links to the
+// formula, which the uptime page holds; uptime.json carries both.
+func TestUptimeFiguresSayWhatTheyCover(t *testing.T) {
+	r := newRenderer(t)
+	s := demo.Site(demoNow)
+	index, _, _ := r.Render(s, "", "/", demoNow)
+	uptime, _, _ := r.Render(s, "", "/uptime", demoNow)
+	doc, _, _ := r.Render(s, "", "/api/statusedge/uptime.json", demoNow)
+	for _, c := range []struct {
+		name string
+		page []byte
+		want string
+	}{
+		{"the sentence", index, content.UptimeNote},
+		{"the link to the formula", index, `<a href="/uptime#formula">How uptime is counted</a>`},
+		{"the formula, no longer under the components", index, ""},
+		{"the formula's anchor", uptime, `id="formula">Uptime: a day`},
+		{"the note in uptime.json", doc, `"note":"` + content.UptimeNote + `"`},
+	} {
+		if c.want == "" {
+			if bytes.Contains(c.page, []byte("× partial outage) ÷")) {
+				t.Errorf("%s: the formula is printed on the status page", c.name)
+			}
+			continue
+		}
+		if !bytes.Contains(c.page, []byte(c.want)) {
+			t.Errorf("%s: no %q", c.name, c.want)
 		}
 	}
 }
