@@ -71,8 +71,12 @@ type OpenResult struct {
 	// refused", "status 503", …).
 	Errors map[string]uint64 `json:"errors"`
 	// Served counts answered requests by the edge's X-Statusedge-Cache
-	// header (l1, l2, origin, skeleton, stale), as the visitors saw it.
+	// header (l1, l2, origin, previous, skeleton, stale), as the visitors
+	// saw it.
 	Served map[string]uint64 `json:"served_by"`
+	// MarkedStale counts answers marked X-Statusedge-Stale (the origin
+	// failing: a page from L1 or an earlier copy, whatever its layer).
+	MarkedStale uint64 `json:"marked_stale"`
 	// Versions counts answered requests by the site version they carried
 	// (X-Statusedge-Version).
 	Versions map[string]uint64 `json:"versions"`
@@ -191,13 +195,13 @@ func Attack(ctx context.Context, o Open) (OpenResult, error) {
 			failed = true
 		default:
 			layer := r.Headers.Get("X-Statusedge-Cache")
-			if r.Headers.Get("X-Statusedge-Stale") != "" {
-				layer = "stale"
-			}
 			if layer == "" {
 				layer = "none"
 			}
 			res.Served[layer]++
+			if r.Headers.Get("X-Statusedge-Stale") != "" {
+				res.MarkedStale++
+			}
 			if v := r.Headers.Get("X-Statusedge-Version"); v != "" {
 				res.Versions[v]++
 			}

@@ -25,6 +25,12 @@ func startSystem(tb testing.TB, cfg Config) *System {
 		cfg.DataDir = tb.TempDir()
 	}
 	cfg.Fast = true
+	if cfg.RenderBudget == 0 {
+		// Visitors wait for the render: what a page shows must not depend
+		// on whether a loaded machine rendered within the budget (the edge's
+		// tests cover the skeleton).
+		cfg.RenderBudget = 10 * time.Second
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	s, err := Start(ctx, cfg)

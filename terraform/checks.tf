@@ -26,6 +26,10 @@ resource "terraform_data" "secret_checks" {
       error_message = "gossip_key must be 32, 48 or 64 hex digits (16, 24 or 32 bytes), e.g. from: openssl rand -hex 32."
     }
     precondition {
+      condition     = !var.https.enabled || (length(var.cert_secret) >= 16 && var.cert_secret != var.cluster_secret && var.cert_secret != var.edge_secret)
+      error_message = "https needs cert_secret: at least 16 characters, and neither the cluster secret nor the edge secret."
+    }
+    precondition {
       condition     = var.dns == null || var.cloudflare_api_token != ""
       error_message = "cloudflare_api_token is required when dns is set."
     }

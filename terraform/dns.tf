@@ -12,7 +12,7 @@ locals {
 
 resource "cloudflare_load_balancer_monitor" "edge" {
   count          = var.dns == null ? 0 : 1
-  description    = "statusedge edges: GET /readyz (registry present and fresh)"
+  description    = "statusedge edges: GET /readyz (the site registry held)"
   type           = "http"
   method         = "GET"
   path           = "/readyz"

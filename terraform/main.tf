@@ -35,11 +35,18 @@ locals {
     [for j, s in var.regions : "origin-${s.name}-0.${local.peer_domains[j]}:7946" if j != i]
   ]
 
+  # An edge whose region's origin cannot answer falls back on pod 0 of the
+  # other regions, in rollout order.
+  origin_fallbacks = [for i, r in var.regions :
+    [for j, s in var.regions : "http://origin-${s.name}-0.${local.peer_domains[j]}:7070" if j != i]
+  ]
+
   secrets = {
     operator_token = var.operator_token
     cluster_secret = var.cluster_secret
     edge_secret    = var.edge_secret
     gossip_key     = var.gossip_key
+    cert_secret    = var.cert_secret
   }
 }
 
@@ -70,6 +77,8 @@ module "region_0" {
   edge_min_replicas      = var.regions[0].edge_min_replicas
   edge_max_replicas      = var.regions[0].edge_max_replicas
   trusted_proxies        = var.trusted_proxies
+  origin_fallbacks       = local.origin_fallbacks[0]
+  https                  = var.https
   redis_address          = var.regions[0].redis_address
   secrets                = local.secrets
 
@@ -98,6 +107,8 @@ module "region_1" {
   edge_min_replicas      = var.regions[1].edge_min_replicas
   edge_max_replicas      = var.regions[1].edge_max_replicas
   trusted_proxies        = var.trusted_proxies
+  origin_fallbacks       = local.origin_fallbacks[1]
+  https                  = var.https
   redis_address          = var.regions[1].redis_address
   secrets                = local.secrets
 
@@ -126,6 +137,8 @@ module "region_2" {
   edge_min_replicas      = var.regions[2].edge_min_replicas
   edge_max_replicas      = var.regions[2].edge_max_replicas
   trusted_proxies        = var.trusted_proxies
+  origin_fallbacks       = local.origin_fallbacks[2]
+  https                  = var.https
   redis_address          = var.regions[2].redis_address
   secrets                = local.secrets
 
@@ -154,6 +167,8 @@ module "region_3" {
   edge_min_replicas      = var.regions[3].edge_min_replicas
   edge_max_replicas      = var.regions[3].edge_max_replicas
   trusted_proxies        = var.trusted_proxies
+  origin_fallbacks       = local.origin_fallbacks[3]
+  https                  = var.https
   redis_address          = var.regions[3].redis_address
   secrets                = local.secrets
 
@@ -182,6 +197,8 @@ module "region_4" {
   edge_min_replicas      = var.regions[4].edge_min_replicas
   edge_max_replicas      = var.regions[4].edge_max_replicas
   trusted_proxies        = var.trusted_proxies
+  origin_fallbacks       = local.origin_fallbacks[4]
+  https                  = var.https
   redis_address          = var.regions[4].redis_address
   secrets                = local.secrets
 

@@ -184,7 +184,7 @@ func TestSecretVariablesAreSensitive(t *testing.T) {
 			}
 		}
 	}
-	if found < 6 { // operator_token, cluster_secret, edge_secret, gossip_key, cloudflare_api_token, secrets
+	if found < 7 { // operator_token, cluster_secret, edge_secret, gossip_key, cert_secret, cloudflare_api_token, secrets
 		t.Errorf("found only %d secret variables: the scan is broken", found)
 	}
 }
@@ -318,6 +318,9 @@ func TestRejectedVariables(t *testing.T) {
 		{"edge secret = cluster secret", map[string]any{"edge_secret": testSecrets["cluster_secret"]}, "edge_secret must differ from cluster_secret"},
 		{"gossip key not hex", map[string]any{"gossip_key": "zz112233445566778899aabbccddeeff"}, "gossip_key must be 32, 48 or 64 hex digits"},
 		{"gossip key 20 bytes", map[string]any{"gossip_key": strings.Repeat("ab", 20)}, "gossip_key must be 32, 48 or 64 hex digits"},
+		{"https without a cert secret", map[string]any{"https": map[string]any{"enabled": true}}, "https needs cert_secret"},
+		{"cert secret = edge secret", map[string]any{"https": map[string]any{"enabled": true}, "cert_secret": testSecrets["edge_secret"]}, "https needs cert_secret: at least 16 characters, and neither"},
+		{"valid: https with a cert secret", map[string]any{"https": map[string]any{"enabled": true, "acme_email": "ops@example.com"}, "cert_secret": "test-cert-secret-0123456789abc"}, ""},
 		{"dns without a token", map[string]any{"dns": map[string]any{"zone_id": "z", "hostname": "status.example.com"}}, "cloudflare_api_token is required when dns is set"},
 		{"unknown update strategy", map[string]any{"origin_update_strategy": "Recreate"}, `origin_update_strategy "Recreate" is unknown`},
 		{"trusted proxy not a CIDR", map[string]any{"trusted_proxies": []string{"cloudflare"}}, "trusted_proxies: want CIDRs"},
@@ -332,7 +335,7 @@ func TestRejectedVariables(t *testing.T) {
 				secrets[k] = v
 			}
 			for k, v := range tc.vars {
-				if _, ok := testSecrets[k]; ok {
+				if secretish.MatchString(k) {
 					secrets[k] = v
 				} else {
 					vars[k] = v

@@ -137,6 +137,16 @@ variable "edge_service_annotations" {
   default     = {}
 }
 
+variable "https" {
+  description = "HTTPS at the edges: on-demand ACME certificates for verified custom domains, stored once in the origins' raft store (needs cert_secret). acme_ca empty: Let's Encrypt. Off: the edges serve HTTP and TLS ends in front of them (Cloudflare's proxy or the cloud's load balancer)."
+  type = object({
+    enabled    = optional(bool, false)
+    acme_email = optional(string, "")
+    acme_ca    = optional(string, "")
+  })
+  default = {}
+}
+
 # ---- geo DNS
 
 variable "dns" {
@@ -178,6 +188,13 @@ variable "gossip_key" {
   description = "Hex key of 16, 24 or 32 bytes that encrypts gossip (STATUSEDGE_GOSSIP_KEY)."
   type        = string
   sensitive   = true
+}
+
+variable "cert_secret" {
+  description = "The secret that lets edges use the certificate storage and nothing else (STATUSEDGE_CERT_SECRET); only with https."
+  type        = string
+  sensitive   = true
+  default     = ""
 }
 
 variable "cloudflare_api_token" {

@@ -1013,7 +1013,7 @@ func runOutage(ctx context.Context, sc *scenario) (bench.Report, error) {
 		stale += e.Stales
 	}
 	rep.Checks = append(rep.Checks, checkErrors(run, "0 visitor errors for pages seen before"),
-		bench.Check{Goal: "stale serves counted", Got: fmt.Sprintf("%.0f stale serves", stale), Met: true})
+		bench.Check{Goal: "stale serves counted", Got: fmt.Sprintf("%.0f misses answered stale (the edges' stale_serves_total); %d answers marked X-Statusedge-Stale in all", stale, run.Load.MarkedStale), Met: true})
 	rep.Setup["outage"] = fmt.Sprintf("every page of the mix was seen before the load; one request in 20 is the busiest site's /history (not rendered ahead); an update to that site every %s (they fail while the origin is down); the origin's API stopped at %s, Redis at %s, both back at %s", sc.every, d/5, d*2/5, d*3/5)
 	return rep, nil
 }

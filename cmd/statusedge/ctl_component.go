@@ -42,7 +42,7 @@ func registerComponentFlags(fs *flag.FlagSet) *ctlComponentFlags {
 	fs.IntVar(&f.position, "position", 0, "position on the page")
 	fs.StringVar(&f.status, "status", "", "one of "+ctlEnumList(content.ComponentStatuses))
 	fs.BoolVar(&f.onlyIfDegraded, "only-show-if-degraded", false, "hide the component while it is operational")
-	fs.BoolVar(&f.showcase, "showcase", false, "show uptime bars")
+	fs.BoolVar(&f.showcase, "showcase", true, "show its 90-day uptime bar (--showcase=false hides it)")
 	fs.StringVar(&f.startDate, "start-date", "", "first day of uptime history, YYYY-MM-DD")
 	return f
 }

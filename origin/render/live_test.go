@@ -105,3 +105,37 @@ func TestUptimeFiguresSayWhatTheyCover(t *testing.T) {
 		}
 	}
 }
+
+// Markdown headings stay headings, one level below the update's own (h4),
+// on the incident page, the status page and in the feeds; what is not
+// allowed is still stripped.
+func TestMarkdownHeadingsAreKept(t *testing.T) {
+	r := newRenderer(t)
+	s := demo.Site(demoNow)
+	in := s.Incidents[0]
+	u := *in.Updates[len(in.Updates)-1]
+	u.Body = "## Root cause\n\nA full disk.\n\n### Timeline\n\n- 11:02 alerts\n\n## <img src=x onerror=alert(1)>Fix"
+	in.Updates[len(in.Updates)-1] = &u
+	for _, tc := range []struct {
+		path string
+		want []string
+	}{
+		{"/incidents/" + in.ID, []string{"<h5>Root cause</h5>", "<h6>Timeline</h6>", "<h5>Fix</h5>"}},
+		{"/", []string{"<h5>Root cause</h5>"}},
+		{"/history.atom", []string{"&lt;h5&gt;Root cause&lt;/h5&gt;"}},
+		{"/history.rss", []string{"&lt;h5&gt;Root cause&lt;/h5&gt;"}},
+	} {
+		body, _, err := r.Render(s, "", tc.path, demoNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tc.want {
+			if !bytes.Contains(body, []byte(w)) {
+				t.Errorf("%s: no %q", tc.path, w)
+			}
+		}
+		if bytes.Contains(body, []byte("onerror")) || bytes.Contains(body, []byte("<h2>Root")) {
+			t.Errorf("%s: an unsafe attribute or a heading above the update's", tc.path)
+		}
+	}
+}

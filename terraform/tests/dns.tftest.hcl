@@ -135,7 +135,7 @@ run "one_pool_per_region_geo_steered" {
   }
   assert {
     condition     = cloudflare_load_balancer_monitor.edge[0].path == "/readyz" && cloudflare_load_balancer_monitor.edge[0].expected_codes == "200"
-    error_message = "the monitor must check the edges' /readyz (registry present and fresh)"
+    error_message = "the monitor must check the edges' /readyz (the site registry held)"
   }
   assert {
     condition     = cloudflare_load_balancer.status[0].steering_policy == "geo" && cloudflare_load_balancer.status[0].name == "status.example.com"

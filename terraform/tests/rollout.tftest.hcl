@@ -38,6 +38,11 @@ run "three_home_regions_in_order" {
   command = plan
 
   assert {
+    condition     = contains(output.regions["us-east"].edge.args, "--origin=http://origin-us-east.statusedge.svc.cluster.local:7070,http://origin-eu-west-0.origin-eu-west-peers.statusedge.svc.cluster.local:7070,http://origin-ap-south-0.origin-ap-south-peers.statusedge.svc.cluster.local:7070,http://origin-us-west-0.origin-us-west-peers.statusedge.svc.cluster.local:7070,http://origin-sa-east-0.origin-sa-east-peers.statusedge.svc.cluster.local:7070")
+    error_message = "an edge reads from its own region's origin first, then pod 0 of every other region: got ${jsonencode(output.regions["us-east"].edge.args)}"
+  }
+
+  assert {
     condition = alltrue(flatten([for r in output.regions : [
       r.origin.image == var.image,
       r.edge.image == var.image,

@@ -41,7 +41,7 @@ run "secrets_stay_secret" {
     dns = null
   }
   assert {
-    condition     = alltrue([issensitive(var.operator_token), issensitive(var.cluster_secret), issensitive(var.edge_secret), issensitive(var.gossip_key), issensitive(var.cloudflare_api_token)])
+    condition     = alltrue([issensitive(var.operator_token), issensitive(var.cluster_secret), issensitive(var.edge_secret), issensitive(var.gossip_key), issensitive(var.cert_secret), issensitive(var.cloudflare_api_token)])
     error_message = "every secret input must be declared sensitive"
   }
   assert {

@@ -22,7 +22,7 @@ resource "kubernetes_deployment" "edge" {
     annotations = local.annotations
   }
   # The apply returns once the new pods are ready (they have the registry
-  # from the origin and are fresh): the next region waits for that.
+  # from the origin): the next region waits for that.
   wait_for_rollout = true
 
   spec {
@@ -81,7 +81,7 @@ resource "kubernetes_deployment" "edge" {
             }
           }
           dynamic "env" {
-            for_each = ["STATUSEDGE_EDGE_SECRET", "STATUSEDGE_GOSSIP_KEY"]
+            for_each = local.edge_secret_keys
             content {
               name = env.value
               value_from {
@@ -97,6 +97,13 @@ resource "kubernetes_deployment" "edge" {
             name           = "http"
             container_port = 8080
           }
+          dynamic "port" {
+            for_each = local.https ? { https = 8443, http-acme = 8081 } : {}
+            content {
+              name           = port.key
+              container_port = port.value
+            }
+          }
           port {
             name           = "gossip-tcp"
             container_port = 7946
@@ -108,8 +115,8 @@ resource "kubernetes_deployment" "edge" {
             protocol       = "UDP"
           }
 
-          # Ready: the edge has the site registry from its origin and it is
-          # fresh; a stale or registry-less edge leaves the Service.
+          # Ready: the edge holds the site registry from its origin; one
+          # without it leaves the Service.
           readiness_probe {
             http_get {
               path = "/readyz"
@@ -192,9 +199,12 @@ resource "kubernetes_pod_disruption_budget" "edge" {
   }
 }
 
-# Visitors: 80 and 443 to the edge. The edge serves HTTP; TLS ends in front
-# (see edge_https_target_port). Local traffic policy keeps the client's
-# address, which the edge's per-network limits need.
+# Visitors: 80 and 443. With https, 443 is the edge's own TLS (certificates
+# for verified custom domains) and 80 its ACME HTTP-01 and redirect port;
+# without, both reach the plain port and TLS ends in front (the cloud's load
+# balancer through edge_service_annotations, or Cloudflare's proxy). Local
+# traffic policy keeps the client's address, which the edge's per-network
+# limits need.
 resource "kubernetes_service" "edge" {
   metadata {
     name        = local.edge_name
@@ -209,12 +219,12 @@ resource "kubernetes_service" "edge" {
     port {
       name        = "http"
       port        = 80
-      target_port = "8080"
+      target_port = local.https ? "8081" : "8080"
     }
     port {
       name        = "https"
       port        = 443
-      target_port = tostring(var.edge_https_target_port)
+      target_port = local.https ? "8443" : "8080"
     }
   }
 }

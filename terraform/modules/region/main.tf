@@ -21,10 +21,17 @@ locals {
 
   namespace = var.create_namespace ? kubernetes_namespace.this[0].metadata[0].name : var.namespace
 
+  # A first start: pod 0 of the first region bootstraps (once; refused if a
+  # peer already belongs to a cluster), every other pod joins. A pod with
+  # state of its own restarts from it and ignores --join.
+  origin_start_args = var.bootstrap ? concat(
+    ["--bootstrap"],
+    [for p in [join(",", var.bootstrap_peers)] : "--bootstrap-peers=${p}" if p != ""],
+  ) : ["--join=${var.join_url}"]
+
   # What the origin reads: flags here, secrets from the environment
-  # (STATUSEDGE_OPERATOR_TOKEN, STATUSEDGE_CLUSTER_SECRET,
-  # STATUSEDGE_EDGE_SECRET, STATUSEDGE_GOSSIP_KEY). POD_NAME and POD_IP come
-  # from the downward API; Kubernetes expands $(VAR) in args.
+  # (origin_secret_keys below). POD_NAME and POD_IP come from the downward
+  # API; Kubernetes expands $(VAR) in args.
   origin_args = concat([
     "origin",
     "--data=/data",
@@ -38,20 +45,35 @@ locals {
     "--gossip-addr=0.0.0.0:7946",
     "--gossip-advertise=$(POD_IP):7946",
     "--gossip-join=${local.gossip_join}",
-    ], var.bootstrap ? concat(["--bootstrap"], length(var.bootstrap_peers) > 0 ? ["--bootstrap-peers=${join(",", var.bootstrap_peers)}"] : []) : ["--join=${var.join_url}"]
-  )
+  ], local.origin_start_args)
+
+  # HTTPS at the edge: --listen stays the probes' (and, without https, the
+  # visitors') plain port; --http-listen answers ACME HTTP-01 and redirects.
+  https = var.https.enabled
+  edge_https_args = local.https ? concat([
+    "--https-listen=0.0.0.0:8443",
+    "--http-listen=0.0.0.0:8081",
+    ], var.https.acme_email != "" ? ["--acme-email=${var.https.acme_email}"] : [],
+    var.https.acme_ca != "" ? ["--acme-ca=${var.https.acme_ca}"] : [],
+  ) : []
 
   edge_args = concat([
     "edge",
     "--region=${var.region}",
     "--listen=0.0.0.0:8080",
-    "--origin=${local.origin_url}",
+    "--origin=${join(",", concat([local.origin_url], var.origin_fallbacks))}",
     "--redis=${local.redis_addr}",
     "--l1-bytes=${var.edge_l1_bytes}",
     "--gossip-addr=0.0.0.0:7946",
     "--gossip-advertise=$(POD_IP):7946",
     "--gossip-join=${local.gossip_join}",
-  ], [for c in var.trusted_proxies : "--trusted-proxy=${c}"])
+  ], [for c in var.trusted_proxies : "--trusted-proxy=${c}"], local.edge_https_args)
+
+  origin_secret_keys = concat(
+    ["STATUSEDGE_OPERATOR_TOKEN", "STATUSEDGE_CLUSTER_SECRET", "STATUSEDGE_EDGE_SECRET", "STATUSEDGE_GOSSIP_KEY"],
+    local.https ? ["STATUSEDGE_CERT_SECRET"] : [],
+  )
+  edge_secret_keys = concat(["STATUSEDGE_EDGE_SECRET", "STATUSEDGE_GOSSIP_KEY"], local.https ? ["STATUSEDGE_CERT_SECRET"] : [])
 }
 
 resource "kubernetes_namespace" "this" {
@@ -63,8 +85,9 @@ resource "kubernetes_namespace" "this" {
   }
 }
 
-# Two Secrets: edges get only what lets them read (the edge secret) and
-# gossip; the operator token and the cluster secret stay with the origins.
+# Two Secrets: edges get only what lets them read (the edge secret), gossip
+# and, with https, the certificate storage (the cert secret); the operator
+# token and the cluster secret stay with the origins.
 resource "kubernetes_secret" "origin" {
   metadata {
     name        = "${local.origin_name}-secrets"
@@ -73,12 +96,12 @@ resource "kubernetes_secret" "origin" {
     annotations = local.annotations
   }
   type = "Opaque"
-  data = {
+  data = merge({
     STATUSEDGE_OPERATOR_TOKEN = var.secrets.operator_token
     STATUSEDGE_CLUSTER_SECRET = var.secrets.cluster_secret
     STATUSEDGE_EDGE_SECRET    = var.secrets.edge_secret
     STATUSEDGE_GOSSIP_KEY     = var.secrets.gossip_key
-  }
+  }, local.https ? { STATUSEDGE_CERT_SECRET = var.secrets.cert_secret } : {})
 }
 
 resource "kubernetes_secret" "edge" {
@@ -89,10 +112,10 @@ resource "kubernetes_secret" "edge" {
     annotations = local.annotations
   }
   type = "Opaque"
-  data = {
+  data = merge({
     STATUSEDGE_EDGE_SECRET = var.secrets.edge_secret
     STATUSEDGE_GOSSIP_KEY  = var.secrets.gossip_key
-  }
+  }, local.https ? { STATUSEDGE_CERT_SECRET = var.secrets.cert_secret } : {})
 }
 
 # The memberlist Service: every origin and edge pod of the region, ready or

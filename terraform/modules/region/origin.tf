@@ -147,7 +147,7 @@ resource "kubernetes_stateful_set" "origin" {
             }
           }
           dynamic "env" {
-            for_each = ["STATUSEDGE_OPERATOR_TOKEN", "STATUSEDGE_CLUSTER_SECRET", "STATUSEDGE_EDGE_SECRET", "STATUSEDGE_GOSSIP_KEY"]
+            for_each = local.origin_secret_keys
             content {
               name = env.value
               value_from {
@@ -178,8 +178,8 @@ resource "kubernetes_stateful_set" "origin" {
             protocol       = "UDP"
           }
 
-          # Ready: a member that has caught up with the leader's commit
-          # index (a fresh or restarted replica is not, until it has).
+          # Ready: caught up with what it had before it stopped, a leader
+          # known and the disk not stalled (/readyz is 503 otherwise).
           readiness_probe {
             http_get {
               path = "/readyz"
@@ -248,6 +248,10 @@ resource "kubernetes_stateful_set" "origin" {
     precondition {
       condition     = !(var.bootstrap && !var.voter)
       error_message = "region ${var.region}: a bootstrapping region must hold voters (the first replica is the cluster's only voter until others join)."
+    }
+    precondition {
+      condition     = !var.https.enabled || length(var.secrets.cert_secret) >= 16
+      error_message = "region ${var.region}: https needs secrets.cert_secret (at least 16 characters)."
     }
     precondition {
       condition     = var.origin_partition <= var.origin_replicas

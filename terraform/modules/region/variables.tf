@@ -184,10 +184,20 @@ variable "edge_service_annotations" {
   default     = {}
 }
 
-variable "edge_https_target_port" {
-  description = "Container port behind the Service's port 443. The edge speaks HTTP today, so TLS ends in front of it (the cloud load balancer via edge_service_annotations, or Cloudflare's proxy) and this is the HTTP port."
-  type        = number
-  default     = 8080
+variable "https" {
+  description = "HTTPS at the edges (secrets.cert_secret set): on-demand ACME certificates for verified custom domains, kept in the origins' raft store. The Service's 443 goes to the edge's --https-listen and its 80 to --http-listen (ACME HTTP-01, redirects). acme_ca empty: Let's Encrypt."
+  type = object({
+    enabled    = optional(bool, false)
+    acme_email = optional(string, "")
+    acme_ca    = optional(string, "")
+  })
+  default = {}
+}
+
+variable "origin_fallbacks" {
+  description = "API URLs of other regions' origin replicas an edge falls back on when its own region's cannot answer (after the region's origin Service in --origin)."
+  type        = list(string)
+  default     = []
 }
 
 # ---- Redis (the region's L2)
@@ -225,12 +235,13 @@ variable "gossip_seeds" {
 # ---- secrets
 
 variable "secrets" {
-  description = "The secrets the binaries read from their environment: operator token and cluster secret (origins only), edge secret and gossip key (origins and edges)."
+  description = "The secrets the binaries read from their environment: operator token and cluster secret (origins only), edge secret and gossip key (origins and edges), cert secret (origins and edges, with https; empty: none)."
   type = object({
     operator_token = string
     cluster_secret = string
     edge_secret    = string
     gossip_key     = string
+    cert_secret    = optional(string, "")
   })
   sensitive = true
 }

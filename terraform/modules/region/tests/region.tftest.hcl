@@ -91,7 +91,7 @@ run "edges_redis_and_gossip" {
       kubernetes_deployment.edge.spec[0].template[0].spec[0].container[0].readiness_probe[0].http_get[0].port == "8080" &&
       kubernetes_deployment.edge.spec[0].template[0].spec[0].container[0].liveness_probe[0].http_get[0].path == "/livez"
     )
-    error_message = "edge readiness is /readyz (registry present and fresh) and liveness /livez, on the listen port"
+    error_message = "edge readiness is /readyz (the site registry held) and liveness /livez, on the listen port"
   }
   assert {
     condition = alltrue([for a in [
@@ -126,5 +126,42 @@ run "external_redis_and_bootstrap" {
   assert {
     condition     = kubernetes_stateful_set.origin.spec[0].replicas == 1 && contains(kubernetes_stateful_set.origin.spec[0].template[0].spec[0].container[0].args, "--bootstrap")
     error_message = "a bootstrapping region runs pod 0 alone, with --bootstrap"
+  }
+}
+
+run "https_at_the_edge" {
+  command = plan
+
+  variables {
+    https            = { enabled = true, acme_email = "ops@example.com" }
+    origin_fallbacks = ["http://origin-us-east-0.origin-us-east-peers.statusedge.svc.cluster.local:7070"]
+    secrets = {
+      operator_token = "test-operator-token-0123456789"
+      cluster_secret = "test-cluster-secret-0123456789"
+      edge_secret    = "test-edge-secret-0123456789ab"
+      gossip_key     = "00112233445566778899aabbccddeeff"
+      cert_secret    = "test-cert-secret-0123456789abc"
+    }
+  }
+  assert {
+    condition = alltrue([for a in [
+      "--https-listen=0.0.0.0:8443",
+      "--http-listen=0.0.0.0:8081",
+      "--acme-email=ops@example.com",
+      "--origin=http://origin-eu-west.statusedge.svc.cluster.local:7070,http://origin-us-east-0.origin-us-east-peers.statusedge.svc.cluster.local:7070",
+    ] : contains(kubernetes_deployment.edge.spec[0].template[0].spec[0].container[0].args, a)])
+    error_message = "with https the edge serves TLS and ACME, and falls back on other regions' origins: got ${jsonencode(kubernetes_deployment.edge.spec[0].template[0].spec[0].container[0].args)}"
+  }
+  assert {
+    condition     = { for p in kubernetes_service.edge.spec[0].port : p.port => p.target_port } == { "80" = "8081", "443" = "8443" }
+    error_message = "with https, 443 reaches the edge's TLS and 80 its ACME and redirect port"
+  }
+  assert {
+    condition     = contains(nonsensitive(keys(kubernetes_secret.edge.data)), "STATUSEDGE_CERT_SECRET") && contains(nonsensitive(keys(kubernetes_secret.origin.data)), "STATUSEDGE_CERT_SECRET") && !contains(nonsensitive(keys(kubernetes_secret.edge.data)), "STATUSEDGE_CLUSTER_SECRET")
+    error_message = "with https both Secrets carry the cert secret, and the edge's still no cluster secret"
+  }
+  assert {
+    condition     = kubernetes_deployment.edge.spec[0].template[0].spec[0].container[0].readiness_probe[0].http_get[0].port == "8080"
+    error_message = "the probes stay on the plain --listen port"
   }
 }
