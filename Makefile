@@ -13,9 +13,13 @@ TESTFLAGS ?= -count=1 -timeout 14m
 export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
 
 # The binary, not `go run`: Ctrl-C reaches statusedge itself, which stops
-# every part cleanly.
+# every part cleanly. PORT moves the page, API_PORT the management API;
+# DEVFLAGS passes any other `statusedge dev` flags (e.g. DEVFLAGS="--regions 3").
+PORT     ?= 8080
+API_PORT ?= 7080
+DEVFLAGS ?=
 run: build
-	./bin/statusedge dev --data $(DATA)
+	./bin/statusedge dev --data $(DATA) --listen 127.0.0.1:$(PORT) --api-addr 127.0.0.1:$(API_PORT) $(DEVFLAGS)
 
 build:
 	$(GO) build -o bin/statusedge ./cmd/statusedge

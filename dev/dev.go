@@ -310,8 +310,8 @@ func (s *System) startOrigin(ctx context.Context, i int, name string, sec secret
 		node = n
 	}
 	reg.Origin = node
-	reg.apiServer = &http.Server{Handler: node.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = reg.apiServer.Serve(ln) }()
+	reg.apiServer = origin.HTTPServer(node.Handler())
+	go func() { _ = reg.apiServer.Serve(origin.Listener(ln, 0)) }()
 
 	if i > 0 {
 		if err := node.JoinCluster(ctx, s.Regions[0].APIURL); err != nil {

@@ -817,12 +817,38 @@ func (a *applier) createAudience(t *siteTx) (any, *Error) {
 	if err := checkAudienceComponents(t.s, ids); err != nil {
 		return nil, err
 	}
+	if a.cmd.Limits >= LimitsAudiences {
+		if len(t.s.Audiences) >= MaxAudiences {
+			return nil, invalid("name", "a site has at most %d audiences", MaxAudiences)
+		}
+		if err := checkAudienceRefs(t.s, "", len(ids)); err != nil {
+			return nil, err
+		}
+	}
 	au := &content.Audience{ID: id, Name: *in.Name, ComponentIDs: slices.Clone(ids)}
 	if a.cmd.PasswordHash != nil {
 		au.PasswordHash = *a.cmd.PasswordHash
 	}
 	t.s.Audiences = append(t.s.Audiences, au)
 	return ViewAudience(au), nil
+}
+
+// checkAudienceRefs checks that a site's audiences, with audience skip's
+// references replaced by n, stay within MaxAudienceRefs (a change that
+// does not grow the total always passes: a site over the bound from
+// before it can still shrink).
+func checkAudienceRefs(s *content.Site, skip string, n int) *Error {
+	total, cur := n, 0
+	for _, au := range s.Audiences {
+		cur += len(au.ComponentIDs)
+		if au.ID != skip {
+			total += len(au.ComponentIDs)
+		}
+	}
+	if total > MaxAudienceRefs && total > cur {
+		return invalid("components", "a site's audiences name at most %d components in all", MaxAudienceRefs)
+	}
+	return nil
 }
 
 func checkAudienceComponents(s *content.Site, ids []string) *Error {
@@ -860,6 +886,11 @@ func (a *applier) updateAudience(t *siteTx) (any, *Error) {
 	if ids != nil {
 		if err := checkAudienceComponents(t.s, *ids); err != nil {
 			return nil, err
+		}
+		if a.cmd.Limits >= LimitsAudiences {
+			if err := checkAudienceRefs(t.s, au.ID, len(*ids)); err != nil {
+				return nil, err
+			}
 		}
 		au.ComponentIDs = slices.Clone(*ids)
 	}

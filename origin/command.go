@@ -101,7 +101,28 @@ type Command struct {
 	Domain *DomainCommand `json:"domain,omitempty"`
 	// Cert is the certificate-storage change of a cert.* command.
 	Cert *CertCommand `json:"cert,omitempty"`
+	// Limits is the version of the per-site limits the proposing replica
+	// enforces (CurrentLimits). Apply checks a limit only for commands
+	// proposed under it, so entries from before a limit replay as they
+	// were applied.
+	Limits int `json:"limits,omitempty"`
 }
+
+// Versions of the per-site limits (Command.Limits).
+const (
+	// LimitsAudiences: at most MaxAudiences audiences per site and
+	// MaxAudienceRefs component references across a site's audiences.
+	LimitsAudiences = 1
+	CurrentLimits   = LimitsAudiences
+)
+
+// Per-site limits from LimitsAudiences on. With MaxComponents they bound a
+// site's registry entry (about 100 bytes a component, 20 a reference) to
+// well under a megabyte, whatever the tenant does.
+const (
+	MaxAudiences    = 100
+	MaxAudienceRefs = 10_000
+)
 
 // IdemKey scopes an Idempotency-Key to its principal and fingerprints the
 // request it was first used with.

@@ -62,10 +62,10 @@ func (p *prefixList) Set(v string) error {
 const edgeMemoryOverhead = 128 << 20
 
 func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("edge", flag.ContinueOnError)
+	fs := flag.NewFlagSet("statusedge edge", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: statusedge edge --origin URL --edge-secret S [flags]\n\nRun one edge node: the visitor-facing cache in front of a region's origin.\n\nflags:")
+		fmt.Fprintln(fs.Output(), "usage: statusedge edge --origin URL --edge-secret S [flags]\n\nRun one edge node: the visitor-facing cache in front of a region's origin.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	d := edge.DefaultConfig()
@@ -80,16 +80,14 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sessionKey := fs.String("session-key", "", "key (>= 32 bytes) that signs session cookies; default: derived from the secret, so every edge agrees")
 	var trusted prefixList
 	fs.Var(&trusted, "trusted-proxy", "`CIDR` whose X-Forwarded-For is believed (repeatable, or comma-separated)")
-	verbose := fs.Bool("v", false, "debug logs")
+	verbose := fs.Bool("v", false, "debug logs (--log-level debug)")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error (as statusedge origin)")
 	gf := registerGossipFlags(fs, true)
 	hf := registerHTTPSFlags(fs)
 	poll := fs.Bool("versions-poll", true, "also long-poll the origin for new versions (with gossip, a fallback); false: gossip alone tells of new versions, and the registry is still reloaded every 30 s")
 	staleAfter := fs.Duration("stale-after", d.StaleAfter, "mark every page stale (note, X-Statusedge-Stale, short Cache-Control) when no origin has answered, or a known newer version is not served, for this long")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if ok, code := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "statusedge edge: unexpected arguments %q\n", fs.Args())
@@ -97,8 +95,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	*secret = cmp.Or(*secret, os.Getenv("STATUSEDGE_EDGE_SECRET"), *clusterSecret, os.Getenv("STATUSEDGE_CLUSTER_SECRET"))
 	if *originURL == "" || *secret == "" {
-		fmt.Fprintln(stderr, "statusedge edge: --origin and --edge-secret are required")
-		fs.Usage()
+		fmt.Fprintln(stderr, "statusedge edge: --origin and --edge-secret are required (see statusedge edge -h)")
 		return 2
 	}
 	key := []byte(*sessionKey)
@@ -107,9 +104,10 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		m.Write([]byte("statusedge edge session key v1"))
 		key = m.Sum(nil)
 	}
-	level := slog.LevelInfo
-	if *verbose {
-		level = slog.LevelDebug
+	level, ok := logLevelFlag(*logLevel, *verbose)
+	if !ok {
+		fmt.Fprintf(stderr, "statusedge edge: --log-level %q: want debug, info, warn or error\n", *logLevel)
+		return 2
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	var gc gossip.Config

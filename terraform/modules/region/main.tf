@@ -21,10 +21,17 @@ locals {
 
   namespace = var.create_namespace ? kubernetes_namespace.this[0].metadata[0].name : var.namespace
 
+  # A first start: pod 0 of the first region bootstraps (once; refused if a
+  # peer already belongs to a cluster), every other pod joins. A pod with
+  # state of its own restarts from it and ignores --join.
+  origin_start_args = var.bootstrap ? concat(
+    ["--bootstrap"],
+    [for p in [join(",", var.bootstrap_peers)] : "--bootstrap-peers=${p}" if p != ""],
+  ) : ["--join=${var.join_url}"]
+
   # What the origin reads: flags here, secrets from the environment
-  # (STATUSEDGE_OPERATOR_TOKEN, STATUSEDGE_CLUSTER_SECRET,
-  # STATUSEDGE_EDGE_SECRET, STATUSEDGE_GOSSIP_KEY). POD_NAME and POD_IP come
-  # from the downward API; Kubernetes expands $(VAR) in args.
+  # (origin_secret_keys below). POD_NAME and POD_IP come from the downward
+  # API; Kubernetes expands $(VAR) in args.
   origin_args = concat([
     "origin",
     "--data=/data",
@@ -38,8 +45,7 @@ locals {
     "--gossip-addr=0.0.0.0:7946",
     "--gossip-advertise=$(POD_IP):7946",
     "--gossip-join=${local.gossip_join}",
-    ], var.bootstrap ? concat(["--bootstrap"], length(var.bootstrap_peers) > 0 ? ["--bootstrap-peers=${join(",", var.bootstrap_peers)}"] : []) : ["--join=${var.join_url}"]
-  )
+  ], local.origin_start_args)
 
   # HTTPS at the edge: --listen stays the probes' (and, without https, the
   # visitors') plain port; --http-listen answers ACME HTTP-01 and redirects.
