@@ -244,18 +244,27 @@ func (s *Server) miss(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq, rt rou
 		s.m.previous.Inc()
 		return s.writePage(ctx, r.st, se, prev, private, outPrevious, r.at)
 	}
-	budget := s.cfg.RenderTimeout + time.Second
-	if rt == routeHTML {
+	// Feeds and JSON have no skeleton: they wait for the render, but not
+	// long for a hung origin (dataWait), and no longer than HTML for one
+	// that has gone silent.
+	budget := min(s.cfg.RenderTimeout, dataWait)
+	if rt == routeHTML || s.originSilent(r.at.UnixNano()) {
 		budget = s.cfg.RenderBudget
 	}
 	t := time.NewTimer(budget)
 	defer t.Stop()
+	done := false
 	select {
 	case <-c.done:
+		done = true
 	case <-t.C:
-		return s.skeleton(ctx, se, r)
+		if rt == routeHTML {
+			return s.skeleton(ctx, se, r)
+		}
+		// A feed or JSON gets its newest copy marked stale, or 503 (the
+		// fill goes on in the background).
 	}
-	if c.err == nil {
+	if done && c.err == nil {
 		s.m.hits[c.layer].Inc()
 		return s.writePage(ctx, r.st, se, c.res[enc], private, outcome(c.layer), r.at)
 	}
@@ -267,6 +276,9 @@ func (s *Server) miss(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq, rt rou
 	plain(ctx, fasthttp.StatusServiceUnavailable, "This status page is temporarily unavailable. Please try again shortly.\n")
 	return outError
 }
+
+// dataWait bounds how long a feed or JSON miss waits for its render.
+const dataWait = 3 * time.Second
 
 // previousCopy is the page's newest copy under another key (an earlier day
 // or version, at least r.version), or nil: none, or the origin failing (the
