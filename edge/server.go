@@ -104,7 +104,7 @@ func New(cfg Config) (*Server, error) {
 	s.srv.Logger = slogPrinter{s.log}
 	if cfg.RedisAddr != "" {
 		s.l2 = &l2{addr: cfg.RedisAddr, ttl: cfg.RedisTTL, localTTL: cfg.RedisLocalTTL, timeout: cfg.RedisTimeout,
-			m: s.m, writes: make(chan l2Write, l2WriteQueue)}
+			m: s.m, log: s.log, writes: make(chan l2Write, l2WriteQueue)}
 		s.goBackground(func() {
 			s.l2.connect(s.ctx, DefaultRedisRetry)
 			if t := s.table.Load(); len(t.order) > 0 { // loaded before Redis was up

@@ -340,6 +340,9 @@ func (n *Node) PublicHandler() http.Handler {
 		if r.URL.RawQuery != "" {
 			path += "?" + r.URL.RawQuery
 		}
+		if strings.HasPrefix(r.URL.Path, "/api/v2/") { // as the edge: a public site's JSON is readable from any origin
+			w.Header().Set("Access-Control-Allow-Origin", "*")
+		}
 		n.render(w, r, site, "", path, n.now())
 	})
 }
