@@ -179,10 +179,7 @@ func (e *ctlEnv) run(ctx context.Context, args []string) int {
 	}
 	fs.Visit(func(f *flag.Flag) { s.set[f.Name] = true })
 	s.args = pos
-	wantArgs := 0
-	if v.args != "" {
-		wantArgs = 1
-	}
+	wantArgs := len(strings.Fields(v.args))
 	switch {
 	case len(pos) < wantArgs:
 		fmt.Fprintf(e.stderr, "statusedge ctl: %s %s: missing %s (usage: statusedge ctl %s %s %s [flags])\n",

@@ -20,6 +20,8 @@ func incidentNoun() ctlNoun {
 		{name: "update", args: "ID", short: "change an incident's name or impact", setup: incidentUpdate},
 		{name: "delete", args: "ID", short: "delete an incident", setup: incidentDelete},
 		{name: "post", args: "ID", short: "post an update (status, body, component statuses)", setup: incidentPost},
+		{name: "edit-update", args: "ID UPDATE_ID", short: "correct an update's text or display time (the earlier one is kept on record)", setup: incidentEditUpdate},
+		{name: "delete-update", args: "ID UPDATE_ID", short: "take an update off the timeline (kept on record; the statuses it set stay)", setup: incidentDeleteUpdate},
 	}}
 }
 
@@ -371,4 +373,71 @@ func ctlDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+func incidentEditUpdate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
+	s.siteFlag()
+	displayAt := fs.String("display-at", "", "when to show the update (RFC 3339)")
+	body := s.bodyFlags("the update's corrected text")
+	return func(ctx context.Context) error {
+		site, err := s.siteRef()
+		if err != nil {
+			return err
+		}
+		if err := s.checkIDs(); err != nil {
+			return err
+		}
+		var in client.UpdateEdit
+		if s.set["display-at"] {
+			if _, err := ctlCheckTime("display-at", *displayAt); err != nil {
+				return err
+			}
+			in.DisplayAt = displayAt
+		}
+		if in.Body, err = s.readBody(body, false); err != nil {
+			return err
+		}
+		if in.Body == nil && in.DisplayAt == nil {
+			return ctlUsagef("incident edit-update: nothing to change (give --body or --display-at)")
+		}
+		c, err := s.client()
+		if err != nil {
+			return err
+		}
+		var raw []byte
+		inc, err := c.EditIncidentUpdate(ctx, site, s.args[0], s.args[1], in, s.write(&raw, nil)...)
+		if err != nil {
+			return err
+		}
+		s.out(raw, func(w io.Writer) {
+			fmt.Fprintf(w, "edited update %s of incident %s %q\n", ctlClean(s.args[1]), ctlClean(inc.ID), ctlClean(inc.Name))
+		})
+		return nil
+	}
+}
+
+func incidentDeleteUpdate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
+	s.siteFlag()
+	return func(ctx context.Context) error {
+		site, err := s.siteRef()
+		if err != nil {
+			return err
+		}
+		if err := s.checkIDs(); err != nil {
+			return err
+		}
+		c, err := s.client()
+		if err != nil {
+			return err
+		}
+		var raw []byte
+		inc, err := c.DeleteIncidentUpdate(ctx, site, s.args[0], s.args[1], s.write(&raw, nil)...)
+		if err != nil {
+			return err
+		}
+		s.out(raw, func(w io.Writer) {
+			fmt.Fprintf(w, "deleted update %s of incident %s %q (%d updates left)\n", ctlClean(s.args[1]), ctlClean(inc.ID), ctlClean(inc.Name), len(inc.Updates))
+		})
+		return nil
+	}
 }

@@ -416,9 +416,14 @@ func (s *ctlSession) idClient() (*client.Client, error) {
 	return s.client()
 }
 
-func (s *ctlSession) checkID() error {
-	if strings.TrimSpace(s.args[0]) == "" || strings.ContainsAny(s.args[0], "/?#") {
-		return ctlUsagef("%s %s: %q is not an id", s.nounName, s.verbName, ctlClean(s.args[0]))
+// checkIDs checks every positional id (checkID for each).
+func (s *ctlSession) checkIDs() error {
+	for _, a := range s.args {
+		if strings.TrimSpace(a) == "" || strings.ContainsAny(a, "/?#") {
+			return ctlUsagef("%s %s: %q is not an id", s.nounName, s.verbName, ctlClean(a))
+		}
 	}
 	return nil
 }
+
+func (s *ctlSession) checkID() error { return s.checkIDs() }

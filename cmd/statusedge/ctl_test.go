@@ -303,7 +303,7 @@ func TestCtlBadInput(t *testing.T) {
 		{name: "cluster join bad address", args: []string{"cluster", "join", "--id", "r2", "--address", "10.0.0.2"}, want: "--address: must be host:port"},
 		{name: "cluster join no id", args: []string{"cluster", "join", "--address", "10.0.0.2:7000"}, want: "--id: required: the joining replica's server id"},
 		{name: "unknown noun", args: []string{"incidnet", "create"}, want: `unknown noun "incidnet" (want site, site domain, component, group, incident, maintenance, audience, cluster)`},
-		{name: "unknown verb", args: []string{"incident", "resolve"}, want: `incident: unknown verb "resolve" (want create, list, get, update, delete, post)`},
+		{name: "unknown verb", args: []string{"incident", "resolve"}, want: `incident: unknown verb "resolve" (want create, list, get, update, delete, post, edit-update, delete-update)`},
 		{name: "missing origin", args: []string{"incident", "list", "--site", "acme"}, env: map[string]string{"STATUSEDGE_TOKEN": "tok"}, want: "--origin: required (or set STATUSEDGE_ORIGIN): the management API, e.g. http://127.0.0.1:7080"},
 		{name: "missing token", args: []string{"incident", "list", "--site", "acme"}, env: map[string]string{"STATUSEDGE_ORIGIN": f.url}, want: "--token: required (or set STATUSEDGE_TOKEN)"},
 		{name: "origin not a URL", args: []string{"--origin", "127.0.0.1:8080", "incident", "list", "--site", "acme"}, want: "--origin: must be an http or https URL such as http://127.0.0.1:7080 (the management API)"},
