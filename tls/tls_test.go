@@ -359,6 +359,27 @@ func TestRenewalWithTheCADown(t *testing.T) {
 			renewed[res.region] = true
 		}
 	}
+	close(stop)
+	<-done
+	stop, done = make(chan struct{}), make(chan struct{})
+	close(done)
+
+	// The origins go down: the edges keep serving the certificates they hold.
+	for _, reg := range r.sys.Regions {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := reg.Origin.Shutdown(sctx); err != nil {
+			t.Fatalf("origin shutdown: %v", err)
+		}
+		cancel()
+	}
+	for i := range r.sys.Regions {
+		poolMu <- struct{}{}
+		p := pool.Clone()
+		<-poolMu
+		if _, _, leaf, err := r.httpsGet(i, p, name, name); err != nil || leaf.Equal(first) {
+			t.Fatalf("region %d with the origins down: %v", i, err)
+		}
+	}
 }
 
 func rootsOf(t *testing.T, r *rig) []*x509.Certificate {
