@@ -7,18 +7,32 @@ FUZZTIME  ?= 4s
 FUZZMIN   ?= 1s
 TESTFLAGS ?= -count=1 -timeout 14m
 
-.PHONY: run build test setup vet unit fuzz-short bench clean
+.PHONY: run build image test setup vet unit fuzz-short bench clean
 
 # Go tools (staticcheck) install into GOPATH/bin.
 export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
 
 # The binary, not `go run`: Ctrl-C reaches statusedge itself, which stops
-# every part cleanly.
+# every part cleanly. PORT moves the page, API_PORT the management API;
+# DEVFLAGS passes any other `statusedge dev` flags (e.g. DEVFLAGS="--regions 3").
+PORT     ?= 8080
+API_PORT ?= 7080
+DEVFLAGS ?=
 run: build
-	./bin/statusedge dev --data $(DATA)
+	./bin/statusedge dev --data $(DATA) --listen 127.0.0.1:$(PORT) --api-addr 127.0.0.1:$(API_PORT) $(DEVFLAGS)
 
 build:
 	$(GO) build -o bin/statusedge ./cmd/statusedge
+
+# The container image as a tarball (OCI layout + docker-save manifest), built
+# without a Docker engine or a base image: `docker load -i`, `podman load -i`
+# or `skopeo copy oci-archive:` it. See internal/ociimage and Dockerfile.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+IMAGE    ?= bin/statusedge-image.tar
+image:
+	SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null || echo 0)} \
+	  $(GO) run ./internal/ociimage/cmd/ociimage -version $(VERSION) -revision "$(REVISION)" -o $(IMAGE)
 
 test: setup vet unit fuzz-short
 
@@ -45,8 +59,12 @@ fuzz-short:
 	  done; \
 	done
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+# The standard set of scenarios (steady, herd, spike, outage, propagation,
+# load), sized for five minutes on a 2-core machine, into bench-out/ (one
+# directory per scenario, bench-out/README.md the summary). Go's own
+# micro-benchmarks: go test -run '^$$' -bench . ./...
+bench: build
+	./bin/statusedge bench standard --out bench-out
 
 clean:
 	rm -rf bin $(DATA)

@@ -82,7 +82,7 @@ func (r LoadRun) markdown(b *strings.Builder) {
 		fmt.Fprintf(b, "\nErrors by kind: %s\n", counts(l.Errors))
 	}
 	if len(l.Served) > 0 {
-		fmt.Fprintf(b, "\nAnswers by X-Statusedge-Cache, as visitors saw them: %s\n", counts(l.Served))
+		fmt.Fprintf(b, "\nAnswers by X-Statusedge-Cache, as visitors saw them: %s; marked stale (X-Statusedge-Stale): %d\n", counts(l.Served), l.MarkedStale)
 	}
 	if len(l.Classes) > 1 {
 		b.WriteString("\n| class | requests | errors | p50 | p99 | max |\n|---|---:|---:|---:|---:|---:|\n")

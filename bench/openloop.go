@@ -44,6 +44,12 @@ type Open struct {
 	Timeout time.Duration
 	// MaxConnections caps the connections per edge (default 0: no cap).
 	MaxConnections int
+	// MaxWorkers caps the requests in flight (default 4000, and at least
+	// Burst). An overloaded target would otherwise draw ever more workers,
+	// sockets and memory from the machine it shares; past the cap requests
+	// are sent late, so a run that reaches it reports errors (timeouts)
+	// rather than its own collapse.
+	MaxWorkers int
 	// Progress, if set, is told of the run as it goes.
 	Progress *Progress
 }
@@ -65,8 +71,15 @@ type OpenResult struct {
 	// refused", "status 503", …).
 	Errors map[string]uint64 `json:"errors"`
 	// Served counts answered requests by the edge's X-Statusedge-Cache
-	// header (l1, l2, origin, skeleton, stale), as the visitors saw it.
+	// header (l1, l2, origin, previous, skeleton, stale), as the visitors
+	// saw it.
 	Served map[string]uint64 `json:"served_by"`
+	// MarkedStale counts answers marked X-Statusedge-Stale (the origin
+	// failing: a page from L1 or an earlier copy, whatever its layer).
+	MarkedStale uint64 `json:"marked_stale"`
+	// Versions counts answered requests by the site version they carried
+	// (X-Statusedge-Version).
+	Versions map[string]uint64 `json:"versions"`
 	// Classes are the same figures per Hit.Class.
 	Classes []ClassResult `json:"classes,omitempty"`
 	// Series is the latency over time, in bins of SeriesBin.
@@ -125,9 +138,14 @@ func Attack(ctx context.Context, o Open) (OpenResult, error) {
 	if o.MaxConnections > 0 {
 		opts = append(opts, vegeta.MaxConnections(o.MaxConnections), vegeta.Connections(o.MaxConnections))
 	}
+	if o.MaxWorkers <= 0 {
+		o.MaxWorkers = 4000
+	}
 	if o.Burst > 0 {
+		o.MaxWorkers = max(o.MaxWorkers, o.Burst)
 		opts = append(opts, vegeta.Workers(uint64(o.Burst)))
 	}
+	opts = append(opts, vegeta.MaxWorkers(uint64(o.MaxWorkers)))
 	atk := vegeta.NewAttacker(opts...)
 	var (
 		mu  sync.Mutex // vegeta's workers call the targeter at once
@@ -159,7 +177,7 @@ func Attack(ctx context.Context, o Open) (OpenResult, error) {
 	stop := context.AfterFunc(ctx, func() { atk.Stop() })
 	defer stop()
 
-	res := OpenResult{Name: o.Name, Rate: o.Rate, Burst: o.Burst, Errors: map[string]uint64{}, Served: map[string]uint64{}, Started: started}
+	res := OpenResult{Name: o.Name, Rate: o.Rate, Burst: o.Burst, Errors: map[string]uint64{}, Served: map[string]uint64{}, Versions: map[string]uint64{}, Started: started}
 	var m vegeta.Metrics
 	var samples []sample
 	phase := o.Progress.Phase(o.Name, o.Duration, uint64(o.Burst))
@@ -177,13 +195,16 @@ func Attack(ctx context.Context, o Open) (OpenResult, error) {
 			failed = true
 		default:
 			layer := r.Headers.Get("X-Statusedge-Cache")
-			if r.Headers.Get("X-Statusedge-Stale") != "" {
-				layer = "stale"
-			}
 			if layer == "" {
 				layer = "none"
 			}
 			res.Served[layer]++
+			if r.Headers.Get("X-Statusedge-Stale") != "" {
+				res.MarkedStale++
+			}
+			if v := r.Headers.Get("X-Statusedge-Version"); v != "" {
+				res.Versions[v]++
+			}
 		}
 		samples = append(samples, sample{at: r.Timestamp.Sub(started), lat: r.Latency, err: failed, class: class})
 		phase.Add(failed)

@@ -192,7 +192,7 @@ func (r Report) plotLoads(path string) error {
 
 func (r Report) plotCDF(path string) error {
 	p := plot.New()
-	p.Title.Text = r.Title
+	p.Title.Text = r.Title + " (CDF)"
 	p.X.Label.Text = "milliseconds"
 	p.Y.Label.Text = "fraction of samples"
 	var lines []any
@@ -209,7 +209,8 @@ func (r Report) plotCDF(path string) error {
 	if err := plotutil.AddLines(p, lines...); err != nil {
 		return fmt.Errorf("bench: plot: %w", err)
 	}
-	if err := p.Save(6*vg.Inch, 4*vg.Inch, path); err != nil {
+	p.Legend.Left, p.Legend.Top = false, false
+	if err := p.Save(9*vg.Inch, 5*vg.Inch, path); err != nil {
 		return fmt.Errorf("bench: plot: %w", err)
 	}
 	return nil

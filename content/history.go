@@ -170,8 +170,13 @@ type DayUptime struct {
 // PartialOutageWeight is the share of partial-outage time counted as down.
 const PartialOutageWeight = 0.3
 
-// UptimeFormula is the published formula, shown on the page.
-const UptimeFormula = "uptime = 1 − (major outage + 0.3 × partial outage) ÷ (tracked time − maintenance); degraded performance counts as up"
+// UptimeFormula is the published formula, on the uptime page and in
+// uptime.json.
+const UptimeFormula = "a day's uptime = 1 − (major outage + 0.3 × partial outage) ÷ (the day's length − maintenance), for every whole day from the component's start date (its creation day unless set); degraded performance counts as up; a figure over several days is the mean of those days; a group is the mean of its components"
+
+// UptimeNote says in a sentence what the figures under the bars mean; the
+// pages link it to UptimeFormula.
+const UptimeNote = "Each figure is the share of time the component was up over the days shown since it started (up to 90): partial outages count as 30% down, maintenance is left out."
 
 // Window is a run of days ending with the day of Now, in a time zone: the
 // dates and day boundaries that every component's uptime over those days

@@ -32,6 +32,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -76,6 +77,10 @@ type Config struct {
 	// GossipHook, if set, adjusts each gossip node's config before it
 	// starts (fault injection in tests: a lossy or delaying Transport).
 	GossipHook func(name string, c *gossip.Config)
+	// EdgeHook, if set, adjusts each edge's config before it starts (a
+	// benchmark whose visitors all come from loopback lifts the
+	// per-client connection bound, for instance).
+	EdgeHook func(region string, c *edge.Config)
 	// HTTPS, if set, gives every edge HTTPS (and plain-HTTP) listeners with
 	// certificates for verified custom domains from an ACME CA (https.go).
 	HTTPS *HTTPS
@@ -238,63 +243,75 @@ func (s *System) startOrigin(ctx context.Context, i int, name string, sec secret
 	}
 	reg.APIURL = "http://" + ln.Addr().String()
 
-	oc := origin.DefaultConfig()
-	oc.ID = "origin-" + name
-	oc.DataDir = filepath.Join(reg.dir, "origin")
-	oc.RaftAddr = "127.0.0.1:0"
-	if p, err := stablePort(reg.dir, "raft-port"); err == nil {
-		oc.RaftAddr = "127.0.0.1:" + strconv.Itoa(p)
-	}
-	if cfg.RaftLatency > 0 {
-		bind, err := freeLoopback()
+	var node *origin.Node
+	for attempt := 1; node == nil; attempt++ {
+		oc := origin.DefaultConfig()
+		oc.ID = "origin-" + name
+		oc.DataDir = filepath.Join(reg.dir, "origin")
+		oc.RaftAddr = "127.0.0.1:0"
+		p, fresh, err := stablePort(reg.dir, "raft-port")
+		if err == nil {
+			oc.RaftAddr = "127.0.0.1:" + strconv.Itoa(p)
+		}
+		if cfg.RaftLatency > 0 {
+			bind, err := freeLoopback()
+			if err != nil {
+				ln.Close()
+				return nil, fmt.Errorf("dev: region %s: %w", name, err)
+			}
+			px, err := ListenDelay(oc.RaftAddr, bind, cfg.RaftLatency)
+			if err != nil {
+				ln.Close()
+				return nil, fmt.Errorf("dev: region %s: %w", name, err)
+			}
+			reg.raftProxy = px
+			oc.RaftAddr, oc.RaftAdvertise = bind, px.Addr
+		}
+		oc.APIAddr = reg.APIURL
+		oc.Region = name
+		oc.Voter = i < 3
+		// The first region bootstraps once; later runs restart from its state.
+		if i == 0 {
+			id, err := origin.ReadClusterID(oc.DataDir)
+			if err != nil {
+				ln.Close()
+				return nil, fmt.Errorf("dev: region %s: %w", name, err)
+			}
+			oc.Bootstrap = id == ""
+		}
+		oc.OperatorToken = sec.OperatorToken
+		oc.ClusterSecret, oc.EdgeSecret = sec.ClusterSecret, sec.EdgeSecret
+		oc.CertSecret = sec.CertSecret
+		oc.CertKey, _ = hex.DecodeString(sec.CertKey)
+		if cfg.DomainDNS != "" {
+			oc.DomainCheck = origin.DomainCheckConfig{DNSServer: cfg.DomainDNS, AllowPrivate: true}
+		}
+		oc.Renderer = s.renderer
+		oc.Logger = hclog.New(&hclog.LoggerOptions{Name: oc.ID, Level: hclog.Error, Output: io.Discard})
+		if cfg.Fast {
+			oc.HeartbeatTimeout, oc.ElectionTimeout, oc.LeaderLeaseTimeout = 500*time.Millisecond, 500*time.Millisecond, 250*time.Millisecond
+			oc.CommitTimeout = 5 * time.Millisecond
+		}
+		n, err := origin.Open(oc)
 		if err != nil {
+			if reg.raftProxy != nil {
+				reg.raftProxy.Close()
+				reg.raftProxy = nil
+			}
+			// A fresh region's port was free when it was picked, but another
+			// process may take it before raft listens: pick another.
+			if fresh && errors.Is(err, syscall.EADDRINUSE) && attempt < 5 {
+				_ = os.Remove(filepath.Join(reg.dir, "raft-port"))
+				continue
+			}
 			ln.Close()
 			return nil, fmt.Errorf("dev: region %s: %w", name, err)
 		}
-		px, err := ListenDelay(oc.RaftAddr, bind, cfg.RaftLatency)
-		if err != nil {
-			ln.Close()
-			return nil, fmt.Errorf("dev: region %s: %w", name, err)
-		}
-		reg.raftProxy = px
-		oc.RaftAddr, oc.RaftAdvertise = bind, px.Addr
-	}
-	oc.APIAddr = reg.APIURL
-	oc.Region = name
-	oc.Voter = i < 3
-	// The first region bootstraps once; later runs restart from its state.
-	if i == 0 {
-		id, err := origin.ReadClusterID(oc.DataDir)
-		if err != nil {
-			ln.Close()
-			return nil, fmt.Errorf("dev: region %s: %w", name, err)
-		}
-		oc.Bootstrap = id == ""
-	}
-	oc.OperatorToken = sec.OperatorToken
-	oc.ClusterSecret, oc.EdgeSecret = sec.ClusterSecret, sec.EdgeSecret
-	oc.CertSecret = sec.CertSecret
-	oc.CertKey, _ = hex.DecodeString(sec.CertKey)
-	if cfg.DomainDNS != "" {
-		oc.DomainCheck = origin.DomainCheckConfig{DNSServer: cfg.DomainDNS, AllowPrivate: true}
-	}
-	oc.Renderer = s.renderer
-	oc.Logger = hclog.New(&hclog.LoggerOptions{Name: oc.ID, Level: hclog.Error, Output: io.Discard})
-	if cfg.Fast {
-		oc.HeartbeatTimeout, oc.ElectionTimeout, oc.LeaderLeaseTimeout = 500*time.Millisecond, 500*time.Millisecond, 250*time.Millisecond
-		oc.CommitTimeout = 5 * time.Millisecond
-	}
-	node, err := origin.Open(oc)
-	if err != nil {
-		ln.Close()
-		if reg.raftProxy != nil {
-			reg.raftProxy.Close()
-		}
-		return nil, fmt.Errorf("dev: region %s: %w", name, err)
+		node = n
 	}
 	reg.Origin = node
-	reg.apiServer = &http.Server{Handler: node.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = reg.apiServer.Serve(ln) }()
+	reg.apiServer = origin.HTTPServer(node.Handler())
+	go func() { _ = reg.apiServer.Serve(origin.Listener(ln, 0)) }()
 
 	if i > 0 {
 		if err := node.JoinCluster(ctx, s.Regions[0].APIURL); err != nil {
@@ -395,6 +412,9 @@ func (s *System) StartEdge(ctx context.Context, i int) error {
 	}
 	if cfg.GossipOnly {
 		ec.VersionsWait = -1
+	}
+	if cfg.EdgeHook != nil {
+		cfg.EdgeHook(reg.Name, &ec)
 	}
 	if cfg.HTTPS != nil {
 		f, err := s.listenHTTPS(i)
@@ -640,23 +660,23 @@ func randomHex(n int) string {
 
 // stablePort keeps a region's raft port across restarts (raft remembers its
 // peers by address), picking a free one the first time.
-func stablePort(dir, name string) (int, error) {
+func stablePort(dir, name string) (port int, fresh bool, err error) {
 	path := filepath.Join(dir, name)
 	if b, err := os.ReadFile(path); err == nil {
 		if p, err := strconv.Atoi(string(b)); err == nil {
-			return p, nil
+			return p, false, nil
 		}
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	p := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	return p, os.WriteFile(path, []byte(strconv.Itoa(p)), 0o600)
+	return p, true, os.WriteFile(path, []byte(strconv.Itoa(p)), 0o600)
 }
 
 // freeLoopback returns a 127.0.0.1 address with a port free at the moment.

@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"sync"
 	"time"
+
+	"github.com/statusedge/statusedge/origin"
 )
 
 // DelayProxy forwards TCP connections from its loopback address to a target
@@ -174,7 +175,7 @@ func (s *System) StartOrigin(ctx context.Context, i int) error {
 	if err != nil {
 		return fmt.Errorf("dev: region %s: api listen %s: %w", reg.Name, addr, err)
 	}
-	reg.apiServer = &http.Server{Handler: reg.Origin.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = reg.apiServer.Serve(ln) }()
+	reg.apiServer = origin.HTTPServer(reg.Origin.Handler())
+	go func() { _ = reg.apiServer.Serve(origin.Listener(ln, 0)) }()
 	return nil
 }

@@ -84,8 +84,18 @@ func TestRaftLatencyReplicates(t *testing.T) {
 func TestStopOriginServesFromCache(t *testing.T) {
 	s := startSystem(t, Config{StartRedis: true})
 	r := s.Regions[0]
-	if code, _, _ := page(t, r.PageURL, "/"); code != http.StatusOK {
-		t.Fatalf("page: %d", code)
+	// The page rendered and cached, not the skeleton sent past the budget
+	// while the render still runs (a loaded machine).
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, h, _ := page(t, r.PageURL, "/")
+		if code == http.StatusOK && h.Get("X-Statusedge-Skeleton") == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("page: %d %v", code, h)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	if err := s.StopOrigin(t.Context(), 0); err != nil {
 		t.Fatal(err)

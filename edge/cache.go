@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math/bits"
 	"strconv"
 	"sync"
@@ -47,6 +48,15 @@ type variant struct {
 	// target is set on a stale-fallback stub (see lastStub): the page it
 	// stands for, held weakly so that L1 pays for the bytes once.
 	target weak.Pointer[variant]
+	// twin is this page marked stale (see Server.staleTwin), built the
+	// first time it is served stale.
+	twin atomic.Pointer[variant]
+}
+
+// clone is a copy of v (sharing the bytes) without its stale twin.
+func (v *variant) clone() *variant {
+	return &variant{key: v.key, status: v.status, version: v.version, renderedAt: v.renderedAt, enc: v.enc,
+		ctype: v.ctype, etag: v.etag, verHdr: v.verHdr, body: v.body, target: v.target}
 }
 
 // page is what an L1 entry serves: the variant itself, or for a
@@ -142,6 +152,28 @@ type compressor struct {
 	// memory follows its window, so each body gets the smallest window that
 	// holds it, and writers are reused instead of allocated per render.
 	br [maxBrotliWindow + 1]sync.Pool
+}
+
+// decode undoes encode.
+func (c *compressor) decode(e encoding, body []byte) ([]byte, error) {
+	var r io.Reader
+	switch e {
+	case encGzip:
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, fmt.Errorf("edge: gunzip: %w", err)
+		}
+		r = zr
+	case encBrotli:
+		r = brotli.NewReader(bytes.NewReader(body))
+	default:
+		return body, nil
+	}
+	out, err := io.ReadAll(io.LimitReader(r, maxPage))
+	if err != nil {
+		return nil, fmt.Errorf("edge: decode %s: %w", encNames[e], err)
+	}
+	return out, nil
 }
 
 // Brotli windows: 2^10 (1 KiB) to 2^24 (16 MiB), brotli's own bounds.

@@ -24,6 +24,7 @@ const (
 	DefaultBrotliLevel    = 9
 	DefaultRenderAheadTry = 5 * time.Second
 	DefaultMinuteLead     = 10 * time.Second
+	DefaultStaleAfter     = 5 * time.Second
 	// A client may try DefaultLoginBurst passwords at once, then one per
 	// DefaultLoginEvery; DefaultLoginClients clients are tracked at most.
 	DefaultLoginBurst   = 10
@@ -95,6 +96,13 @@ type Config struct {
 	MaxConns          int
 	MaxConnsPerClient int
 	PressureIdle      time.Duration
+	// StaleAfter bounds how out of date a page may be before it is marked
+	// stale (the "last updated" note, X-Statusedge-Stale and a short
+	// Cache-Control, from every layer and in every encoding): when no origin
+	// replica has answered for StaleAfter (an Origin that is a Pinger is
+	// pinged every StaleAfter/5), or a site's newest known version has not
+	// been served for StaleAfter. 0 means DefaultStaleAfter.
+	StaleAfter time.Duration
 	// MaxFills bounds the fills (Redis, then an origin render) visitors'
 	// misses run at once, MaxFillsPerSite one site's share of them (0:
 	// DefaultMaxFills, DefaultMaxFillsPerSite). A miss past a bound starts
@@ -157,6 +165,7 @@ func (c *Config) fill() {
 		c.RenderAheadRetry = DefaultRenderAheadTry
 	}
 	c.MinuteLead = cmp.Or(c.MinuteLead, DefaultMinuteLead)
+	c.StaleAfter = cmp.Or(c.StaleAfter, DefaultStaleAfter)
 	if c.Shell == nil {
 		c.Shell = PlainShell{}
 	}

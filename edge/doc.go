@@ -37,7 +37,18 @@
 // shell (no-store) and the render finishes in the background; with the
 // origin unreachable the edge serves the newest copy it has with a visible
 // "last updated" note and X-Statusedge-Stale: 1; with Redis down it uses L1
-// and the origin; a page never rendered gives 503.
+// and the origin; a page never rendered gives 503. Whenever the edge may be
+// out of date (no origin replica has answered for StaleAfter, pinged every
+// StaleAfter/5, or a site's newest known version has not been served for
+// StaleAfter) every page of every layer and encoding is marked the same way:
+// the note (HTML), the header and a short Cache-Control. The marked copy of
+// a cached page (its stale twin) is built once, the first time it is
+// served stale, and kept on the page, so a stale hit costs what a fresh one
+// does. An HTTPOrigin given fallbacks (other regions' replicas) renders
+// from the next one when its own cannot answer. Before its first registry
+// the edge answers 503 (never "no page here"); GET /livez and /readyz on
+// any host that serves no site are its probes; an origin that refuses the
+// edge's secret stops it (Server.Err).
 //
 // Hot path: an L1 hit allocates nothing (a session check included) and
 // formats no header: the constant headers (security, Cache-Control, Vary,

@@ -171,12 +171,12 @@ func BenchmarkL1Overhead(b *testing.B) {
 		for i := range sites {
 			base := appendBaseKey(nil, "site"+itoa(uint64(i)), 1, audPublic, 20000, []byte("/"))
 			for e := range numEnc {
-				v := *vs[e]
+				v := vs[e].clone()
 				v.key = string(appendEnc(append([]byte(nil), base...), e))
 				v.body = append([]byte(nil), vs[e].body...) // own bytes, as separate renders have
 				payload += int64(len(v.body))
 				capacity += int64(cap(v.body))
-				c.set(&v, 0)
+				c.set(v, 0)
 				entries++
 			}
 			if i%500 == 0 {
@@ -312,13 +312,13 @@ func rssFill(b *testing.B, l1Bytes int64, memLimit bool) {
 		fr := fillReq{st: st, version: 1, aud: audPublic, day: day, path: "/"}
 		fr.base = string(appendBaseKey(nil, st.id, 1, audPublic, day, []byte("/")))
 		for e := range numEnc {
-			v := *tpl[e]
+			v := tpl[e].clone()
 			v.key = string(appendEnc([]byte(fr.base), e))
 			// The capacity a render's body has (the compressor's or the
 			// origin response's buffer), in bytes of this site's own.
 			v.body = append(make([]byte, 0, cap(tpl[e].body)), tpl[e].body...)
 			v.ctype, v.etag, v.verHdr = bytes.Clone(v.ctype), bytes.Clone(v.etag), bytes.Clone(v.verHdr)
-			s.storeL1(&v, fr, e)
+			s.storeL1(v, fr, e)
 		}
 		if i%200 == 0 {
 			s.l1.c.Wait()

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"html"
-	"strconv"
 	"sync"
 	"time"
 	"weak"
@@ -116,6 +115,9 @@ func (s *Server) fill(c *call, r fillReq) {
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RenderTimeout)
 	rd, err := s.origin.Render(ctx, RenderRequest{SiteID: r.st.id, Path: r.path, Audience: r.originAud, MinVersion: r.version, At: at})
 	cancel()
+	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrForbidden) {
+		s.heard()
+	}
 	now := s.cfg.Now()
 	var p page
 	switch {
@@ -222,9 +224,9 @@ func lastKey(site, aud, path string, e encoding) []byte {
 
 // lastCopy is v under its "last" key (sharing the bytes), for Redis.
 func lastCopy(v *variant, r fillReq, e encoding) *variant {
-	c := *v
+	c := v.clone()
 	c.key = string(lastKey(r.st.id, r.aud, r.path, e))
-	return &c
+	return c
 }
 
 // lastVariant finds the newest copy of a page in L1, then Redis.
@@ -246,34 +248,42 @@ func (s *Server) lastVariant(site, aud, path string, e encoding) *variant {
 }
 
 // staleVariant is the page's newest copy for a visitor while the origin is
-// failing: for HTML with a visible "last updated at T" note after <body>,
-// compressed once and remembered for a minute.
+// failing, marked stale (see staleTwin).
 func (s *Server) staleVariant(se *siteEntry, site, aud, path string, rt route, e encoding) *variant {
 	last := s.lastVariant(site, aud, path, e)
-	if last == nil || rt != routeHTML {
-		return last
+	if last == nil {
+		return nil
 	}
-	idn := last
-	if e != encIdentity {
-		if idn = s.lastVariant(site, aud, path, encIdentity); idn == nil || idn.version != last.version {
-			return last // serve it without the note rather than nothing
-		}
+	return s.staleTwin(last, se.loc)
+}
+
+// staleTwin is v marked stale: for an HTML page the same page with a
+// visible "last updated at T" note after <body>, encoded as v is, with its
+// own ETag. It is built once per variant and kept on it, so a stale hit
+// costs what a fresh one does; other pages are their own twin (the stale
+// header and Cache-Control mark them).
+func (s *Server) staleTwin(v *variant, loc *time.Location) *variant {
+	if t := v.twin.Load(); t != nil {
+		return t
 	}
-	memo := []byte("stale|" + idn.key + "|" + strconv.FormatUint(idn.version, 10) + "|" +
-		strconv.FormatInt(idn.renderedAt, 10) + "|" + encNames[e])
-	if v := s.l1.get(memo); v != nil {
+	if v.status != 200 || !bytes.HasPrefix(v.ctype, ctHTMLType) {
+		v.twin.CompareAndSwap(nil, v)
 		return v
 	}
-	body := injectStaleNote(idn.body, time.Unix(0, idn.renderedAt).In(se.loc))
-	enc, err := s.comp.encode(e, body)
-	if err != nil {
-		return last
+	body, err := s.comp.decode(v.enc, v.body)
+	if err == nil {
+		body, err = s.comp.encode(v.enc, injectStaleNote(body, time.Unix(0, v.renderedAt).In(loc)))
 	}
-	v := *last
-	v.key, v.body = string(memo), enc
-	v.etag = append(append([]byte(`"stale-`), idn.etag[1:len(idn.etag)-1]...), '"')
-	s.l1.set(&v, time.Minute)
-	return &v
+	if err != nil {
+		s.log.Warn("stale note", "key", v.key, "err", err)
+		return v
+	}
+	t := v.clone()
+	t.body = body
+	t.etag = append(append([]byte(`"stale-`), v.etag[1:len(v.etag)-1]...), '"')
+	t.twin.Store(t)
+	v.twin.CompareAndSwap(nil, t)
+	return v.twin.Load()
 }
 
 // injectStaleNote puts a visible note just after the <body> tag (or first).

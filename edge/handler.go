@@ -43,6 +43,8 @@ var (
 	encValues       = [numEnc][]byte{nil, []byte("gzip"), []byte("br")}
 	ctPlain         = []byte("text/plain; charset=utf-8")
 	ctHTML          = []byte("text/html; charset=utf-8")
+	ctHTMLType      = []byte("text/html")
+	ctJSON          = []byte("application/json")
 )
 
 // loginPath is the edge's own login form (GET shows it, POST checks it).
@@ -123,9 +125,15 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 	path := ctx.Path()
 	tbl := s.table.Load()
 	st := tbl.byHost[string(host)]
-	if st == nil {
-		if isGet && string(path) == "/metrics" && s.operator(ctx) {
-			s.metricH(ctx)
+	if st == nil && isGet {
+		switch string(path) {
+		case "/metrics":
+			if s.operator(ctx) {
+				s.metricH(ctx)
+				return outOther
+			}
+		case "/livez", "/readyz":
+			s.probe(ctx, string(path) == "/readyz")
 			return outOther
 		}
 	}
@@ -133,6 +141,11 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 		st = tbl.byID[s.cfg.LoopbackSite]
 	}
 	if st == nil {
+		if !s.Ready() { // no registry yet: no answer about which sites exist
+			ctx.Response.Header.Set("Retry-After", "2")
+			plain(ctx, fasthttp.StatusServiceUnavailable, "This edge is starting. Please try again shortly.\n")
+			return outError
+		}
 		plain(ctx, fasthttp.StatusNotFound, "No status page is served at this address.\n")
 		return outOther
 	}
@@ -170,7 +183,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 	if v := s.l1.get(full); v != nil {
 		s.keyBufs.Put(kp)
 		s.m.hits[layerL1].Inc()
-		return s.writeVariant(ctx, v, private, outL1)
+		return s.writePage(ctx, st, se, v, private, outL1, now)
 	}
 	r := fillReq{st: st, version: ver, aud: aud, originAud: originAud, day: day, minute: minute, at: now,
 		path: string(npath), base: string(full[:baseLen])}
@@ -201,7 +214,7 @@ func (s *Server) miss(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq, rt rou
 		s.flights.finish(r.base, c)
 		if prev != nil {
 			s.m.previous.Inc()
-			return s.writeVariant(ctx, prev, private, outPrevious)
+			return s.writePage(ctx, r.st, se, prev, private, outPrevious, r.at)
 		}
 		if rt == routeHTML {
 			return s.skeleton(ctx, se, r)
@@ -214,7 +227,7 @@ func (s *Server) miss(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq, rt rou
 	}
 	if prev != nil {
 		s.m.previous.Inc()
-		return s.writeVariant(ctx, prev, private, outPrevious)
+		return s.writePage(ctx, r.st, se, prev, private, outPrevious, r.at)
 	}
 	budget := s.cfg.RenderTimeout + time.Second
 	if rt == routeHTML {
@@ -229,11 +242,11 @@ func (s *Server) miss(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq, rt rou
 	}
 	if c.err == nil {
 		s.m.hits[c.layer].Inc()
-		return s.writeVariant(ctx, c.res[enc], private, outcome(c.layer))
+		return s.writePage(ctx, r.st, se, c.res[enc], private, outcome(c.layer), r.at)
 	}
 	if v := s.staleVariant(se, r.st.id, r.aud, r.path, rt, enc); v != nil {
 		s.m.stales.Inc()
-		return s.writeVariant(ctx, v, private, outStale)
+		return s.writeVariant(ctx, v, private, true, outStale)
 	}
 	ctx.Response.Header.Set("Retry-After", "5")
 	plain(ctx, fasthttp.StatusServiceUnavailable, "This status page is temporarily unavailable. Please try again shortly.\n")
@@ -258,12 +271,41 @@ func (s *Server) previousCopy(r fillReq, enc encoding) *variant {
 	return p
 }
 
+// writePage serves v found for st, marked stale (its twin, the stale
+// headers) when the edge may be out of date at now: no origin replica has
+// answered for StaleAfter, or the site's newest known version has not been
+// served for StaleAfter.
+func (s *Server) writePage(ctx *fasthttp.RequestCtx, st *site, se *siteEntry, v *variant, private bool, out outcome, now time.Time) outcome {
+	if n := now.UnixNano(); s.originSilent(n) || st.behind(n, s.cfg.StaleAfter) {
+		s.m.markedStale.Inc()
+		return s.writeVariant(ctx, s.staleTwin(v, se.loc), private, true, out)
+	}
+	return s.writeVariant(ctx, v, private, false, out)
+}
+
+// probe answers the unauthenticated health probes (no tenant data):
+// /livez 200 while the edge serves, /readyz 200 once it has a registry.
+func (s *Server) probe(ctx *fasthttp.RequestCtx, readiness bool) {
+	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
+	ctx.Response.Header.SetContentTypeBytes(ctJSON)
+	switch {
+	case !readiness:
+		ctx.SetBodyString(`{"status":"live"}` + "\n")
+	case s.Ready():
+		ctx.SetBodyString(`{"status":"ready"}` + "\n")
+	default:
+		ctx.Response.Header.Set("Retry-After", "2")
+		ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+		ctx.SetBodyString(`{"status":"no_registry"}` + "\n")
+	}
+}
+
 // writeVariant hands v's bytes to fasthttp without copying. The constant
 // headers come from one precomputed block (see headerBlocks); out is how the
-// page was found (outL1 … outStale; outStale marks the copy stale).
-func (s *Server) writeVariant(ctx *fasthttp.RequestCtx, v *variant, private bool, out outcome) outcome {
+// page was found (outL1 … outStale), stale whether it is marked stale.
+func (s *Server) writeVariant(ctx *fasthttp.RequestCtx, v *variant, private, stale bool, out outcome) outcome {
 	h := &ctx.Response.Header
-	s.hdr.pageHeaders(private, out).CopyTo(h)
+	s.hdr.pageHeaders(private, stale, out).CopyTo(h)
 	h.SetCanonical(hETag, v.etag)
 	h.SetCanonical(hVersion, v.verHdr)
 	if inm := ctx.Request.Header.PeekCanonical(hIfNoneMatch); len(inm) > 0 && v.status == 200 && etagMatch(inm, v.etag) {

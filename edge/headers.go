@@ -11,41 +11,36 @@ import "github.com/valyala/fasthttp"
 // (NoDefaultContentType), since CopyTo replaces the whole header.
 type headerBlocks struct {
 	// page is the security headers plus Cache-Control, Vary and
-	// X-Statusedge-Cache (and X-Statusedge-Stale for stale copies), by
-	// [private][outcome].
-	page [2][outStale + 1]fasthttp.ResponseHeader
+	// X-Statusedge-Cache (and X-Statusedge-Stale with a short Cache-Control
+	// for stale copies), by [private][stale][outcome].
+	page [2][2][outStale + 1]fasthttp.ResponseHeader
 }
 
 func newHeaderBlocks(csp, publicCC []byte) *headerBlocks {
 	b := &headerBlocks{}
-	security := func(h *fasthttp.ResponseHeader) {
-		h.SetNoDefaultContentType(true)
-		h.SetCanonical(hCSP, csp)
-		h.SetCanonical(hXCTO, vNosniff)
-		h.SetCanonical(hReferrer, vReferrer)
-		h.SetCanonical(hXFO, vDeny)
-	}
 	for priv := range 2 {
-		for out := range outStale + 1 {
-			h := &b.page[priv][out]
-			security(h)
-			private, stale := priv == 1, out == outStale
-			cc := publicCC
-			switch {
-			case private:
-				cc = vPrivate
-			case stale:
-				cc = vStalePublic
-			}
-			h.SetCanonical(hCacheControl, cc)
-			if private {
-				h.SetCanonical(hVary, vAECookie)
-			} else {
-				h.SetCanonical(hVary, vAcceptEncoding)
-			}
-			h.SetCanonical(hCache, outValues[out])
-			if stale {
-				h.SetCanonical(hStale, vOne)
+		for st := range 2 {
+			for out := range outStale + 1 {
+				h := &b.page[priv][st][out]
+				private, stale := priv == 1, st == 1 || out == outStale
+				h.SetNoDefaultContentType(true)
+				h.SetCanonical(hCSP, csp)
+				h.SetCanonical(hXCTO, vNosniff)
+				h.SetCanonical(hReferrer, vReferrer)
+				h.SetCanonical(hXFO, vDeny)
+				cc, vary := publicCC, vAcceptEncoding
+				switch {
+				case private:
+					cc, vary = vPrivate, vAECookie
+				case stale:
+					cc = vStalePublic
+				}
+				h.SetCanonical(hCacheControl, cc)
+				h.SetCanonical(hVary, vary)
+				h.SetCanonical(hCache, outValues[out])
+				if stale {
+					h.SetCanonical(hStale, vOne)
+				}
 			}
 		}
 	}
@@ -53,10 +48,13 @@ func newHeaderBlocks(csp, publicCC []byte) *headerBlocks {
 }
 
 // pageHeaders is the block for a page answer; out is at most outStale.
-func (b *headerBlocks) pageHeaders(private bool, out outcome) *fasthttp.ResponseHeader {
-	p := 0
+func (b *headerBlocks) pageHeaders(private, stale bool, out outcome) *fasthttp.ResponseHeader {
+	p, st := 0, 0
 	if private {
 		p = 1
 	}
-	return &b.page[p][out]
+	if stale {
+		st = 1
+	}
+	return &b.page[p][st][out]
 }

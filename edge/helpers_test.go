@@ -79,6 +79,18 @@ func startEdge(tb testing.TB, o *testOrigin, opts ...func(*Config)) *testEdge {
 	for _, f := range opts {
 		f(&cfg)
 	}
+	e := serveEdge(tb, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.WaitReady(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return e
+}
+
+// serveEdge runs an edge from cfg on 127.0.0.1:0, shut down at cleanup.
+func serveEdge(tb testing.TB, cfg Config) *testEdge {
+	tb.Helper()
 	s, err := New(cfg)
 	if err != nil {
 		tb.Fatalf("New: %v", err)
@@ -95,11 +107,6 @@ func startEdge(tb testing.TB, o *testOrigin, opts ...func(*Config)) *testEdge {
 			tb.Errorf("Shutdown: %v", err)
 		}
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.WaitReady(ctx); err != nil {
-		tb.Fatal(err)
-	}
 	return &testEdge{Server: s, addr: ln.Addr().String(), client: startEdgeClient()}
 }
 

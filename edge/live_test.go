@@ -34,19 +34,13 @@ func TestLiveSitePagesFollowTheClock(t *testing.T) {
 	if loc := live.Location(); content.DayNumber(base, loc) != content.DayNumber(base.Add(9*time.Minute), loc) {
 		base = base.Add(-10 * time.Minute)
 	}
-	quiet := testSite("quietsite001", "quiet.test", content.Public)
-	quiet.Slug = "quiet"
-	for _, c := range quiet.Components {
-		if !c.Group && c.Status != content.Operational {
-			c.Status = content.Operational
-			quiet.History.Record(c.ID, quiet.UpdatedAt, content.Operational, "test", quiet.Location())
-		}
-	}
+	quiet := demo.Operational(base.Add(-time.Hour))
+	quiet.ID, quiet.Slug, quiet.Hostnames = "quietsite001", "quiet", []string{"quiet.test"}
 	_, url, _ := realOrigin(t, live, quiet)
 	o := &countingOrigin{Origin: NewHTTPOrigin(url, testSecret, nil)}
 	var skew atomic.Int64
 	e := realEdge(t, url, func(cfg *Config) {
-		cfg.Origin, cfg.RenderBudget, cfg.MinuteLead = o, 5*time.Second, -1
+		cfg.Origin, cfg.RenderBudget = o, 5*time.Second
 		cfg.Now = func() time.Time { return base.Add(time.Duration(skew.Load())) }
 	})
 	loc := live.Location()

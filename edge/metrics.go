@@ -40,6 +40,7 @@ type metrics struct {
 	previous    prometheus.Counter
 	skeletons   prometheus.Counter
 	stales      prometheus.Counter
+	markedStale prometheus.Counter
 	throttled   prometheus.Counter
 	redisErrors prometheus.Counter
 	aheads      prometheus.Counter
@@ -77,6 +78,7 @@ func newMetrics(region string) *metrics {
 		previous:    counter("previous_serves_total", "Misses answered at once with the page's copy from an earlier day or version while the new one renders."),
 		skeletons:   counter("skeleton_serves_total", "Skeleton shells served past the render budget."),
 		stales:      counter("stale_serves_total", "Stale pages served because the origin failed."),
+		markedStale: counter("marked_stale_total", "Cached pages served marked stale: no origin answered, or a newer version is not served yet, for StaleAfter."),
 		throttled:   counter("login_throttled_total", "Password attempts refused for too many attempts or too busy a check queue."),
 		redisErrors: counter("redis_errors_total", "Redis errors (each opens the breaker for a second)."),
 		aheads:      counter("render_ahead_switches_total", "Sites switched to a newer version after rendering ahead."),

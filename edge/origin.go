@@ -66,33 +66,70 @@ var (
 	ErrForbidden = errors.New("edge: audience not allowed")
 	// ErrUnavailable: the origin could not answer (down, behind, 5xx).
 	ErrUnavailable = errors.New("edge: origin unavailable")
+	// ErrUnauthorized: the origin refused the edge's secret (401). Retrying
+	// cannot help: the edge stops (see Server.Err).
+	ErrUnauthorized = errors.New("edge: origin refused the edge secret")
 )
 
-// HTTPOrigin calls an origin's internal API over HTTP.
+// Pinger is an Origin that can tell cheaply whether any of its replicas
+// answers. An edge whose Origin is one pings it, and marks every page
+// stale when none has answered for Config.StaleAfter.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// HTTPOrigin calls an origin's internal API over HTTP: the region's replica
+// first, then (when it cannot answer) the fallbacks in order.
 type HTTPOrigin struct {
-	base   string
+	bases  []string
 	secret string
 	client *http.Client
 }
 
 // NewHTTPOrigin returns an Origin for the replica at base (e.g.
-// "http://127.0.0.1:8080"), authenticated with the cluster secret. A nil
-// client means a dedicated one with sane timeouts.
-func NewHTTPOrigin(base, secret string, client *http.Client) *HTTPOrigin {
+// "http://127.0.0.1:8080"), authenticated with the edge (or cluster)
+// secret, falling back to the replicas at fallbacks (other regions') for
+// any call base cannot answer (no connection, or a 5xx). A nil client
+// means a dedicated one with sane timeouts.
+func NewHTTPOrigin(base, secret string, client *http.Client, fallbacks ...string) *HTTPOrigin {
 	if client == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = 64
 		tr.ResponseHeaderTimeout = time.Minute
 		client = &http.Client{Transport: tr}
 	}
-	return &HTTPOrigin{base: strings.TrimRight(base, "/"), secret: secret, client: client}
+	o := &HTTPOrigin{secret: secret, client: client}
+	for _, b := range append([]string{base}, fallbacks...) {
+		o.bases = append(o.bases, strings.TrimRight(b, "/"))
+	}
+	return o
 }
 
 // maxPage bounds a rendered page (and the registry) read from the origin.
 const maxPage = 64 << 20
 
 func (o *HTTPOrigin) get(ctx context.Context, path string, q url.Values) (*http.Response, error) {
-	u := o.base + path
+	var last error
+	for _, base := range o.bases {
+		resp, err := o.getAt(ctx, base, path, q)
+		if err == nil && resp.StatusCode < 500 {
+			return resp, nil
+		}
+		if err == nil {
+			last = statusErr(path, resp)
+			resp.Body.Close()
+		} else {
+			last = err
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, last
+}
+
+func (o *HTTPOrigin) getAt(ctx context.Context, base, path string, q url.Values) (*http.Response, error) {
+	u := base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
@@ -100,7 +137,9 @@ func (o *HTTPOrigin) get(ctx context.Context, path string, q url.Values) (*http.
 	if err != nil {
 		return nil, fmt.Errorf("edge: origin request %s: %w", path, err)
 	}
-	req.Header.Set("Authorization", "Bearer "+o.secret)
+	if o.secret != "" {
+		req.Header.Set("Authorization", "Bearer "+o.secret)
+	}
 	resp, err := o.client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrUnavailable, path, err)
@@ -108,9 +147,29 @@ func (o *HTTPOrigin) get(ctx context.Context, path string, q url.Values) (*http.
 	return resp, nil
 }
 
+// Ping implements Pinger: nil once a replica answers GET /livez.
+func (o *HTTPOrigin) Ping(ctx context.Context) error {
+	var last error
+	for _, base := range o.bases {
+		resp, err := o.getAt(ctx, base, "/livez", nil)
+		if err == nil {
+			io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("%w: livez: status %d", ErrUnavailable, resp.StatusCode)
+		}
+		last = err
+	}
+	return last
+}
+
 func statusErr(path string, resp *http.Response) error {
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	switch {
+	case resp.StatusCode == http.StatusUnauthorized:
+		return fmt.Errorf("%w: %s: %q", ErrUnauthorized, path, msg)
 	case resp.StatusCode == http.StatusNotFound:
 		return fmt.Errorf("%w: %s", ErrNotFound, path)
 	case resp.StatusCode == http.StatusForbidden:

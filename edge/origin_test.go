@@ -59,6 +59,7 @@ func startOrigin(tb testing.TB, sites ...*content.Site) *testOrigin {
 	mux.HandleFunc("GET /internal/v1/registry", o.auth(o.registry))
 	mux.HandleFunc("GET /internal/v1/render", o.auth(o.render))
 	mux.HandleFunc("GET /internal/v1/versions", o.auth(o.versions))
+	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{"status":"live"}`)) })
 	o.srv = &http.Server{Handler: mux}
 	go func() { _ = o.srv.Serve(ln) }()
 	tb.Cleanup(o.Kill)
@@ -262,7 +263,7 @@ func TestHTTPOriginAgainstTestOrigin(t *testing.T) {
 	if _, err := h.Render(ctx, RenderRequest{SiteID: "s1", Path: "/", MinVersion: 99}); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("behind: err = %v, want ErrUnavailable", err)
 	}
-	if _, err := NewHTTPOrigin(o.url, "wrong", nil).Registry(ctx); !errors.Is(err, ErrUnavailable) {
+	if _, err := NewHTTPOrigin(o.url, "wrong", nil).Registry(ctx); !errors.Is(err, ErrUnauthorized) {
 		t.Fatalf("bad secret: err = %v", err)
 	}
 	go func() { time.Sleep(50 * time.Millisecond); o.Bump("s1") }()

@@ -44,8 +44,13 @@ type Server struct {
 	flights       flightGroup
 	fills         atomic.Int32 // visitor-started fills in flight (Config.MaxFills)
 	lastOriginErr atomic.Int64 // unix ns of the last failed render
-	ahead         chan *site
-	pending       sync.Map // site id → struct{}: queued for render-ahead
+	// lastHeard is when (unix ns) an origin replica last answered; with a
+	// Pinger origin, pages are marked stale once it is StaleAfter old.
+	lastHeard atomic.Int64
+	pinged    bool // the origin is a Pinger (so lastHeard is kept fresh)
+	fatal     chan error
+	ahead     chan *site
+	pending   sync.Map // site id → struct{}: queued for render-ahead
 
 	csp      []byte
 	ccPublic []byte
@@ -85,7 +90,7 @@ func New(cfg Config) (*Server, error) {
 		shell: cfg.Shell, signer: signer, m: newMetrics(cfg.Region), l1: c1,
 		logins: newLoginThrottle(cfg.LoginEvery, cfg.LoginBurst, cfg.LoginClients),
 		comp:   compressor{brotliLevel: cfg.BrotliLevel},
-		ready:  make(chan struct{}), ahead: make(chan *site, 4096),
+		ready:  make(chan struct{}), ahead: make(chan *site, 4096), fatal: make(chan error, 1),
 		flights: flightGroup{m: map[string]*call{}}, zones: zoneCache{},
 		ctx: ctx, cancel: cancel, clock: clock,
 	}
@@ -109,6 +114,11 @@ func New(cfg Config) (*Server, error) {
 			}
 		})
 		s.goBackground(func() { s.l2.writer(s.ctx) })
+	}
+	s.heard()
+	if p, ok := cfg.Origin.(Pinger); ok {
+		s.pinged = true
+		s.goBackground(func() { s.pingLoop(p) })
 	}
 	s.goBackground(s.follow)
 	s.goBackground(s.sweepLoop)
@@ -156,6 +166,88 @@ func (s *Server) WaitReady(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("edge: waiting for the registry: %w", ctx.Err())
 	}
+}
+
+// Ready reports whether the edge has a registry (from its origin, or from
+// Redis while the origin is down): before, it answers 503 to visitors and
+// on GET /readyz.
+func (s *Server) Ready() bool {
+	select {
+	case <-s.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// Err delivers the error that stopped the edge for good: the origin
+// refused its secret (ErrUnauthorized), which no retry can mend. The
+// caller should shut the edge down and exit.
+func (s *Server) Err() <-chan error { return s.fatal }
+
+// heard records that an origin replica answered.
+func (s *Server) heard() { s.lastHeard.Store(time.Now().UnixNano()) }
+
+// pingLoop keeps lastHeard fresh while any origin replica answers, so a
+// quiet versions long poll does not mark pages stale.
+// When the origin answers again after it did not (an outage or a
+// partition healed), the edge catches up on every site's version at once.
+func (s *Server) pingLoop(p Pinger) {
+	every := s.cfg.StaleAfter / 5
+	up := true
+	s.every(every, func() {
+		ctx, cancel := context.WithTimeout(s.ctx, every)
+		defer cancel()
+		if p.Ping(ctx) != nil {
+			up = false
+			return
+		}
+		s.heard()
+		if !up {
+			up = true
+			s.catchUp()
+		}
+	})
+}
+
+// maxOriginBackoff bounds the wait between two tries of a failed registry
+// load or versions poll, so an edge resumes soon after the origin does.
+const maxOriginBackoff = time.Second
+
+// catchUp asks the origin for every site's version now, instead of waiting
+// for the long poll's next turn or gossip's anti-entropy.
+func (s *Server) catchUp() {
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RenderTimeout)
+	defer cancel()
+	vs, err := s.origin.Versions(ctx, 0, 0)
+	if err != nil {
+		s.log.Debug("catch up", "err", err)
+		return
+	}
+	s.clampVersions(vs)
+	for id, v := range vs.Sites {
+		s.Invalidate(id, v)
+	}
+}
+
+// every runs fn every d until the server stops.
+func (s *Server) every(d time.Duration, fn func()) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+			fn()
+		}
+	}
+}
+
+// originSilent reports whether no origin replica has answered for
+// StaleAfter at now (unix ns).
+func (s *Server) originSilent(now int64) bool {
+	return s.pinged && now-s.lastHeard.Load() > int64(s.cfg.StaleAfter)
 }
 
 // Handler is the visitor-facing fasthttp handler (for tests and embedding).
@@ -219,6 +311,7 @@ func (s *Server) Invalidate(siteID string, version uint64) {
 		return
 	}
 	if raise(&st.known, version) {
+		st.behindSince.CompareAndSwap(0, time.Now().UnixNano())
 		s.queueAhead(st)
 	}
 }
@@ -320,15 +413,21 @@ func (s *Server) follow() {
 			ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RenderTimeout)
 			reg, err := s.origin.Registry(ctx)
 			cancel()
+			if errors.Is(err, ErrUnauthorized) {
+				s.log.Error("the origin refused the edge secret; stopping", "err", err)
+				s.fatal <- fmt.Errorf("edge: registry: %w (check the edge secret)", err)
+				return
+			}
 			if err != nil {
 				s.log.Warn("registry load failed", "err", err)
 				s.registryFromRedis()
 				if !sleepCtx(s.ctx, backoff) {
 					return
 				}
-				backoff = min(backoff*2, 5*time.Second)
+				backoff = min(backoff*2, maxOriginBackoff)
 				continue
 			}
+			s.heard()
 			s.applyRegistry(reg)
 			if s.l2 != nil { // else the Redis connect puts it once it is up
 				if b, err := json.Marshal(reg); err == nil {
@@ -356,9 +455,10 @@ func (s *Server) follow() {
 			if !sleepCtx(s.ctx, backoff) {
 				return
 			}
-			backoff = min(backoff*2, 5*time.Second)
+			backoff = min(backoff*2, maxOriginBackoff)
 			continue
 		}
+		s.heard()
 		backoff = 100 * time.Millisecond
 		if vs.Version != after {
 			loaded = false // routing or access may have changed
@@ -450,18 +550,7 @@ func (s *Server) sweepAhead() {
 	}
 }
 
-func (s *Server) sweepLoop() {
-	t := time.NewTicker(s.cfg.RenderAheadRetry)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-t.C:
-			s.sweepAhead()
-		}
-	}
-}
+func (s *Server) sweepLoop() { s.every(s.cfg.RenderAheadRetry, s.sweepAhead) }
 
 func (s *Server) renderAheadLoop() {
 	for {

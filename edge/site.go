@@ -22,6 +22,9 @@ type site struct {
 	// unconfirmed is when (unix ns) the edge first saw known ahead of what
 	// its origin has, 0 when it is not (see Server.clampVersions).
 	unconfirmed atomic.Int64
+	// behindSince is when (unix ns) known was first seen ahead of current,
+	// 0 while it is not: past StaleAfter, pages are marked stale.
+	behindSince atomic.Int64
 	day         atomic.Pointer[dayInfo]
 	// live is what the origin said of the last version it rendered:
 	// version<<1 | 1 when the site was live (something not operational:
@@ -175,6 +178,24 @@ func raise(a *atomic.Uint64, v uint64) bool {
 			return true
 		}
 	}
+}
+
+// behind reports whether st has served an older version than the newest
+// it knows for longer than bound at now (unix ns). It allocates nothing.
+func (st *site) behind(now int64, bound time.Duration) bool {
+	k, c := st.known.Load(), st.current.Load()
+	if k <= c || c == 0 {
+		if st.behindSince.Load() != 0 {
+			st.behindSince.Store(0)
+		}
+		return false
+	}
+	since := st.behindSince.Load()
+	if since == 0 {
+		st.behindSince.CompareAndSwap(0, now)
+		return false
+	}
+	return now-since > int64(bound)
 }
 
 // serveVersion is the version visitors get now. A site never served yet

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -223,4 +224,53 @@ func renderPage(t testing.TB, c *testCluster, path string) []byte {
 		t.Fatal(err)
 	}
 	return body
+}
+
+// site.update entries already in raft logs replace the branding whole, as
+// they always did; site.patch (what PATCH proposes now) changes the fields
+// given.
+func TestSiteUpdateOpReplaysBrandingWhole(t *testing.T) {
+	m := newMachine(t)
+	s := m.site("acme", "acme.test")
+	m.ok(&Command{Op: OpUpdateSite, Site: s, SiteIn: &SiteInput{Branding: &BrandingInput{LogoURL: ptrTo("https://a.test/l.png"), AccentColor: ptrTo("#112233")}}})
+	m.ok(&Command{Op: OpUpdateSite, Site: s, SiteIn: &SiteInput{Branding: &BrandingInput{LogoURL: ptrTo("https://a.test/2.png")}}})
+	if b := m.st.Sites[s].Branding; b.AccentColor != "" || b.LogoURL != "https://a.test/2.png" {
+		t.Fatalf("old op: branding %+v, want the accent wiped as before", b)
+	}
+	m.ok(&Command{Op: OpPatchSite, Site: s, SiteIn: &SiteInput{Branding: &BrandingInput{AccentColor: ptrTo("#445566")}}})
+	if b := m.st.Sites[s].Branding; b.AccentColor != "#445566" || b.LogoURL != "https://a.test/2.png" {
+		t.Fatalf("patch: branding %+v, want the logo kept", b)
+	}
+}
+
+// A private site must have a way in; a site token naming a site that does
+// not exist is told so, not that the site is someone else's.
+func TestSiteAccessErrors(t *testing.T) {
+	c := newCluster(t, 1, 0)
+	f := newFixture(t, c)
+	for _, tc := range []struct {
+		name, method, path, token string
+		body                      any
+		status                    int
+		field                     string
+	}{
+		{"private without a password", "POST", "/v1/sites", testOperator, map[string]any{"name": "P", "slug": "p", "visibility": "private"}, 422, "access.password"},
+		{"private with a password", "POST", "/v1/sites", testOperator, map[string]any{"name": "P", "slug": "p", "visibility": "private", "access": map[string]any{"password": "a-long-password"}}, 201, ""},
+		{"private with an allowlist", "POST", "/v1/sites", testOperator, map[string]any{"name": "Q", "slug": "q", "visibility": "private", "access": map[string]any{"allow_cidrs": []string{"10.0.0.0/8"}}}, 201, ""},
+		{"made private with no way in", "PATCH", "/v1/sites/acme", f.token, map[string]any{"visibility": "private"}, 422, "access.password"},
+		{"password removed from a private site", "PATCH", "/v1/sites/p", testOperator, map[string]any{"access": map[string]any{"password": ""}}, 422, "access.password"},
+		{"a typo in the site", "GET", "/v1/sites/acmee", f.token, nil, 403, "site"},
+		{"another site", "GET", "/v1/sites/other", f.token, nil, 403, "site"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := call(t, f.base, tc.method, tc.path, tc.token, tc.body)
+			field, _ := a.errField()
+			if a.status != tc.status || field != tc.field {
+				t.Fatalf("%d field %q, want %d %q: %s", a.status, field, tc.status, tc.field, a.body)
+			}
+			if tc.status == 403 && !strings.Contains(string(a.body), `this token is for site \"acme\" only`) {
+				t.Fatalf("the answer does not name the token's site: %s", a.body)
+			}
+		})
+	}
 }

@@ -212,9 +212,8 @@ func equalSecret(a, b string) bool {
 }
 
 var (
-	errNoToken   = &Error{Status: http.StatusUnauthorized, Message: "missing or unknown bearer token", Err: ErrUnauthorized}
-	errOperator  = &Error{Status: http.StatusForbidden, Message: "this route needs the operator token", Err: ErrForbidden}
-	errOtherSite = &Error{Status: http.StatusForbidden, Message: "this token belongs to another site", Err: ErrForbidden}
+	errNoToken  = &Error{Status: http.StatusUnauthorized, Message: "missing or unknown bearer token", Err: ErrUnauthorized}
+	errOperator = &Error{Status: http.StatusForbidden, Message: "this route needs the operator token", Err: ErrForbidden}
 )
 
 func (n *Node) serve(w http.ResponseWriter, r *http.Request, p principal, fn apiFunc) {
@@ -263,7 +262,7 @@ func (n *Node) siteScoped(fn apiFunc) http.Handler {
 			return
 		}
 		hash := HashToken(tok)
-		var site, owner string
+		var site, owner, ownerSlug string
 		var ok bool
 		n.fsm.read(func(st *state) {
 			if s := st.site(r.PathValue("site")); s != nil {
@@ -271,12 +270,19 @@ func (n *Node) siteScoped(fn apiFunc) http.Handler {
 				ok = subtle.ConstantTimeCompare([]byte(hash), []byte(st.Tokens[s.ID])) == 1
 			}
 			owner = st.tokenSites[hash]
+			if s := st.Sites[owner]; s != nil {
+				ownerSlug = s.Slug
+			}
 		})
 		switch {
 		case ok:
 			n.serve(w, r, principal{siteID: site}, fn)
 		case owner != "":
-			writeError(w, errOtherSite)
+			// The same answer whether the site exists or not (a site token
+			// learns nothing of other sites), naming the token's own site so
+			// a typo in the site is plain.
+			writeError(w, &Error{Status: http.StatusForbidden, Field: "site",
+				Message: fmt.Sprintf("this token is for site %q only", ownerSlug), Err: ErrForbidden})
 		default:
 			writeError(w, errNoToken)
 		}
@@ -286,6 +292,11 @@ func (n *Node) siteScoped(fn apiFunc) http.Handler {
 func writeError(w http.ResponseWriter, e *Error) {
 	if e.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
+	}
+	if e.Status == http.StatusUnauthorized {
+		// A client without the right secret gets nothing more on this
+		// connection: guessing costs it a new connection each time.
+		w.Header().Set("Connection", "close")
 	}
 	msg := e.Message
 	if e.Status >= 500 && e.Status != http.StatusServiceUnavailable {
@@ -401,15 +412,35 @@ func (n *Node) propose(w http.ResponseWriter, r *http.Request, p principal, cmd 
 			return invalid("Idempotency-Key", "must be at most %d bytes of text", maxIdemKey)
 		}
 		mac := hmac.New(sha256.New, []byte(n.cfg.ClusterSecret))
-		fmt.Fprintf(mac, "%s\x00%s\x00", r.Method, r.URL.Path)
+		fmt.Fprintf(mac, "%s\x00%s\x00", r.Method, n.canonicalPath(r))
 		mac.Write(body)
 		cmd.Idem = &IdemKey{Key: p.String() + "\x00" + key, Fingerprint: hex.EncodeToString(mac.Sum(nil))}
 	}
+	cmd.Limits = CurrentLimits
 	res, err := n.Propose(r.Context(), cmd)
 	if err != nil {
 		return err
 	}
 	return writeResult(w, res, wrap)
+}
+
+// canonicalPath is the request's path with the site named by its id,
+// whether the client named it by id or slug: a retry of the same request
+// under the same Idempotency-Key fingerprints the same either way.
+func (n *Node) canonicalPath(r *http.Request) string {
+	ref := r.PathValue("site")
+	if ref == "" {
+		return r.URL.Path
+	}
+	s := n.Site(ref)
+	if s == nil || s.ID == ref {
+		return r.URL.Path
+	}
+	prefix := "/v1/sites/" + ref
+	if rest, ok := strings.CutPrefix(r.URL.Path, prefix); ok && (rest == "" || rest[0] == '/') {
+		return "/v1/sites/" + s.ID + rest
+	}
+	return r.URL.Path
 }
 
 // writeResult writes a command's answer: its error, or its status and body
@@ -542,6 +573,9 @@ func (n *Node) createSite(w http.ResponseWriter, r *http.Request, p principal) e
 	if e := in.Validate(true); e != nil {
 		return e
 	}
+	if e := checkWayIn(nil, in); e != nil {
+		return e
+	}
 	token, hash := NewToken()
 	cmd := &Command{Op: OpCreateSite, SiteIn: in, NewIDs: []string{content.NewID()}, TokenHash: hash}
 	if in.Access != nil {
@@ -600,7 +634,12 @@ func (n *Node) updateSite(w http.ResponseWriter, r *http.Request, p principal) e
 	if e := in.Validate(false); e != nil {
 		return e
 	}
-	cmd := &Command{Op: OpUpdateSite, SiteIn: in}
+	if cur := n.Site(r.PathValue("site")); cur != nil {
+		if e := checkWayIn(cur, in); e != nil {
+			return e
+		}
+	}
+	cmd := &Command{Op: OpPatchSite, SiteIn: in}
 	if in.Access != nil {
 		if cmd.PasswordHash, e = hashPassword("access.password", in.Access.Password); e != nil {
 			return e
@@ -608,6 +647,32 @@ func (n *Node) updateSite(w http.ResponseWriter, r *http.Request, p principal) e
 		in.Access.Password = nil
 	}
 	return n.propose(w, r, p, cmd, body, nil)
+}
+
+// checkWayIn refuses a private site that nobody could ever enter: no page
+// password and no allowed addresses, once in is applied to cur (nil: a new
+// site). It is checked where the request arrives, not in the state machine,
+// so entries already in raft logs replay as they were.
+func checkWayIn(cur *content.Site, in *SiteInput) *Error {
+	vis, hasPW, cidrs := content.Public, false, 0
+	if cur != nil {
+		vis, hasPW, cidrs = cur.Visibility, cur.Access.PasswordHash != "", len(cur.Access.AllowCIDRs)
+	}
+	if in.Visibility != nil {
+		vis = *in.Visibility
+	}
+	if a := in.Access; a != nil {
+		if a.Password != nil {
+			hasPW = *a.Password != ""
+		}
+		if a.AllowCIDRs != nil {
+			cidrs = len(*a.AllowCIDRs)
+		}
+	}
+	if vis == content.Private && !hasPW && cidrs == 0 {
+		return invalid("access.password", "a private site needs a password or allow_cidrs, or nobody can open it")
+	}
+	return nil
 }
 
 // siteOf returns the site named in the path or a 404.

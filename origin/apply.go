@@ -116,9 +116,12 @@ func (a *applier) createSite() *Result {
 	s := &content.Site{
 		ID: id, Name: *in.Name, Slug: *in.Slug, Hostnames: deref(in.Hostnames, nil),
 		TimeZone: deref(in.TimeZone, "UTC"), Visibility: deref(in.Visibility, content.Public),
-		URL: deref(in.URL, ""), Branding: deref(in.Branding, content.Branding{}),
+		URL:       deref(in.URL, ""),
 		CreatedAt: a.at, UpdatedAt: a.at,
 		History: content.History{Components: map[string]*content.ComponentHistory{}},
+	}
+	if in.Branding != nil {
+		s.Branding = in.Branding.applyTo(content.Branding{}, true)
 	}
 	if s.URL == "" && len(s.Hostnames) > 0 {
 		s.URL = "https://" + s.Hostnames[0]
@@ -183,6 +186,19 @@ func (a *applier) updateSite(t *siteTx) (any, *Error) {
 	if in.Hostnames != nil {
 		s.Hostnames = slices.Clone(*in.Hostnames)
 	}
+	if in.AddHostnames != nil || in.RemoveHostnames != nil {
+		hs, err := editList(s.Hostnames, in.AddHostnames, in.RemoveHostnames, "hostnames", "hostname of this site")
+		if err != nil {
+			return nil, err
+		}
+		if len(hs) == 0 {
+			return nil, invalid("remove_hostnames", "a site keeps at least one hostname")
+		}
+		if len(hs) > MaxHostnames {
+			return nil, invalid("add_hostnames", "a site has at most %d hostnames", MaxHostnames)
+		}
+		s.Hostnames = hs
+	}
 	if in.TimeZone != nil {
 		s.TimeZone = *in.TimeZone
 	}
@@ -193,7 +209,7 @@ func (a *applier) updateSite(t *siteTx) (any, *Error) {
 		s.URL = *in.URL
 	}
 	if in.Branding != nil {
-		s.Branding = *in.Branding
+		s.Branding = in.Branding.applyTo(s.Branding, a.cmd.Op != OpPatchSite)
 	}
 	if in.Access != nil && in.Access.AllowCIDRs != nil {
 		s.Access.AllowCIDRs = slices.Clone(*in.Access.AllowCIDRs)
@@ -205,6 +221,30 @@ func (a *applier) updateSite(t *siteTx) (any, *Error) {
 		return nil, err
 	}
 	return afterCommit(func() any { return ViewSite(s) }), nil
+}
+
+// editList returns cur without remove and then with add (in order, once
+// each). Removing what cur lacks is an error naming field: a typo must not
+// pass for a change.
+func editList(cur []string, add, remove *[]string, field, what string) ([]string, *Error) {
+	out := slices.Clone(cur)
+	if remove != nil {
+		for _, x := range *remove {
+			i := slices.Index(out, x)
+			if i < 0 {
+				return nil, invalid("remove_"+field, "%q is not a %s", truncate(x), what)
+			}
+			out = slices.Delete(out, i, i+1)
+		}
+	}
+	if add != nil {
+		for _, x := range *add {
+			if !slices.Contains(out, x) {
+				out = append(out, x)
+			}
+		}
+	}
+	return out, nil
 }
 
 func nextPosition(s *content.Site) int {
@@ -387,16 +427,28 @@ func (a *applier) updateGroup(t *siteTx) (any, *Error) {
 	if g := t.s.Component(a.cmd.ID); g == nil || !g.Group {
 		return nil, notFound("id", "group")
 	}
-	if in.Components != nil {
-		if err := checkMembers(t.s, "components", *in.Components); err != nil {
+	members := in.Components
+	if in.AddComponents != nil || in.RemoveComponents != nil {
+		var cur []string
+		for _, c := range t.s.Children(a.cmd.ID) {
+			cur = append(cur, c.ID)
+		}
+		l, err := editList(cur, in.AddComponents, in.RemoveComponents, "components", "component of this group")
+		if err != nil {
+			return nil, err
+		}
+		members = &l
+	}
+	if members != nil {
+		if err := checkMembers(t.s, "components", *members); err != nil {
 			return nil, err
 		}
 		for _, child := range t.s.Children(a.cmd.ID) {
-			if !slices.Contains(*in.Components, child.ID) {
+			if !slices.Contains(*members, child.ID) {
 				t.component(child.ID).GroupID = nil
 			}
 		}
-		for _, m := range *in.Components {
+		for _, m := range *members {
 			t.component(m).GroupID = ptrTo(a.cmd.ID)
 		}
 	}
@@ -765,12 +817,38 @@ func (a *applier) createAudience(t *siteTx) (any, *Error) {
 	if err := checkAudienceComponents(t.s, ids); err != nil {
 		return nil, err
 	}
+	if a.cmd.Limits >= LimitsAudiences {
+		if len(t.s.Audiences) >= MaxAudiences {
+			return nil, invalid("name", "a site has at most %d audiences", MaxAudiences)
+		}
+		if err := checkAudienceRefs(t.s, "", len(ids)); err != nil {
+			return nil, err
+		}
+	}
 	au := &content.Audience{ID: id, Name: *in.Name, ComponentIDs: slices.Clone(ids)}
 	if a.cmd.PasswordHash != nil {
 		au.PasswordHash = *a.cmd.PasswordHash
 	}
 	t.s.Audiences = append(t.s.Audiences, au)
 	return ViewAudience(au), nil
+}
+
+// checkAudienceRefs checks that a site's audiences, with audience skip's
+// references replaced by n, stay within MaxAudienceRefs (a change that
+// does not grow the total always passes: a site over the bound from
+// before it can still shrink).
+func checkAudienceRefs(s *content.Site, skip string, n int) *Error {
+	total, cur := n, 0
+	for _, au := range s.Audiences {
+		cur += len(au.ComponentIDs)
+		if au.ID != skip {
+			total += len(au.ComponentIDs)
+		}
+	}
+	if total > MaxAudienceRefs && total > cur {
+		return invalid("components", "a site's audiences name at most %d components in all", MaxAudienceRefs)
+	}
+	return nil
 }
 
 func checkAudienceComponents(s *content.Site, ids []string) *Error {
@@ -797,11 +875,24 @@ func (a *applier) updateAudience(t *siteTx) (any, *Error) {
 	if in.Name != nil {
 		au.Name = *in.Name
 	}
-	if in.Components != nil {
-		if err := checkAudienceComponents(t.s, *in.Components); err != nil {
+	ids := in.Components
+	if in.AddComponents != nil || in.RemoveComponents != nil {
+		l, err := editList(au.ComponentIDs, in.AddComponents, in.RemoveComponents, "components", "component of this audience")
+		if err != nil {
 			return nil, err
 		}
-		au.ComponentIDs = slices.Clone(*in.Components)
+		ids = &l
+	}
+	if ids != nil {
+		if err := checkAudienceComponents(t.s, *ids); err != nil {
+			return nil, err
+		}
+		if a.cmd.Limits >= LimitsAudiences {
+			if err := checkAudienceRefs(t.s, au.ID, len(*ids)); err != nil {
+				return nil, err
+			}
+		}
+		au.ComponentIDs = slices.Clone(*ids)
 	}
 	if a.cmd.PasswordHash != nil {
 		au.PasswordHash = *a.cmd.PasswordHash

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -74,9 +75,17 @@ func newCluster(t testing.TB, voters, nonvoters int, opts ...func(*Config)) *tes
 			c.waitLeader()
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err := c.leader().n.Join(ctx, JoinInput{ID: tn.id, Address: tn.raftAddr, Voter: tn.voter, APIAddr: tn.url()})
-		cancel()
+		// A loaded machine can cost the leader its lease mid-join: retry
+		// with whoever leads then (a join is idempotent).
+		var err error
+		for try := 0; try < 5; try++ {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_, err = c.leader().n.Join(ctx, JoinInput{ID: tn.id, Address: tn.raftAddr, Voter: tn.voter, APIAddr: tn.url()})
+			cancel()
+			if err == nil || !(errors.Is(err, ErrNoLeader) || errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost)) {
+				break
+			}
+		}
 		if err != nil {
 			t.Fatalf("join %s: %v", tn.id, err)
 		}

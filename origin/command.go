@@ -42,6 +42,10 @@ const (
 	OpRegisterMember    Op = "member.register"
 	OpRemoveMember      Op = "member.remove"
 	OpRotateToken       Op = "site.rotate_token"
+	// OpPatchSite is what PATCH /v1/sites/{site} proposes: field by field,
+	// branding too (site.update, kept for the log, replaces the branding
+	// whole), with add_hostnames and remove_hostnames.
+	OpPatchSite Op = "site.patch"
 	// Custom domains (origin/domains.go).
 	OpAddDomain    Op = "domain.add"
 	OpVerifyDomain Op = "domain.verify"
@@ -97,7 +101,28 @@ type Command struct {
 	Domain *DomainCommand `json:"domain,omitempty"`
 	// Cert is the certificate-storage change of a cert.* command.
 	Cert *CertCommand `json:"cert,omitempty"`
+	// Limits is the version of the per-site limits the proposing replica
+	// enforces (CurrentLimits). Apply checks a limit only for commands
+	// proposed under it, so entries from before a limit replay as they
+	// were applied.
+	Limits int `json:"limits,omitempty"`
 }
+
+// Versions of the per-site limits (Command.Limits).
+const (
+	// LimitsAudiences: at most MaxAudiences audiences per site and
+	// MaxAudienceRefs component references across a site's audiences.
+	LimitsAudiences = 1
+	CurrentLimits   = LimitsAudiences
+)
+
+// Per-site limits from LimitsAudiences on. With MaxComponents they bound a
+// site's registry entry (about 100 bytes a component, 20 a reference) to
+// well under a megabyte, whatever the tenant does.
+const (
+	MaxAudiences    = 100
+	MaxAudienceRefs = 10_000
+)
 
 // IdemKey scopes an Idempotency-Key to its principal and fingerprints the
 // request it was first used with.
@@ -130,8 +155,38 @@ type SiteInput struct {
 	TimeZone   *string             `json:"time_zone,omitempty"`
 	Visibility *content.Visibility `json:"visibility,omitempty"`
 	URL        *string             `json:"url,omitempty"`
-	Branding   *content.Branding   `json:"branding,omitempty"`
+	Branding   *BrandingInput      `json:"branding,omitempty"`
 	Access     *AccessInput        `json:"access,omitempty"`
+	// AddHostnames and RemoveHostnames change the list in place (PATCH
+	// only; not with hostnames): a custom domain added keeps the default.
+	AddHostnames    *[]string `json:"add_hostnames,omitempty"`
+	RemoveHostnames *[]string `json:"remove_hostnames,omitempty"`
+}
+
+// BrandingInput sets how a page looks. On create, and under site.update
+// (the log's old op), it replaces the branding whole: a field left out is
+// empty. Under site.patch (PATCH) only the fields given change; "" clears one.
+type BrandingInput struct {
+	LogoURL     *string `json:"logo_url,omitempty"`
+	AccentColor *string `json:"accent_color,omitempty"`
+	FaviconURL  *string `json:"favicon_url,omitempty"`
+	Description *string `json:"description,omitempty"`
+}
+
+// applyTo returns b applied to dst: whole replaces it, else field by field.
+func (b *BrandingInput) applyTo(dst content.Branding, whole bool) content.Branding {
+	if whole {
+		dst = content.Branding{}
+	}
+	for _, f := range []struct {
+		in  *string
+		out *string
+	}{{b.LogoURL, &dst.LogoURL}, {b.AccentColor, &dst.AccentColor}, {b.FaviconURL, &dst.FaviconURL}, {b.Description, &dst.Description}} {
+		if f.in != nil {
+			*f.out = *f.in
+		}
+	}
+	return dst
 }
 
 // AccessInput sets a site's access rules. Password is hashed by the
@@ -159,6 +214,10 @@ type GroupInput struct {
 	Description *string   `json:"description,omitempty"`
 	Position    *int      `json:"position,omitempty"`
 	Components  *[]string `json:"components,omitempty"`
+	// AddComponents and RemoveComponents change the members in place
+	// (PATCH only; not with components).
+	AddComponents    *[]string `json:"add_components,omitempty"`
+	RemoveComponents *[]string `json:"remove_components,omitempty"`
 }
 
 // IncidentInput is the body of POST and PATCH .../incidents.
@@ -195,6 +254,10 @@ type AudienceInput struct {
 	Name       *string   `json:"name,omitempty"`
 	Components *[]string `json:"components,omitempty"`
 	Password   *string   `json:"password,omitempty"`
+	// AddComponents and RemoveComponents change the list in place (PATCH
+	// only; not with components).
+	AddComponents    *[]string `json:"add_components,omitempty"`
+	RemoveComponents *[]string `json:"remove_components,omitempty"`
 }
 
 // JoinInput is the body of POST /v1/cluster/join.
@@ -354,20 +417,16 @@ func (in *SiteInput) Validate(create bool) *Error {
 			return invalid("slug", "must be 1-63 lowercase letters, digits and dashes")
 		}
 	}
-	if in.Hostnames != nil {
-		if len(*in.Hostnames) > MaxHostnames {
-			return invalid("hostnames", "at most %d", MaxHostnames)
+	for _, l := range []struct {
+		field string
+		list  *[]string
+	}{{"hostnames", in.Hostnames}, {"add_hostnames", in.AddHostnames}, {"remove_hostnames", in.RemoveHostnames}} {
+		if err := checkHostnames(l.field, l.list); err != nil {
+			return err
 		}
-		seen := map[string]bool{}
-		for _, h := range *in.Hostnames {
-			if err := checkHostname("hostnames", h); err != nil {
-				return err
-			}
-			if seen[h] {
-				return invalid("hostnames", "lists %q twice", h)
-			}
-			seen[h] = true
-		}
+	}
+	if err := checkListEdit("hostnames", in.Hostnames, in.AddHostnames, in.RemoveHostnames, create); err != nil {
+		return err
 	}
 	if in.TimeZone != nil {
 		if err := checkTimeZone(*in.TimeZone); err != nil {
@@ -382,7 +441,8 @@ func (in *SiteInput) Validate(create bool) *Error {
 			return err
 		}
 	}
-	if b := in.Branding; b != nil {
+	if in.Branding != nil {
+		b := in.Branding.applyTo(content.Branding{}, true)
 		if err := checkURL("branding.logo_url", b.LogoURL); err != nil {
 			return err
 		}
@@ -410,6 +470,40 @@ func (in *SiteInput) Validate(create bool) *Error {
 				}
 			}
 		}
+	}
+	return nil
+}
+
+func checkHostnames(field string, l *[]string) *Error {
+	if l == nil {
+		return nil
+	}
+	if len(*l) > MaxHostnames {
+		return invalid(field, "at most %d", MaxHostnames)
+	}
+	seen := map[string]bool{}
+	for _, h := range *l {
+		if err := checkHostname(field, h); err != nil {
+			return err
+		}
+		if seen[h] {
+			return invalid(field, "lists %q twice", h)
+		}
+		seen[h] = true
+	}
+	return nil
+}
+
+// checkListEdit checks that a list field is set whole or edited (add_,
+// remove_), not both, and edited only on a change.
+func checkListEdit(field string, set, add, remove *[]string, create bool) *Error {
+	switch {
+	case add == nil && remove == nil:
+		return nil
+	case create:
+		return invalid("add_"+field, "only changes an existing list: give %s", field)
+	case set != nil:
+		return invalid(field, "set the list or add and remove items, not both")
 	}
 	return nil
 }
@@ -464,10 +558,23 @@ func (in *GroupInput) Validate(create bool) *Error {
 	if in.Position != nil && (*in.Position < 0 || *in.Position > 1_000_000) {
 		return invalid("position", "must be between 0 and 1000000")
 	}
-	if in.Components != nil {
-		return checkIDs("components", *in.Components)
+	return checkIDEdits(in.Components, in.AddComponents, in.RemoveComponents, create)
+}
+
+// checkIDEdits checks a components list given whole or as additions and
+// removals.
+func checkIDEdits(set, add, remove *[]string, create bool) *Error {
+	for _, l := range []struct {
+		field string
+		list  *[]string
+	}{{"components", set}, {"add_components", add}, {"remove_components", remove}} {
+		if l.list != nil {
+			if err := checkIDs(l.field, *l.list); err != nil {
+				return err
+			}
+		}
 	}
-	return nil
+	return checkListEdit("components", set, add, remove, create)
 }
 
 // Validate checks an incident input on its own.
@@ -571,10 +678,8 @@ func (in *AudienceInput) Validate(create bool) *Error {
 	if err := checkName("name", in.Name, create); err != nil {
 		return err
 	}
-	if in.Components != nil {
-		if err := checkIDs("components", *in.Components); err != nil {
-			return err
-		}
+	if err := checkIDEdits(in.Components, in.AddComponents, in.RemoveComponents, create); err != nil {
+		return err
 	}
 	if in.Password != nil && (len(*in.Password) > 72 || (*in.Password != "" && len(*in.Password) < 8)) {
 		return invalid("password", "must be 8 to 72 bytes (or empty to remove it)")

@@ -150,6 +150,7 @@ func (n *Node) internalVersions(w http.ResponseWriter, r *http.Request) {
 		}
 		wait = min(d, MaxVersionsWait)
 	}
+	extendWrite(w, wait)
 	ctx, cancel := context.WithTimeout(r.Context(), wait)
 	defer cancel()
 	_ = n.fsm.wait(ctx, func(st *state) bool { return st.Changed > after })

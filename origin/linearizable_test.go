@@ -207,6 +207,25 @@ type procBurst struct {
 
 func startProcBurst(t *testing.T, c *procCluster) *procBurst {
 	t.Helper()
+	pb := procFixture(t, c)
+	var urls []string
+	for _, p := range c.nodes {
+		urls = append(urls, p.url())
+	}
+	pb.burst = startBurst(6, urls, pb.path, pb.token, pb.initial)
+	t.Cleanup(func() {
+		select {
+		case <-pb.stop:
+		default:
+			pb.finish()
+		}
+	})
+	return pb
+}
+
+// procFixture creates the site and incident on c.
+func procFixture(t testing.TB, c *procCluster) *procBurst {
+	t.Helper()
 	leader := c.waitLeader()
 	var created struct {
 		APIToken string `json:"api_token"`
@@ -223,20 +242,7 @@ func startProcBurst(t *testing.T, c *procCluster) *procBurst {
 		t.Fatalf("create incident: %d %s", a.status, a.body)
 	}
 	a.json(t, &inc)
-	pb := &procBurst{token: created.APIToken, incident: inc.ID, path: "/v1/sites/acme/incidents/" + inc.ID + "/updates", initial: len(inc.Updates)}
-	var urls []string
-	for _, p := range c.nodes {
-		urls = append(urls, p.url())
-	}
-	pb.burst = startBurst(6, urls, pb.path, pb.token, pb.initial)
-	t.Cleanup(func() {
-		select {
-		case <-pb.stop:
-		default:
-			pb.finish()
-		}
-	})
-	return pb
+	return &procBurst{token: created.APIToken, incident: inc.ID, path: "/v1/sites/acme/incidents/" + inc.ID + "/updates", initial: len(inc.Updates)}
 }
 
 // waitAcks waits for n more acknowledged writes.

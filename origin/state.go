@@ -262,7 +262,7 @@ func (a *applier) run() *Result {
 	var body any
 	var err *Error
 	switch c.Op {
-	case OpUpdateSite:
+	case OpUpdateSite, OpPatchSite:
 		body, err = a.updateSite(t)
 	case OpCreateComponent:
 		status = http.StatusCreated

@@ -169,7 +169,7 @@ type shellData struct {
 	Favicon     template.URL
 	Logo        string
 	Zone        string
-	Formula     string
+	UptimeNote  string
 	Days        int
 	RecentDays  int
 	CSS         template.CSS
@@ -185,7 +185,7 @@ func (s *Skeleton) render(e content.RegistryEntry, rows []row, total, limit int)
 		Favicon:     favicon(e.Branding),
 		Logo:        logoURL(e.Branding.LogoURL),
 		Zone:        zoneName(e.TimeZone),
-		Formula:     content.UptimeFormula,
+		UptimeNote:  content.UptimeNote,
 		Days:        UptimeDays,
 		RecentDays:  RecentDays,
 		CSS:         template.CSS(s.stylesheet(e)), // our own CSS; the accent is validated

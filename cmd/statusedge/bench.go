@@ -154,7 +154,7 @@ func benchLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 
 	headers := []string{"Accept-Encoding: gzip", "Host: " + demo.Hostname}
-	rep := bench.Report{Title: "cache-hit throughput: demo page, gzip", When: time.Now(), Setup: map[string]string{
+	rep := bench.Report{Title: "cache-hit throughput: demo page, gzip", When: time.Now(), Command: "statusedge bench load " + strings.Join(args, " "), Setup: map[string]string{
 		"cores":           strconv.Itoa(runtime.NumCPU()),
 		"servers pinned":  fmt.Sprintf("core %d", serverCPU),
 		"wrk pinned":      fmt.Sprintf("core %d, 1 thread, %d connections, %s per run", loadCPU, *conns, *dur),

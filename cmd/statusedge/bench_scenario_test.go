@@ -184,11 +184,12 @@ func TestBenchSpikeCounts(t *testing.T) {
 	if published == 0 || e.RenderAheadSwaps == 0 {
 		t.Fatalf("%d updates published, %.0f switches", published, e.RenderAheadSwaps)
 	}
-	// Each switch rendered the four hot paths of its version first; no
-	// key was rendered twice (a render-ahead still running when the load
-	// ended has rendered some of its four).
-	if e.Renders < 4*e.RenderAheadSwaps || e.Renders > 4*float64(published) {
-		t.Errorf("%.0f renders for %.0f switches and %d published versions; want 4 per switch, at most 4 per version", e.Renders, e.RenderAheadSwaps, published)
+	// Each switch rendered the four hot paths of its version first. (How
+	// many renders beyond that — none, if no key renders twice — is the
+	// report's to say: a live site's minutes and a superseded render-ahead
+	// depend on the clock.)
+	if e.Renders < 4*e.RenderAheadSwaps {
+		t.Errorf("%.0f renders for %.0f switches and %d published versions; want 4 per switch", e.Renders, e.RenderAheadSwaps, published)
 	}
 	if e.Hits["origin"] != 0 || e.Skeletons != 0 {
 		t.Errorf("visitors waited for renders: %.0f origin answers, %.0f skeletons", e.Hits["origin"], e.Skeletons)

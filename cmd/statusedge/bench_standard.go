@@ -20,11 +20,11 @@ var standardSet = []struct {
 	name string
 	args []string
 }{
-	{"steady", []string{"--sites", "300", "--duration", "15s", "--rate", "2000"}},
+	{"steady", []string{"--sites", "200", "--duration", "15s", "--rate", "1000"}},
 	{"herd", []string{"--visitors", "10000"}},
-	{"spike", []string{"--sites", "100", "--duration", "15s", "--rate", "2000"}},
-	{"outage", []string{"--sites", "100", "--duration", "20s", "--rate", "2000"}},
-	{"propagation", []string{"--changes", "20", "--sites", "30", "--rate", "600"}},
+	{"spike", []string{"--sites", "50", "--duration", "12s", "--rate", "1000"}},
+	{"outage", []string{"--sites", "50", "--duration", "15s", "--rate", "1000"}},
+	{"propagation", []string{"--changes", "15", "--sites", "20", "--rate", "500"}},
 	{"load", []string{"--duration", "5s", "--rounds", "1"}},
 }
 

@@ -58,6 +58,9 @@ func ctlNouns() []ctlNoun {
 	return []ctlNoun{siteNoun(), domainNoun(), componentNoun(), groupNoun(), incidentNoun(), maintenanceNoun(), audienceNoun(), clusterNoun()}
 }
 
+// ctlDefaultTimeout bounds a verb, retries included, unless --timeout says.
+const ctlDefaultTimeout = 30 * time.Second
+
 // globals are the flags every verb takes (before or after the noun and verb).
 type ctlGlobals struct {
 	origin, token, site, idemKey string
@@ -66,7 +69,7 @@ type ctlGlobals struct {
 }
 
 func (g *ctlGlobals) register(fs *flag.FlagSet) {
-	fs.StringVar(&g.origin, "origin", g.origin, "origin management API URL (env STATUSEDGE_ORIGIN)")
+	fs.StringVar(&g.origin, "origin", g.origin, "origin management API URL, e.g. http://127.0.0.1:7080 (env STATUSEDGE_ORIGIN)")
 	fs.StringVar(&g.token, "token", g.token, "operator or site API token (env STATUSEDGE_TOKEN)")
 	fs.BoolVar(&g.json, "json", g.json, "print the origin's raw JSON answer")
 	fs.DurationVar(&g.timeout, "timeout", g.timeout, "give up after this long, retries included")
@@ -107,7 +110,7 @@ func (e *ctlEnv) run(ctx context.Context, args []string) int {
 		origin:  e.getenv("STATUSEDGE_ORIGIN"),
 		token:   e.getenv("STATUSEDGE_TOKEN"),
 		site:    e.getenv("STATUSEDGE_SITE"),
-		timeout: 30 * time.Second,
+		timeout: ctlDefaultTimeout,
 	}
 	top := flag.NewFlagSet("statusedge ctl", flag.ContinueOnError)
 	top.SetOutput(io.Discard)
@@ -243,7 +246,7 @@ func (s *ctlSession) client() (*client.Client, error) {
 		return s.c, nil
 	}
 	if s.g.origin == "" {
-		return nil, ctlFlagErr("origin", "required (or set STATUSEDGE_ORIGIN), e.g. http://127.0.0.1:8080")
+		return nil, ctlFlagErr("origin", "required (or set STATUSEDGE_ORIGIN): the management API, e.g. http://127.0.0.1:7080")
 	}
 	if s.g.token == "" {
 		return nil, ctlFlagErr("token", "required (or set STATUSEDGE_TOKEN)")
@@ -257,7 +260,7 @@ func (s *ctlSession) client() (*client.Client, error) {
 		if strings.Contains(err.Error(), "token") {
 			return nil, ctlFlagErr("token", "must not contain line breaks")
 		}
-		return nil, ctlFlagErr("origin", "must be an http or https URL such as http://127.0.0.1:8080")
+		return nil, ctlFlagErr("origin", "must be an http or https URL such as http://127.0.0.1:7080 (the management API)")
 	}
 	s.c = c
 	return c, nil
@@ -356,7 +359,7 @@ func (s *ctlSession) describe(err error) (string, int) {
 			if s.verbName == "delete" && ae.Attempts > 1 {
 				return fmt.Sprintf("%s (HTTP 404; an earlier attempt whose answer was lost may have deleted it)", what), 1
 			}
-			return fmt.Sprintf("%s (HTTP 404%s)", what, hint), 1
+			return fmt.Sprintf("%s (HTTP 404%s)", what, hint), 2 // an id or name that is not there: bad input
 		case ae.Status >= 500:
 			return fmt.Sprintf("origin unavailable: %s (HTTP %d after %d attempts%s)", what, ae.Status, ae.Attempts, retry), 1
 		}
@@ -488,8 +491,14 @@ func ctlVerbNames(n *ctlNoun) string {
 }
 
 func (e *ctlEnv) usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: statusedge ctl [--origin URL] [--token T] [--json] <noun> <verb> [flags]")
+	fmt.Fprintln(w, "usage: statusedge ctl [flags] <noun> <verb> [flags]")
 	fmt.Fprintln(w, "\nOrigin and token also come from STATUSEDGE_ORIGIN and STATUSEDGE_TOKEN, the site from STATUSEDGE_SITE.")
+	fmt.Fprintln(w, "\nflags of every verb (before or after the noun and verb):")
+	gfs := flag.NewFlagSet("", flag.ContinueOnError)
+	(&ctlGlobals{timeout: ctlDefaultTimeout}).register(gfs)
+	gtw := ctlTable(w)
+	gfs.VisitAll(func(f *flag.Flag) { fmt.Fprintf(gtw, "  --%s\t%s%s\n", f.Name, f.Usage, ctlDefault(f)) })
+	gtw.Flush()
 	fmt.Fprintln(w, "\nnouns and verbs:")
 	tw := ctlTable(w)
 	for _, n := range ctlNouns() {
@@ -508,6 +517,16 @@ func (e *ctlEnv) nounUsage(w io.Writer, n *ctlNoun) {
 	tw.Flush()
 }
 
+// ctlDefault is " (default X)" for a flag whose default is not its zero
+// value, so help says what leaving it out means.
+func ctlDefault(f *flag.Flag) string {
+	switch f.DefValue {
+	case "", "false", "0", "0s", "[]":
+		return ""
+	}
+	return fmt.Sprintf(" (default %s)", f.DefValue)
+}
+
 func (e *ctlEnv) verbUsage(w io.Writer, n *ctlNoun, v *ctlVerb, fs *flag.FlagSet) {
 	args := ""
 	if v.args != "" {
@@ -523,7 +542,7 @@ func (e *ctlEnv) verbUsage(w io.Writer, n *ctlNoun, v *ctlVerb, fs *flag.FlagSet
 			continue
 		}
 		f := fs.Lookup(name)
-		fmt.Fprintf(tw, "  --%s\t%s\n", name, f.Usage)
+		fmt.Fprintf(tw, "  --%s\t%s%s\n", name, f.Usage, ctlDefault(f))
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "  and --origin, --token, --json, --timeout, --idempotency-key (see 'statusedge ctl -h')")

@@ -23,12 +23,14 @@ func audienceNoun() ctlNoun {
 type ctlAudienceFlags struct {
 	name, password string
 	components     ctlMulti
+	edits          ctlComponentEdits
 }
 
 func registerAudienceFlags(fs *flag.FlagSet) *ctlAudienceFlags {
 	f := &ctlAudienceFlags{}
 	fs.StringVar(&f.name, "name", "", "audience name")
-	fs.Var(&f.components, "component", "a component or group NAME_OR_ID it sees, repeatable")
+	fs.Var(&f.components, "component", "a component or group NAME_OR_ID it sees, repeatable; on update it replaces the list")
+	f.edits.register(fs, "visible")
 	fs.StringVar(&f.password, "password", "", "password that admits its viewers (8-72 bytes; - reads stdin)")
 	return f
 }
@@ -66,7 +68,8 @@ func (f *ctlAudienceFlags) input(ctx context.Context, s *ctlSession, site string
 		return in, err
 	}
 	in.Components = ids
-	return in, nil
+	in.AddComponents, in.RemoveComponents, err = f.edits.input(ctx, s, site, create, ctlAnyKind)
+	return in, err
 }
 
 func audienceCreate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {

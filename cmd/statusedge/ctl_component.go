@@ -42,7 +42,7 @@ func registerComponentFlags(fs *flag.FlagSet) *ctlComponentFlags {
 	fs.IntVar(&f.position, "position", 0, "position on the page")
 	fs.StringVar(&f.status, "status", "", "one of "+ctlEnumList(content.ComponentStatuses))
 	fs.BoolVar(&f.onlyIfDegraded, "only-show-if-degraded", false, "hide the component while it is operational")
-	fs.BoolVar(&f.showcase, "showcase", false, "show uptime bars")
+	fs.BoolVar(&f.showcase, "showcase", true, "show its 90-day uptime bar (--showcase=false hides it)")
 	fs.StringVar(&f.startDate, "start-date", "", "first day of uptime history, YYYY-MM-DD")
 	return f
 }
@@ -293,6 +293,7 @@ type ctlGroupFlags struct {
 	name, description string
 	position          int
 	components        ctlMulti
+	edits             ctlComponentEdits
 }
 
 func registerGroupFlags(fs *flag.FlagSet) *ctlGroupFlags {
@@ -300,7 +301,8 @@ func registerGroupFlags(fs *flag.FlagSet) *ctlGroupFlags {
 	fs.StringVar(&f.name, "name", "", "group name")
 	fs.StringVar(&f.description, "description", "", "one-line description")
 	fs.IntVar(&f.position, "position", 0, "position on the page")
-	fs.Var(&f.components, "component", "a member component NAME_OR_ID, repeatable")
+	fs.Var(&f.components, "component", "a member component NAME_OR_ID, repeatable; on update it replaces the members")
+	f.edits.register(fs, "member")
 	return f
 }
 
@@ -335,7 +337,8 @@ func (f *ctlGroupFlags) input(ctx context.Context, s *ctlSession, site string, c
 		return in, err
 	}
 	in.Components = ids
-	return in, nil
+	in.AddComponents, in.RemoveComponents, err = f.edits.input(ctx, s, site, create, ctlComponentKind)
+	return in, err
 }
 
 func groupCreate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {

@@ -119,9 +119,10 @@ func TestCtlEndToEnd(t *testing.T) {
 		t.Errorf("component list:\n%s", out)
 	}
 
-	// The origin's own validation comes back as one line naming the field.
+	// The origin's own validation comes back as one line naming the field;
+	// an id that is not there is bad input (exit 2), as the README says.
 	code, _, stderr := runCtlTest(t, site, "", "incident", "post", "nosuchincident", "--status", "resolved", "--body", "x")
-	if code != 1 || !strings.HasPrefix(stderr, "statusedge ctl: ") || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "HTTP 404") {
+	if code != 2 || !strings.HasPrefix(stderr, "statusedge ctl: ") || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "HTTP 404") {
 		t.Errorf("unknown incident: exit %d, %q", code, stderr)
 	}
 	code, _, stderr = runCtlTest(t, site, "", "component", "create", "--name", "API", "--group", "API")
@@ -321,7 +322,7 @@ func TestCtlEndToEndEveryVerb(t *testing.T) {
 	}
 
 	ctlMust(t, op, "", "site", "delete", "acme", "--yes")
-	if code, _, stderr := runCtlTest(t, op, "", "site", "get", "acme"); code != 1 || !strings.Contains(stderr, "HTTP 404") {
+	if code, _, stderr := runCtlTest(t, op, "", "site", "get", "acme"); code != 2 || !strings.Contains(stderr, "HTTP 404") {
 		t.Errorf("site get after delete: exit %d, %q", code, stderr)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/netip"
@@ -328,7 +329,7 @@ func ctlMatch(list []*content.Component, ref string, kind ctlRefKind) (string, e
 // client is connected, and --component names become ids (nil when the flag
 // was not given).
 func (s *ctlSession) componentsInput(ctx context.Context, site, noun string, unchanged bool, kind ctlRefKind, names []string) (*[]string, error) {
-	if unchanged && !s.set["component"] {
+	if unchanged && !s.set["component"] && !s.set["add-component"] && !s.set["remove-component"] {
 		return nil, ctlUsagef("%s update: nothing to change (see 'statusedge ctl %s update -h')", noun, noun)
 	}
 	c, err := s.client()
@@ -340,6 +341,50 @@ func (s *ctlSession) componentsInput(ctx context.Context, site, noun string, unc
 		return nil, err
 	}
 	return &ids, nil
+}
+
+// ctlComponentEdits are an update's --add-component and --remove-component:
+// the list changes in place, keeping what is not named.
+type ctlComponentEdits struct{ add, remove ctlMulti }
+
+func (e *ctlComponentEdits) register(fs *flag.FlagSet, what string) {
+	fs.Var(&e.add, "add-component", "update: add a "+what+" component NAME_OR_ID, keeping the others; repeatable")
+	fs.Var(&e.remove, "remove-component", "update: remove a "+what+" component NAME_OR_ID, keeping the others; repeatable")
+}
+
+// input resolves the edits to ids (nil when not given).
+func (e *ctlComponentEdits) input(ctx context.Context, s *ctlSession, site string, create bool, kind ctlRefKind) (add, remove *[]string, err error) {
+	if !s.set["add-component"] && !s.set["remove-component"] {
+		return nil, nil, nil
+	}
+	switch {
+	case create:
+		return nil, nil, ctlFlagErr("add-component", "only on update (give --component to create)")
+	case s.set["component"]:
+		return nil, nil, ctlFlagErr("component", "replaces the list: use it or --add-component/--remove-component, not both")
+	}
+	c, err := s.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, l := range []struct {
+		flag  string
+		names ctlMulti
+		dst   **[]string
+	}{{"add-component", e.add, &add}, {"remove-component", e.remove, &remove}} {
+		if !s.set[l.flag] {
+			continue
+		}
+		if err := ctlCheckRefs(l.flag, l.names); err != nil {
+			return nil, nil, err
+		}
+		ids, err := s.resolve(ctx, c, site, l.flag, kind, l.names)
+		if err != nil {
+			return nil, nil, err
+		}
+		*l.dst = &ids
+	}
+	return add, remove, nil
 }
 
 func (s *ctlSession) resolveOne(ctx context.Context, c *client.Client, site string, kind ctlRefKind) (string, error) {

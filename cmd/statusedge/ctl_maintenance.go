@@ -16,7 +16,7 @@ func maintenanceNoun() ctlNoun {
 		{name: "create", short: "schedule a maintenance", setup: maintenanceCreate},
 		{name: "list", short: "list a site's maintenances", setup: maintenanceList},
 		{name: "get", args: "ID", short: "show a maintenance and its timeline", setup: maintenanceGet},
-		{name: "update", args: "ID", short: "change a maintenance", setup: maintenanceUpdate},
+		{name: "update", args: "ID", short: "change a maintenance's name, window, components or automation (its text changes by 'maintenance post')", setup: maintenanceUpdate},
 		{name: "delete", args: "ID", short: "delete a maintenance", setup: maintenanceDelete},
 		{name: "post", args: "ID", short: "post an update (status and body)", setup: maintenancePost},
 	}}
@@ -29,14 +29,18 @@ type ctlMaintenanceFlags struct {
 	body              *ctlBody
 }
 
-func registerMaintenanceFlags(s *ctlSession) *ctlMaintenanceFlags {
+// registerMaintenanceFlags registers a maintenance's flags; only create
+// takes a body (later text is an update: 'maintenance post').
+func registerMaintenanceFlags(s *ctlSession, create bool) *ctlMaintenanceFlags {
 	f := &ctlMaintenanceFlags{}
 	s.fs.StringVar(&f.name, "name", "", "maintenance name")
 	s.fs.StringVar(&f.from, "scheduled-for", "", "start (RFC 3339)")
 	s.fs.StringVar(&f.until, "scheduled-until", "", "end (RFC 3339), after --scheduled-for")
 	s.fs.Var(&f.components, "component", "an affected component NAME_OR_ID, repeatable")
-	s.fs.BoolVar(&f.auto, "auto-transition", false, "start and complete it automatically at its times")
-	f.body = s.bodyFlags("what is planned")
+	s.fs.BoolVar(&f.auto, "auto-transition", true, "start and complete it automatically at its times (--auto-transition=false: by hand with 'maintenance post')")
+	if create {
+		f.body = s.bodyFlags("what is planned (default \"Scheduled maintenance.\")")
+	}
 	return f
 }
 
@@ -83,8 +87,10 @@ func (f *ctlMaintenanceFlags) input(ctx context.Context, s *ctlSession, site str
 	if s.set["auto-transition"] {
 		in.AutoTransition = &f.auto
 	}
-	if in.Body, err = s.readBody(f.body, false); err != nil {
-		return in, err
+	if f.body != nil {
+		if in.Body, err = s.readBody(f.body, false); err != nil {
+			return in, err
+		}
 	}
 	ids, err := s.componentsInput(ctx, site, "maintenance", !create && in == (client.MaintenanceInput{}), ctlComponentKind, f.components)
 	if err != nil {
@@ -96,7 +102,7 @@ func (f *ctlMaintenanceFlags) input(ctx context.Context, s *ctlSession, site str
 
 func maintenanceCreate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 	s.siteFlag()
-	f := registerMaintenanceFlags(s)
+	f := registerMaintenanceFlags(s, true)
 	return func(ctx context.Context) error {
 		site, err := s.siteRef()
 		if err != nil {
@@ -187,7 +193,7 @@ func ctlPrintMaintenance(w io.Writer, m *content.Maintenance) {
 
 func maintenanceUpdate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 	s.siteFlag()
-	f := registerMaintenanceFlags(s)
+	f := registerMaintenanceFlags(s, false)
 	return func(ctx context.Context) error {
 		site, err := s.siteRef()
 		if err != nil {

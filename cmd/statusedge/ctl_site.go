@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	_ "time/tzdata" // --time-zone is checked locally, also where the OS has no zoneinfo
 
@@ -28,13 +29,16 @@ func siteNoun() ctlNoun {
 type ctlSiteFlags struct {
 	name, slug, timeZone, visibility, url, logoURL, accent, password string
 	hostnames, cidrs                                                 ctlMulti
+	addHostnames, removeHostnames                                    ctlMulti
 }
 
 func registerSiteFlags(fs *flag.FlagSet) *ctlSiteFlags {
 	f := &ctlSiteFlags{}
 	fs.StringVar(&f.name, "name", "", "the page's name")
 	fs.StringVar(&f.slug, "slug", "", "short lowercase name, e.g. acme")
-	fs.Var(&f.hostnames, "hostname", "a hostname of the page, repeatable (the default subdomain first)")
+	fs.Var(&f.hostnames, "hostname", "a hostname of the page, repeatable (the default subdomain first); on update it replaces the list")
+	fs.Var(&f.addHostnames, "add-hostname", "update: add a hostname (e.g. a custom domain), keeping the others; repeatable")
+	fs.Var(&f.removeHostnames, "remove-hostname", "update: remove a hostname, keeping the others; repeatable")
 	fs.StringVar(&f.timeZone, "time-zone", "", "IANA time zone, e.g. Europe/Berlin")
 	fs.StringVar(&f.visibility, "visibility", "", "one of "+ctlEnumList(content.Visibilities))
 	fs.StringVar(&f.url, "url", "", "the page's public URL")
@@ -66,18 +70,25 @@ func (f *ctlSiteFlags) input(set map[string]bool, create bool) (client.SiteInput
 		}
 		in.Slug = &f.slug
 	}
-	if set["hostname"] {
-		hs := []string(f.hostnames)
-		for i, h := range hs {
-			hs[i] = strings.ToLower(strings.TrimSpace(h))
-			if !strings.Contains(hs[i], ".") || strings.ContainsAny(hs[i], "/: ") {
-				return in, ctlFlagErr("hostname", "%q must be a hostname such as status.example.com", ctlClean(h))
-			}
+	for _, l := range []struct {
+		flag string
+		list ctlMulti
+		dst  **[]string
+	}{{"hostname", f.hostnames, &in.Hostnames}, {"add-hostname", f.addHostnames, &in.AddHostnames}, {"remove-hostname", f.removeHostnames, &in.RemoveHostnames}} {
+		if !set[l.flag] {
+			continue
 		}
-		if err := ctlCheckRefs("hostname", hs); err != nil {
+		if create && l.flag != "hostname" {
+			return in, ctlFlagErr(l.flag, "only on update (give --hostname to create)")
+		}
+		hs, err := ctlHostnames(l.flag, l.list)
+		if err != nil {
 			return in, err
 		}
-		in.Hostnames = &hs
+		*l.dst = &hs
+	}
+	if set["hostname"] && (set["add-hostname"] || set["remove-hostname"]) {
+		return in, ctlFlagErr("hostname", "replaces the list: use it or --add-hostname/--remove-hostname, not both")
 	}
 	if set["time-zone"] {
 		if err := ctlCheckTimeZone("time-zone", f.timeZone); err != nil {
@@ -98,13 +109,20 @@ func (f *ctlSiteFlags) input(set map[string]bool, create bool) (client.SiteInput
 		in.URL = &f.url
 	}
 	if set["logo-url"] || set["accent-color"] {
-		if err := ctlCheckURL("logo-url", f.logoURL); err != nil {
-			return in, err
+		// Only the flags given change (an empty value clears that one).
+		in.Branding = &client.BrandingInput{}
+		if set["logo-url"] {
+			if err := ctlCheckURL("logo-url", f.logoURL); err != nil {
+				return in, err
+			}
+			in.Branding.LogoURL = &f.logoURL
 		}
-		if f.accent != "" && !ctlColorRE.MatchString(f.accent) {
-			return in, ctlFlagErr("accent-color", "must be #rrggbb")
+		if set["accent-color"] {
+			if f.accent != "" && !ctlColorRE.MatchString(f.accent) {
+				return in, ctlFlagErr("accent-color", "must be #rrggbb")
+			}
+			in.Branding.AccentColor = &f.accent
 		}
-		in.Branding = &content.Branding{LogoURL: f.logoURL, AccentColor: f.accent}
 	}
 	if set["password"] || set["allow-cidr"] {
 		in.Access = &client.AccessInput{}
@@ -122,6 +140,21 @@ func (f *ctlSiteFlags) input(set map[string]bool, create bool) (client.SiteInput
 		}
 	}
 	return in, nil
+}
+
+// ctlHostnames checks and lowercases the hostnames given to flag.
+func ctlHostnames(flag string, l ctlMulti) ([]string, error) {
+	hs := slices.Clone([]string(l))
+	for i, h := range hs {
+		hs[i] = strings.ToLower(strings.TrimSpace(h))
+		if !strings.Contains(hs[i], ".") || strings.ContainsAny(hs[i], "/: ") {
+			return nil, ctlFlagErr(flag, "%q must be a hostname such as status.example.com", ctlClean(h))
+		}
+	}
+	if err := ctlCheckRefs(flag, hs); err != nil {
+		return nil, err
+	}
+	return hs, nil
 }
 
 func siteCreate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {

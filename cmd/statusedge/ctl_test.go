@@ -304,9 +304,9 @@ func TestCtlBadInput(t *testing.T) {
 		{name: "cluster join no id", args: []string{"cluster", "join", "--address", "10.0.0.2:7000"}, want: "--id: required: the joining replica's server id"},
 		{name: "unknown noun", args: []string{"incidnet", "create"}, want: `unknown noun "incidnet" (want site, site domain, component, group, incident, maintenance, audience, cluster)`},
 		{name: "unknown verb", args: []string{"incident", "resolve"}, want: `incident: unknown verb "resolve" (want create, list, get, update, delete, post)`},
-		{name: "missing origin", args: []string{"incident", "list", "--site", "acme"}, env: map[string]string{"STATUSEDGE_TOKEN": "tok"}, want: "--origin: required (or set STATUSEDGE_ORIGIN), e.g. http://127.0.0.1:8080"},
+		{name: "missing origin", args: []string{"incident", "list", "--site", "acme"}, env: map[string]string{"STATUSEDGE_TOKEN": "tok"}, want: "--origin: required (or set STATUSEDGE_ORIGIN): the management API, e.g. http://127.0.0.1:7080"},
 		{name: "missing token", args: []string{"incident", "list", "--site", "acme"}, env: map[string]string{"STATUSEDGE_ORIGIN": f.url}, want: "--token: required (or set STATUSEDGE_TOKEN)"},
-		{name: "origin not a URL", args: []string{"--origin", "127.0.0.1:8080", "incident", "list", "--site", "acme"}, want: "--origin: must be an http or https URL such as http://127.0.0.1:8080"},
+		{name: "origin not a URL", args: []string{"--origin", "127.0.0.1:8080", "incident", "list", "--site", "acme"}, want: "--origin: must be an http or https URL such as http://127.0.0.1:7080 (the management API)"},
 		{name: "zero timeout", args: []string{"incident", "list", "--site", "acme", "--timeout", "0s"}, want: "--timeout: must be positive"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -351,7 +351,7 @@ func TestCtlServerErrors(t *testing.T) {
 		{"409 key reused", 409, "Idempotency-Key", "reused with another request", 2, "Idempotency-Key: reused with another request (HTTP 409)"},
 		{"401", 401, "", "missing or unknown token", 1, "missing or unknown token (HTTP 401; check --token or STATUSEDGE_TOKEN)"},
 		{"403", 403, "", "this token is for another site", 1, "this token is for another site (HTTP 403; this token has no rights here: use the site's token or the operator token)"},
-		{"404 site", 404, "site", "site not found", 1, "site: site not found (HTTP 404; check --site)"},
+		{"404 site", 404, "site", "site not found", 2, "site: site not found (HTTP 404; check --site)"},
 		{"500 hides nothing but says little", 500, "", "internal error", 1, "origin unavailable: internal error (HTTP 500 after 1 attempts; it may or may not have been applied: rerun with --idempotency-key KEY to retry safely)"},
 		{"503 after every retry", 503, "", "no leader reachable or replica unavailable; retry", 1, "origin unavailable: no leader reachable or replica unavailable; retry (HTTP 503 after 5 attempts; it may or may not have been applied: rerun with --idempotency-key KEY to retry safely)"},
 		{"message with a line break and escape", 422, "name", "bad\nname\x1b[2J", 2, "name: bad name?[2J (HTTP 422; check --name)"},
@@ -554,6 +554,12 @@ func TestCtlUsage(t *testing.T) {
 		{[]string{"--json", "incident", "list", "--site", "acme"}, 0, "[]"},
 		{[]string{"incident", "list", "--json", "--site=acme"}, 0, "[]"},
 		{[]string{"incident", "list", "--site", "acme"}, 0, "no incidents"},
+		// Help says what leaving a flag out means.
+		{[]string{"maintenance", "create", "-h"}, 0, "(default true)"},
+		{[]string{"component", "create", "-h"}, 0, "(--showcase=false hides it) (default true)"},
+		// A maintenance's text changes by posting an update: update does
+		// not offer --body (it was offered and always refused).
+		{[]string{"maintenance", "update", "m1", "--site", "acme", "--body", "x"}, 2, "--body: unknown flag"},
 	} {
 		code, stdout, stderr := runCtlTest(t, ctlEnvFor(f), "", tc.args...)
 		if code != tc.code || !strings.Contains(stdout+stderr, tc.out) {
@@ -640,7 +646,7 @@ func TestCtlDoubleDash(t *testing.T) {
 	f := startCtlFakeOrigin(t)
 	code, _, stderr := runCtlTest(t, ctlEnvFor(f), "", "incident", "get", "--site", "acme", "--", "-weird-id")
 	reqs := f.requests()
-	if code != 1 || len(reqs) != 1 || reqs[0].path != "/v1/sites/acme/incidents/-weird-id" {
+	if code != 2 || len(reqs) != 1 || reqs[0].path != "/v1/sites/acme/incidents/-weird-id" {
 		t.Fatalf("exit %d (%q), requests %+v", code, stderr, reqs)
 	}
 	if stderr != "statusedge ctl: id: incident not found (HTTP 404)\n" {

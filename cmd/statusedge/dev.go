@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -25,17 +24,15 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	redis := fs.String("redis", "", "an existing Redis (host:port) for the single region's edge; none: no L2 cache")
 	startRedis := fs.Bool("start-redis", false, "start a redis-server per region (default with 2+ regions when redis-server is installed)")
 	budget := fs.Duration("render-budget", 0, "edge render budget before the skeleton is sent (0: the edge default)")
-	verbose := fs.Bool("v", false, "log at debug level")
+	verbose := fs.Bool("v", false, "log at debug level (--log-level debug)")
+	logLevel := fs.String("log-level", "warn", "log level: debug, info, warn, error (as statusedge origin and edge)")
 	https := fs.Bool("https", false, "also serve HTTPS: a local ACME CA (Pebble, installed by scripts/setup) issues the demo's custom domain "+devDomain+" its certificate")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: statusedge dev [flags]\n\nRuns the whole system in this process with the demo site \"Acme Cloud\".\n\nflags:")
+		fmt.Fprintln(fs.Output(), "usage: statusedge dev [flags]\n\nRuns the whole system in this process with the demo site \"Acme Cloud\".\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if ok, code := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "statusedge dev: unexpected argument %q\n", fs.Arg(0))
@@ -54,9 +51,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			*startRedis = true
 		}
 	}
-	level := slog.LevelWarn
-	if *verbose {
-		level = slog.LevelDebug
+	level, ok := logLevelFlag(*logLevel, *verbose)
+	if !ok {
+		fmt.Fprintf(stderr, "statusedge dev: --log-level %q: want debug, info, warn or error\n", *logLevel)
+		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 

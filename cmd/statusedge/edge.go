@@ -62,17 +62,17 @@ func (p *prefixList) Set(v string) error {
 const edgeMemoryOverhead = 128 << 20
 
 func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("edge", flag.ContinueOnError)
+	fs := flag.NewFlagSet("statusedge edge", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: statusedge edge --origin URL --edge-secret S [flags]\n\nRun one edge node: the visitor-facing cache in front of a region's origin.\n\nflags:")
+		fmt.Fprintln(fs.Output(), "usage: statusedge edge --origin URL --edge-secret S [flags]\n\nRun one edge node: the visitor-facing cache in front of a region's origin.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	d := edge.DefaultConfig()
 	region := fs.String("region", "local", "`name` of this edge's region")
 	listen := fs.String("listen", "127.0.0.1:8080", "`address` to serve visitors on")
 	redisAddr := fs.String("redis", "", "regional Redis `host:port` (empty: no L2)")
-	originURL := fs.String("origin", "", "the region's origin replica, e.g. http://127.0.0.1:7070 (required)")
+	originURL := fs.String("origin", "", "the region's origin replica, e.g. http://127.0.0.1:7070, then (comma-separated) other regions' replicas to fall back on when it cannot answer (required)")
 	secret := fs.String("edge-secret", "", "the origins' edge secret, for reading their internal API (or $STATUSEDGE_EDGE_SECRET)")
 	clusterSecret := fs.String("cluster-secret", "", "the replicas' cluster secret instead of --edge-secret (or $STATUSEDGE_CLUSTER_SECRET); it also lets the edge write: avoid")
 	l1 := fs.Int64("l1-bytes", d.L1Bytes, "bound of the in-process cache, in `bytes`")
@@ -80,15 +80,14 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sessionKey := fs.String("session-key", "", "key (>= 32 bytes) that signs session cookies; default: derived from the secret, so every edge agrees")
 	var trusted prefixList
 	fs.Var(&trusted, "trusted-proxy", "`CIDR` whose X-Forwarded-For is believed (repeatable, or comma-separated)")
-	verbose := fs.Bool("v", false, "debug logs")
+	verbose := fs.Bool("v", false, "debug logs (--log-level debug)")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error (as statusedge origin)")
 	gf := registerGossipFlags(fs, true)
 	hf := registerHTTPSFlags(fs)
-	poll := fs.Bool("versions-poll", true, "also long-poll the origin for new versions (with gossip, a fallback; false: gossip only)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	poll := fs.Bool("versions-poll", true, "also long-poll the origin for new versions (with gossip, a fallback); false: gossip alone tells of new versions, and the registry is still reloaded every 30 s")
+	staleAfter := fs.Duration("stale-after", d.StaleAfter, "mark every page stale (note, X-Statusedge-Stale, short Cache-Control) when no origin has answered, or a known newer version is not served, for this long")
+	if ok, code := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "statusedge edge: unexpected arguments %q\n", fs.Args())
@@ -96,8 +95,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	*secret = cmp.Or(*secret, os.Getenv("STATUSEDGE_EDGE_SECRET"), *clusterSecret, os.Getenv("STATUSEDGE_CLUSTER_SECRET"))
 	if *originURL == "" || *secret == "" {
-		fmt.Fprintln(stderr, "statusedge edge: --origin and --edge-secret are required")
-		fs.Usage()
+		fmt.Fprintln(stderr, "statusedge edge: --origin and --edge-secret are required (see statusedge edge -h)")
 		return 2
 	}
 	key := []byte(*sessionKey)
@@ -106,9 +104,10 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		m.Write([]byte("statusedge edge session key v1"))
 		key = m.Sum(nil)
 	}
-	level := slog.LevelInfo
-	if *verbose {
-		level = slog.LevelDebug
+	level, ok := logLevelFlag(*logLevel, *verbose)
+	if !ok {
+		fmt.Fprintf(stderr, "statusedge edge: --log-level %q: want debug, info, warn or error\n", *logLevel)
+		return 2
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	var gc gossip.Config
@@ -145,7 +144,9 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(*l1 + edgeMemoryOverhead)
 	}
-	httpOrigin := edge.NewHTTPOrigin(*originURL, *secret, nil)
+	origins := strings.Split(*originURL, ",")
+	httpOrigin := edge.NewHTTPOrigin(origins[0], *secret, nil, origins[1:]...)
+	cfg.StaleAfter = *staleAfter
 	cfg.Origin = httpOrigin
 	cfg.Shell, cfg.SessionKey, cfg.TrustedProxies, cfg.Logger = sk, key, trusted, log
 	if !*poll {
@@ -203,6 +204,9 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			// Every version heard on gossip must carry an origin's
 			// signature; the origin says which key signs.
 			if gc.VerifyKey, err = fetchVerifyKey(ctx, httpOrigin, log); err != nil {
+				if errors.Is(err, edge.ErrUnauthorized) {
+					fmt.Fprintf(stderr, "statusedge edge: %v: check --edge-secret (or $STATUSEDGE_EDGE_SECRET)\n", err)
+				}
 				_ = srv.Shutdown(context.Background())
 				return 1
 			}
@@ -218,6 +222,13 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		log.Info("gossiping", "addr", gf.addr, "seeds", gc.Seeds)
 	}
 	select {
+	case err := <-srv.Err():
+		fmt.Fprintf(stderr, "statusedge edge: %v: check --edge-secret (or $STATUSEDGE_EDGE_SECRET)\n", err)
+		if g != nil {
+			_ = g.Shutdown(context.Background())
+		}
+		_ = srv.Shutdown(context.Background())
+		return 1
 	case err := <-errc:
 		log.Error("edge stopped", "err", err)
 		if g != nil {
@@ -245,15 +256,15 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // fetchVerifyKey asks the origin for the gossip verify key, retrying while
-// it is unreachable, until ctx ends.
+// it is unreachable, until ctx ends; a refused secret ends it at once.
 func fetchVerifyKey(ctx context.Context, o *edge.HTTPOrigin, log *slog.Logger) (ed25519.PublicKey, error) {
 	backoff := 100 * time.Millisecond
 	for {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		k, err := o.GossipVerifyKey(rctx)
 		cancel()
-		if err == nil {
-			return k, nil
+		if err == nil || errors.Is(err, edge.ErrUnauthorized) {
+			return k, err
 		}
 		log.Warn("gossip verify key: asking the origin", "err", err)
 		select {

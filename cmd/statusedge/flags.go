@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 )
 
 // parseFlags parses a subcommand's flags the one way every subcommand
@@ -26,4 +27,17 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (ok b
 		fmt.Fprintf(stderr, "%s: %v (see %s -h)\n", fs.Name(), err, fs.Name())
 		return false, 2
 	}
+}
+
+// logLevelFlag reads --log-level (debug, info, warn, error); -v means debug.
+func logLevelFlag(name string, verbose bool) (slog.Level, bool) {
+	if verbose {
+		return slog.LevelDebug, true
+	}
+	var l slog.Level
+	switch name {
+	case "debug", "info", "warn", "error":
+		return l, l.UnmarshalText([]byte(name)) == nil
+	}
+	return l, false
 }

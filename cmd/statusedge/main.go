@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -31,7 +32,49 @@ func commands() []command {
 		{"edge", "run one edge node", runEdge},
 		{"ctl", "manage sites, components, incidents, maintenances and the cluster", runCtl},
 		{"bench", "run the load and propagation benchmarks", runBench},
+		{"version", "print the version of this binary", runVersion},
 	}
+}
+
+// runVersion prints the module version and the VCS revision the binary was
+// built from (debug.ReadBuildInfo), one line.
+func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] != "-h" && args[0] != "--help" {
+		fmt.Fprintf(stderr, "statusedge version: takes no arguments (got %q)\n", args[0])
+		return 2
+	}
+	fmt.Fprintln(stdout, versionLine())
+	return 0
+}
+
+func versionLine() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "statusedge (unknown version)"
+	}
+	v := bi.Main.Version
+	var rev, modified, at string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		case "vcs.time":
+			at = s.Value
+		}
+	}
+	line := "statusedge " + v
+	if rev != "" {
+		line += " " + rev[:min(12, len(rev))]
+		if modified == "true" {
+			line += "+dirty"
+		}
+	}
+	if at != "" {
+		line += " " + at
+	}
+	return line + " " + bi.GoVersion
 }
 
 func main() {
@@ -42,12 +85,16 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(stderr)
-		if len(args) == 0 {
-			return 2
-		}
+		return 2
+	}
+	switch args[0] {
+	case "-h", "--help", "help": // asked for: to stdout
+		usage(stdout)
 		return 0
+	case "--version", "-version":
+		return runVersion(ctx, nil, stdout, stderr)
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -37,13 +36,14 @@ func dataDirErr(stderr io.Writer, cmd string, err error) int {
 
 // runOrigin runs one origin replica until ctx is done.
 func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("origin", flag.ContinueOnError)
+	fs := flag.NewFlagSet("statusedge origin", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: statusedge origin --data DIR --raft-addr HOST:PORT --api-addr HOST:PORT [--bootstrap [--bootstrap-peers URL,...] | --join URL] [--region R] [--voter=true|false] [--id ID] [--operator-token T] [--cluster-secret S] [--edge-secret E]")
-		fmt.Fprintln(stderr, "Runs one origin replica. The first replica of a new cluster starts once with --bootstrap; every other")
-		fmt.Fprintln(stderr, "starts once with --join; after that each restarts from its own data dir (--join is then ignored).")
-		fmt.Fprintln(stderr, "Exit codes: 1 failure (data dir in use, another cluster's state), 2 bad usage, 3 damaged data dir.")
+		fmt.Fprintln(fs.Output(), "usage: statusedge origin --data DIR --raft-addr HOST:PORT --api-addr HOST:PORT [--bootstrap [--bootstrap-peers URL,...] | --join URL] [--region R] [--voter=true|false] [--id ID] [--operator-token T] [--cluster-secret S] [--edge-secret E]")
+		fmt.Fprintln(fs.Output(), "\nRuns one origin replica: the raft-replicated content, the management API and the renderer.")
+		fmt.Fprintln(fs.Output(), "Runs one origin replica. The first replica of a new cluster starts once with --bootstrap; every other")
+		fmt.Fprintln(fs.Output(), "starts once with --join; after that each restarts from its own data dir (--join is then ignored).")
+		fmt.Fprintln(fs.Output(), "Exit codes: 1 failure (data dir in use, another cluster's state), 2 bad usage, 3 damaged data dir.")
 		fs.PrintDefaults()
 	}
 	var (
@@ -67,11 +67,8 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		domainDNS = fs.String("domain-dns", "", "DNS server `host:port` for custom-domain checks (default: the system's)")
 		gf        = registerGossipFlags(fs, false)
 	)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if ok, code := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "statusedge origin: "+format+"\n", a...)
@@ -164,9 +161,9 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		ln.Close()
 		return dataDirErr(stderr, "statusedge origin", err)
 	}
-	srv := &http.Server{Handler: node.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := origin.HTTPServer(node.Handler())
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- srv.Serve(origin.Listener(ln, 0)) }()
 	fmt.Fprintf(stdout, "origin %s: raft %s, API %s, region %q, voter %v\n", cfg.ID, node.RaftAddr(), cfg.APIAddr, cfg.Region, cfg.Voter)
 	// In the gossip cluster, the leader announces every commit to the edges
 	// of every region; anti-entropy carries this replica's versions.

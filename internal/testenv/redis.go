@@ -1,6 +1,7 @@
 // Package testenv starts the real things tests need (redis-server, headless
-// Chromium) on loopback, in the test's temp dir, and stops them in
-// t.Cleanup. Test-only: it takes a testing.TB and fails the test on error.
+// Chromium, TCP links a test can cut to partition a client from a server)
+// on loopback, in the test's temp dir, and stops them in t.Cleanup.
+// Test-only: it takes a testing.TB and fails the test on error.
 package testenv
 
 import (

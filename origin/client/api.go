@@ -25,8 +25,20 @@ type SiteInput struct {
 	TimeZone   *string             `json:"time_zone,omitempty"`
 	Visibility *content.Visibility `json:"visibility,omitempty"`
 	URL        *string             `json:"url,omitempty"`
-	Branding   *content.Branding   `json:"branding,omitempty"`
+	Branding   *BrandingInput      `json:"branding,omitempty"`
 	Access     *AccessInput        `json:"access,omitempty"`
+	// AddHostnames and RemoveHostnames change the list in place (PATCH only).
+	AddHostnames    *[]string `json:"add_hostnames,omitempty"`
+	RemoveHostnames *[]string `json:"remove_hostnames,omitempty"`
+}
+
+// BrandingInput is how a page looks. A PATCH changes only the fields given
+// ("" clears one); a create takes the rest empty.
+type BrandingInput struct {
+	LogoURL     *string `json:"logo_url,omitempty"`
+	AccentColor *string `json:"accent_color,omitempty"`
+	FaviconURL  *string `json:"favicon_url,omitempty"`
+	Description *string `json:"description,omitempty"`
 }
 
 // AccessInput sets a private site's password (empty removes it) and the
@@ -60,6 +72,9 @@ type GroupInput struct {
 	Description *string   `json:"description,omitempty"`
 	Position    *int      `json:"position,omitempty"`
 	Components  *[]string `json:"components,omitempty"` // component ids
+	// AddComponents and RemoveComponents change the members in place (PATCH only).
+	AddComponents    *[]string `json:"add_components,omitempty"`
+	RemoveComponents *[]string `json:"remove_components,omitempty"`
 }
 
 // IncidentInput is the body of POST .../incidents (PATCH takes only Name and Impact).
@@ -96,6 +111,9 @@ type AudienceInput struct {
 	Name       *string   `json:"name,omitempty"`
 	Components *[]string `json:"components,omitempty"`
 	Password   *string   `json:"password,omitempty"`
+	// AddComponents and RemoveComponents change the list in place (PATCH only).
+	AddComponents    *[]string `json:"add_components,omitempty"`
+	RemoveComponents *[]string `json:"remove_components,omitempty"`
 }
 
 // JoinInput is the body of POST /v1/cluster/join.

@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -226,11 +227,17 @@ func TestUptimeDaysReachable(t *testing.T) {
 				if v, _ := attr(svgs[0], "aria-hidden"); v != "true" {
 					t.Errorf("%s: the bar's 90 rects are exposed to assistive technology", c.ID)
 				}
-				pct := "No data"
-				if c.Uptime != nil {
-					pct = percent(*c.Uptime) + "% uptime"
+				// The figure says what it covers: the days it counts.
+				counted := 0
+				for _, day := range c.Daily {
+					if day.Uptime != nil {
+						counted++
+					}
 				}
-				wantName := shownAsText(c.Name) + ": " + pct + " over " + strconv.Itoa(up.Days) + " days. Daily detail"
+				wantName := shownAsText(c.Name) + ": No data over " + strconv.Itoa(up.Days) + " days. Daily detail"
+				if c.Uptime != nil {
+					wantName = shownAsText(c.Name) + ": " + percent(*c.Uptime) + "% uptime over " + strconv.Itoa(counted) + map[bool]string{true: " day", false: " days"}[counted == 1] + ". Daily detail"
+				}
 				if got := atText(summary); got != wantName {
 					t.Errorf("%s: the bar's accessible name is %q, want %q", c.ID, got, wantName)
 				}
@@ -242,12 +249,36 @@ func TestUptimeDaysReachable(t *testing.T) {
 					continue
 				}
 				items := find(days[0], tagClass("li", ""))
-				if len(items) != len(c.Daily) || len(rects) != len(c.Daily) || len(c.Daily) != up.Days {
-					t.Errorf("%s: %d days listed, %d drawn, %d in uptime.json, want %d", c.ID, len(items), len(rects), len(c.Daily), up.Days)
+				if len(rects) != len(c.Daily) || len(c.Daily) != up.Days {
+					t.Errorf("%s: %d days drawn, %d in uptime.json, want %d", c.ID, len(rects), len(c.Daily), up.Days)
 					continue
 				}
-				for i, day := range c.Daily {
-					item := atText(items[i])
+				// A run of days with no data is one item ("D1 – D2: no
+				// data (N days)"); every other day is an item of its own.
+				k := -1
+				for i := 0; i < len(c.Daily); i++ {
+					day := c.Daily[i]
+					k++
+					if k >= len(items) {
+						t.Errorf("%s: %d items listed for %d days", c.ID, len(items), len(c.Daily))
+						break
+					}
+					item := atText(items[k])
+					if strings.HasPrefix(item, day.Date+" – ") {
+						var to string
+						var n int
+						if _, err := fmt.Sscanf(item[len(day.Date+" – "):], "%10s: no data (%d days)", &to, &n); err != nil || n < 2 || i+n > len(c.Daily) || c.Daily[i+n-1].Date != to {
+							t.Errorf("%s day %d: folded item %q does not match the days", c.ID, i, item)
+							break
+						}
+						for _, x := range c.Daily[i : i+n] {
+							if x.Uptime != nil || len(x.Incidents) > 0 {
+								t.Errorf("%s: folded %q over a day with data (%s)", c.ID, item, x.Date)
+							}
+						}
+						i += n - 1
+						continue
+					}
 					value := ": no data"
 					switch {
 					case day.Uptime != nil:
@@ -261,10 +292,10 @@ func TestUptimeDaysReachable(t *testing.T) {
 					if tip := strings.Join(strings.Fields(text(rects[i])), " "); tip != item {
 						t.Errorf("%s day %d: tooltip %q, list item %q: want the same", c.ID, i, tip, item)
 					}
-					if cls, _ := attr(items[i], "class"); "b"+string(cls[len(cls)-1]) != firstClass(rects[i]) {
+					if cls, _ := attr(items[k], "class"); "b"+string(cls[len(cls)-1]) != firstClass(rects[i]) {
 						t.Errorf("%s day %d: list class %q, bar class %q", c.ID, i, cls, firstClass(rects[i]))
 					}
-					links := find(items[i], tagClass("a", ""))
+					links := find(items[k], tagClass("a", ""))
 					if len(links) != len(day.Incidents) {
 						t.Errorf("%s day %d: %d incident links, want %d (%q)", c.ID, i, len(links), len(day.Incidents), item)
 						continue

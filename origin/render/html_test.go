@@ -306,7 +306,7 @@ func TestHeadIconAndDescription(t *testing.T) {
 // yet, and its bar shows the current status.
 func TestQuietDay(t *testing.T) {
 	r := newRenderer(t)
-	s := allOperational(demo.Site(demoNow.AddDate(0, 0, -1)))
+	s := demo.Operational(demoNow.AddDate(0, 0, -1))
 	body, _, err := r.Render(s, "", "/", demoNow)
 	if err != nil {
 		t.Fatal(err)

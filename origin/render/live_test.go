@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/statusedge/statusedge/content"
 	"github.com/statusedge/statusedge/demo"
 )
 
@@ -64,12 +65,77 @@ func TestLivePagesAreRightAtReadTime(t *testing.T) {
 		t.Error("two renders in the same minute differ")
 	}
 
-	quiet := allOperational(demo.Site(demoNow.AddDate(0, 0, -1)))
+	quiet := demo.Operational(demoNow.AddDate(0, 0, -1))
 	for _, p := range []string{"/", "/api/statusedge/uptime.json", "/api/v2/summary.json"} {
 		a, _, _ := r.Render(quiet, "", p, demoNow.Add(-9*time.Hour))
 		b, _, _ := r.Render(quiet, "", p, demoNow.Add(8*time.Hour))
 		if !bytes.Equal(a, b) {
 			t.Errorf("%s: an all-operational site's page moves within the day", p)
+		}
+	}
+}
+
+// The page says in a sentence what the figures cover and links to the
+// formula, which the uptime page holds; uptime.json carries both.
+func TestUptimeFiguresSayWhatTheyCover(t *testing.T) {
+	r := newRenderer(t)
+	s := demo.Site(demoNow)
+	index, _, _ := r.Render(s, "", "/", demoNow)
+	uptime, _, _ := r.Render(s, "", "/uptime", demoNow)
+	doc, _, _ := r.Render(s, "", "/api/statusedge/uptime.json", demoNow)
+	for _, c := range []struct {
+		name string
+		page []byte
+		want string
+	}{
+		{"the sentence", index, content.UptimeNote},
+		{"the link to the formula", index, `<a href="/uptime#formula">How uptime is counted</a>`},
+		{"the formula, no longer under the components", index, ""},
+		{"the formula's anchor", uptime, `id="formula">Uptime: a day`},
+		{"the note in uptime.json", doc, `"note":"` + content.UptimeNote + `"`},
+	} {
+		if c.want == "" {
+			if bytes.Contains(c.page, []byte("× partial outage) ÷")) {
+				t.Errorf("%s: the formula is printed on the status page", c.name)
+			}
+			continue
+		}
+		if !bytes.Contains(c.page, []byte(c.want)) {
+			t.Errorf("%s: no %q", c.name, c.want)
+		}
+	}
+}
+
+// Markdown headings stay headings, one level below the update's own (h4),
+// on the incident page, the status page and in the feeds; what is not
+// allowed is still stripped.
+func TestMarkdownHeadingsAreKept(t *testing.T) {
+	r := newRenderer(t)
+	s := demo.Site(demoNow)
+	in := s.Incidents[0]
+	u := *in.Updates[len(in.Updates)-1]
+	u.Body = "## Root cause\n\nA full disk.\n\n### Timeline\n\n- 11:02 alerts\n\n## <img src=x onerror=alert(1)>Fix"
+	in.Updates[len(in.Updates)-1] = &u
+	for _, tc := range []struct {
+		path string
+		want []string
+	}{
+		{"/incidents/" + in.ID, []string{"<h5>Root cause</h5>", "<h6>Timeline</h6>", "<h5>Fix</h5>"}},
+		{"/", []string{"<h5>Root cause</h5>"}},
+		{"/history.atom", []string{"&lt;h5&gt;Root cause&lt;/h5&gt;"}},
+		{"/history.rss", []string{"&lt;h5&gt;Root cause&lt;/h5&gt;"}},
+	} {
+		body, _, err := r.Render(s, "", tc.path, demoNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tc.want {
+			if !bytes.Contains(body, []byte(w)) {
+				t.Errorf("%s: no %q", tc.path, w)
+			}
+		}
+		if bytes.Contains(body, []byte("onerror")) || bytes.Contains(body, []byte("<h2>Root")) {
+			t.Errorf("%s: an unsafe attribute or a heading above the update's", tc.path)
 		}
 	}
 }

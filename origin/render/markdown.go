@@ -8,12 +8,17 @@ import (
 
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/parser"
+	gmtext "github.com/yuin/goldmark/text"
+	"github.com/yuin/goldmark/util"
 )
 
 // markdown turns incident and maintenance update bodies into safe HTML: a
 // CommonMark subset rendered by goldmark (raw HTML is never passed through),
-// then sanitized by bluemonday down to links, emphasis, lists and code.
+// then sanitized by bluemonday down to links, emphasis, lists, code and
+// headings (moved under the update's own: headingLevels).
 //
 // Rendered bodies are remembered (a body rarely changes between versions,
 // and the feeds and /history render dozens of them): a two-generation cache
@@ -64,7 +69,7 @@ func (m *markdown) putLocked(body string, h template.HTML) {
 
 func newMarkdown() *markdown {
 	p := bluemonday.NewPolicy()
-	p.AllowElements("p", "br", "em", "strong", "del", "ul", "ol", "li", "code", "pre", "blockquote")
+	p.AllowElements("p", "br", "em", "strong", "del", "ul", "ol", "li", "code", "pre", "blockquote", "h5", "h6")
 	p.AllowAttrs("href").OnElements("a")
 	p.AllowURLSchemes("http", "https", "mailto")
 	p.RequireParseableURLs(true)
@@ -74,9 +79,35 @@ func newMarkdown() *markdown {
 	p.AddTargetBlankToFullyQualifiedLinks(true)
 	return &markdown{
 		// No html.WithUnsafe: goldmark replaces raw HTML with a comment.
-		md:     goldmark.New(goldmark.WithExtensions(extension.Strikethrough, extension.Linkify)),
+		md: goldmark.New(goldmark.WithExtensions(extension.Strikethrough, extension.Linkify),
+			goldmark.WithParserOptions(parser.WithASTTransformers(util.Prioritized(headingLevels{}, 100)))),
 		policy: p,
 	}
+}
+
+// bodyHeading is the level of a body's top headings: one below the
+// update's own heading (h4 on every page), so "## Root cause" is a heading
+// of its update and never outranks the page's.
+const bodyHeading = 5
+
+// headingLevels moves a body's headings under its update: the body's top
+// level becomes bodyHeading, every deeper one bodyHeading+1 (HTML has no h7).
+type headingLevels struct{}
+
+func (headingLevels) Transform(doc *ast.Document, _ gmtext.Reader, _ parser.Context) {
+	top := 7
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if h, ok := n.(*ast.Heading); ok && entering {
+			top = min(top, h.Level)
+		}
+		return ast.WalkContinue, nil
+	})
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if h, ok := n.(*ast.Heading); ok && entering {
+			h.Level = min(bodyHeading+h.Level-top, 6)
+		}
+		return ast.WalkContinue, nil
+	})
 }
 
 // Limits past which a body is shown as plain text instead of Markdown:

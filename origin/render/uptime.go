@@ -73,6 +73,7 @@ type uptimeDoc struct {
 	Page       apiPage           `json:"page"`
 	AsOf       string            `json:"as_of"`
 	Formula    string            `json:"formula"`
+	Note       string            `json:"note"`
 	Days       int               `json:"days"`
 	Components []uptimeComponent `json:"components"`
 }
@@ -98,7 +99,7 @@ func (r *Renderer) uptimeJSON(v *view) ([]byte, error) {
 	last := content.DayNumber(v.asOf, v.loc)
 	first := last - int32(days) + 1
 	incs := v.incidentDays(first, last)
-	doc := uptimeDoc{Page: v.apiPage(), AsOf: v.isoMillis(v.asOf), Formula: content.UptimeFormula, Days: days,
+	doc := uptimeDoc{Page: v.apiPage(), AsOf: v.isoMillis(v.asOf), Formula: content.UptimeFormula, Note: content.UptimeNote, Days: days,
 		Components: []uptimeComponent{}}
 	for _, c := range v.site.Components {
 		if !v.hasShowcase(c) {
@@ -141,8 +142,9 @@ func appendUptimeDoc(buf []byte, doc *uptimeDoc) ([]byte, error) {
 		Page    apiPage `json:"page"`
 		AsOf    string  `json:"as_of"`
 		Formula string  `json:"formula"`
+		Note    string  `json:"note"`
 		Days    int     `json:"days"`
-	}{doc.Page, doc.AsOf, doc.Formula, doc.Days})
+	}{doc.Page, doc.AsOf, doc.Formula, doc.Note, doc.Days})
 	if err != nil {
 		return nil, err
 	}
@@ -381,15 +383,33 @@ func uptimeBar(buf []byte, name string, days []content.DayUptime, first int32, d
 	buf = append(buf, `</svg><span class="uptime-legend"><span class="sr">`...)
 	buf = appendEscaped(buf, name)
 	buf = append(buf, `: </span><span class="uptime-pct">`...)
+	// What the figure covers, in sight: the days it counts (whole days
+	// since the component's start, at most the bar's).
 	if p, ok := content.Percent(days); ok {
-		buf = append(appendPercent(buf, p), "% uptime"...)
+		buf = append(appendPercent(buf, p), "% uptime over "...)
+		buf = appendDays(buf, countedDays(days))
+		buf = append(buf, `</span><span class="sr">. </span>`...)
 	} else {
-		buf = append(buf, "No data"...)
+		buf = append(buf, `No data</span><span class="sr"> over `...)
+		buf = appendDays(buf, len(days))
+		buf = append(buf, `. </span>`...)
 	}
-	buf = append(buf, `</span><span class="sr"> over `...)
-	buf = strconv.AppendInt(buf, int64(len(days)), 10)
-	buf = append(buf, " days. </span><span class=\"more\">Daily detail</span></span></summary>\n<ol class=\"days\">"...)
-	for i, d := range days {
+	buf = append(buf, "<span class=\"more\">Daily detail</span></span></summary>\n<ol class=\"days\">"...)
+	for i := 0; i < len(days); i++ {
+		d := days[i]
+		// A run of days with no data (before the component started) is one
+		// line of the list, not one a day.
+		if j := noDataRun(days, i, today, first, dayIncs); j > i+1 {
+			buf = append(buf, `<li class="b0">`...)
+			buf = append(buf, d.Date...)
+			buf = append(buf, " – "...)
+			buf = append(buf, days[j-1].Date...)
+			buf = append(buf, ": no data ("...)
+			buf = appendDays(buf, j-i)
+			buf = append(buf, ")</li>"...)
+			i = j - 1
+			continue
+		}
 		buf = append(buf, `<li class="b`...)
 		if today(i) {
 			buf = append(buf, statusClass(now))
@@ -406,6 +426,36 @@ func uptimeBar(buf []byte, name string, days []content.DayUptime, first int32, d
 		buf = append(buf, `</li>`...)
 	}
 	return append(buf, "</ol></details>\n"...)
+}
+
+// countedDays is how many of days have data.
+func countedDays(days []content.DayUptime) int {
+	n := 0
+	for _, d := range days {
+		if d.Uptime != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// appendDays appends "1 day" or "N days".
+func appendDays(buf []byte, n int) []byte {
+	buf = strconv.AppendInt(buf, int64(n), 10)
+	if n == 1 {
+		return append(buf, " day"...)
+	}
+	return append(buf, " days"...)
+}
+
+// noDataRun returns the end (exclusive) of the run of days from i that have
+// no data, no incident and are not today (i itself when day i is not one).
+func noDataRun(days []content.DayUptime, i int, today func(int) bool, first int32, dayIncs func(int32) []dayIncident) int {
+	j := i
+	for j < len(days) && days[j].Uptime == nil && days[j].Maintenance == 0 && !today(j) && len(dayIncs(first+int32(j))) == 0 {
+		j++
+	}
+	return j
 }
 
 // maxBarDays is the most days uptimeBar copies texts for (Config allows

@@ -164,6 +164,7 @@
     var h = Math.floor(secs / 3600), m = Math.floor(secs % 3600 / 60);
     return h && m ? h + "h " + m + "m" : h ? h + "h" : m ? m + "m" : secs + "s";
   }
+  function nDays(k) { return k + (k === 1 ? " day" : " days"); }
   function dayClass(x) {
     if (x.uptime == null && !x.maintenance_seconds) return 0;
     return { major_outage: 4, partial_outage: 3, degraded_performance: 2, under_maintenance: 5 }[x.worst] || 1;
@@ -180,17 +181,22 @@
   // and its legend as the summary, and the list of days it discloses.
   function bar(c, u) {
     var daily = (u && u.daily) || [], n = daily.length;
+    var counted = daily.filter(function (x) { return x.uptime != null; }).length, has = u && u.uptime != null;
     var legend = el("span", { "class": "uptime-legend" }, [el("span", { "class": "sr" }, c.name + ": "),
-      el("span", { "class": "uptime-pct" }, u && u.uptime != null ? pct(u.uptime) + "% uptime" : "No data"),
-      el("span", { "class": "sr" }, " over " + n + " days. "), el("span", { "class": "more" }, "Daily detail")]);
+      el("span", { "class": "uptime-pct" }, has ? pct(u.uptime) + "% uptime over " + nDays(counted) : "No data"),
+      el("span", { "class": "sr" }, has ? ". " : " over " + nDays(n) + ". "), el("span", { "class": "more" }, "Daily detail")]);
     if (!n) return el("div", { "class": "daily" }, [el("div", { "class": "uptime-bar" }), legend]); // no uptime data: keep the space
     var svg = d.createElementNS(SVG, "svg"), list = el("ol", { "class": "days" });
     var attrs = { "class": "uptime-bar", viewBox: "0 0 " + (n * 4 - 1) + " 30", preserveAspectRatio: "none", "aria-hidden": "true" };
     for (var k in attrs) svg.setAttribute(k, attrs[k]);
+    // blank: a day with no data, no incident, and not the day so far.
+    function blank(x, i) { return x.uptime == null && !x.maintenance_seconds && !(x.incidents || []).length && !isToday(x, i); }
+    function isToday(x, i) { return i === n - 1 && x.uptime == null && !x.maintenance_seconds && !!TEXT[c.status]; }
+    var run = 0; // the days left of a folded run of blank days
     daily.forEach(function (x, i) {
       var r = d.createElementNS(SVG, "rect"), t = d.createElementNS(SVG, "title");
       // The last day with no data yet is the day so far: the current status.
-      var today = i === n - 1 && x.uptime == null && !x.maintenance_seconds && TEXT[c.status];
+      var today = isToday(x, i);
       var b = "b" + (today ? ({ degraded_performance: 2, partial_outage: 3, major_outage: 4, under_maintenance: 5 }[c.status] || 1) : dayClass(x));
       var s = dayText(x, today, c.status), item = el("li", { "class": b }, s);
       (x.incidents || []).forEach(function (m) {
@@ -204,6 +210,15 @@
       t.textContent = s;
       r.appendChild(t);
       svg.appendChild(r);
+      if (run > 0) { run--; return; }
+      // A run of blank days (before the component started) is one line.
+      var j = i;
+      while (j < n && blank(daily[j], j)) j++;
+      if (j > i + 1) {
+        list.appendChild(el("li", { "class": "b0" }, x.date + " – " + daily[j - 1].date + ": no data (" + nDays(j - i) + ")"));
+        run = j - i - 1;
+        return;
+      }
       list.appendChild(item);
     });
     return el("details", { "class": "daily" }, [el("summary", null, [svg, legend]), list]);
@@ -267,7 +282,7 @@
         el("h2", { id: "h-components" }, "Components"),
         el("p", { "class": "uptime-legend", "aria-hidden": "true" }, [el("span", null, days + " days ago"), el("span", null, "Today")]),
         el("ul", { id: "components", "class": "plain" }, components(s.components, up)),
-        el("p", { "class": "meta" }, ["Uptime: " + (ut.formula || "") + ". ", el("a", { href: "/uptime" }, "Uptime calendars")])
+        el("p", { "class": "meta" }, [(ut.note || "") + " ", el("a", { href: "/uptime#formula" }, "How uptime is counted"), " · ", el("a", { href: "/uptime" }, "Uptime calendars")])
       ]),
       el("section", { id: "recent", "aria-labelledby": "h-recent" }, [
         el("h2", { id: "h-recent" }, "Past " + RECENT + " days"),

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/statusedge/statusedge/content"
+	"github.com/statusedge/statusedge/origin"
+)
+
+// A PATCH changes the fields it names and nothing else: --logo-url keeps the
+// accent colour, --add-hostname keeps the default hostname, group and
+// audience members are added and removed one at a time; and the answer
+// carries the version the change made.
+func TestCtlUpdatesFieldByField(t *testing.T) {
+	api := startCtlOrigin(t)
+	op := map[string]string{"STATUSEDGE_ORIGIN": api, "STATUSEDGE_TOKEN": ctlTestOperator}
+	var created struct {
+		Site     content.Site `json:"site"`
+		APIToken string       `json:"api_token"`
+	}
+	out := ctlMust(t, op, "", "--json", "site", "create", "--name", "Acme", "--slug", "acme", "--hostname", "acme.status.test",
+		"--accent-color", "#123456")
+	if err := json.Unmarshal([]byte(out), &created); err != nil {
+		t.Fatal(err)
+	}
+	site := map[string]string{"STATUSEDGE_ORIGIN": api, "STATUSEDGE_TOKEN": created.APIToken, "STATUSEDGE_SITE": "acme"}
+	get := func() origin.SiteView {
+		t.Helper()
+		var v origin.SiteView
+		if err := json.Unmarshal([]byte(ctlMust(t, site, "", "--json", "site", "get", "acme")), &v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	steps := []struct {
+		name  string
+		args  []string
+		check func(v origin.SiteView) bool
+	}{
+		{"logo keeps the accent", []string{"--logo-url", "https://acme.test/logo.png"},
+			func(v origin.SiteView) bool {
+				return v.Branding.LogoURL == "https://acme.test/logo.png" && v.Branding.AccentColor == "#123456"
+			}},
+		{"accent keeps the logo", []string{"--accent-color", "#654321"},
+			func(v origin.SiteView) bool {
+				return v.Branding.LogoURL == "https://acme.test/logo.png" && v.Branding.AccentColor == "#654321"
+			}},
+		{"an empty logo clears only the logo", []string{"--logo-url", ""},
+			func(v origin.SiteView) bool { return v.Branding.LogoURL == "" && v.Branding.AccentColor == "#654321" }},
+		{"a custom domain keeps the default", []string{"--add-hostname", "status.acme.com"},
+			func(v origin.SiteView) bool {
+				return slices.Equal(v.Hostnames, []string{"acme.status.test", "status.acme.com"})
+			}},
+		{"removing one keeps the other", []string{"--remove-hostname", "acme.status.test"},
+			func(v origin.SiteView) bool { return slices.Equal(v.Hostnames, []string{"status.acme.com"}) }},
+	}
+	for _, st := range steps {
+		out := ctlMust(t, site, "", append([]string{"--json", "site", "update", "acme"}, st.args...)...)
+		var answer origin.SiteView
+		if err := json.Unmarshal([]byte(out), &answer); err != nil {
+			t.Fatal(err)
+		}
+		now := get()
+		if !st.check(now) {
+			t.Errorf("%s: site now %+v %v", st.name, now.Branding, now.Hostnames)
+		}
+		if answer.Version != now.Version || !answer.UpdatedAt.Equal(now.UpdatedAt) {
+			t.Errorf("%s: answer version %d, site's %d", st.name, answer.Version, now.Version)
+		}
+	}
+	for _, bad := range []struct {
+		name, want string
+		args       []string
+	}{
+		{"remove a hostname the site lacks", "remove_hostnames", []string{"--remove-hostname", "nope.acme.com"}},
+		{"remove the last hostname", "at least one hostname", []string{"--remove-hostname", "status.acme.com"}},
+		{"set and add at once", "--hostname", []string{"--hostname", "a.acme.com", "--add-hostname", "b.acme.com"}},
+	} {
+		code, _, stderr := runCtlTest(t, site, "", append([]string{"site", "update", "acme"}, bad.args...)...)
+		if code == 0 || !strings.Contains(stderr, bad.want) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%s: exit %d, %q", bad.name, code, stderr)
+		}
+	}
+
+	ctlMust(t, site, "", "component", "create", "--name", "API")
+	ctlMust(t, site, "", "component", "create", "--name", "Web")
+	ctlMust(t, site, "", "component", "create", "--name", "DB")
+	ctlMust(t, site, "", "group", "create", "--name", "Core", "--component", "API")
+	ctlMust(t, site, "", "group", "update", "Core", "--add-component", "Web", "--add-component", "DB")
+	ctlMust(t, site, "", "group", "update", "Core", "--remove-component", "API")
+	var comps []content.Component
+	if err := json.Unmarshal([]byte(ctlMust(t, site, "", "--json", "component", "list")), &comps); err != nil {
+		t.Fatal(err)
+	}
+	var members []string
+	for _, c := range comps {
+		if c.GroupID != nil {
+			members = append(members, c.Name)
+		}
+	}
+	slices.Sort(members)
+	if !slices.Equal(members, []string{"DB", "Web"}) {
+		t.Errorf("group members %v, want DB, Web", members)
+	}
+
+	var au origin.AudienceView
+	if err := json.Unmarshal([]byte(ctlMust(t, site, "", "--json", "audience", "create", "--name", "Partners", "--component", "API", "--password", "partner-pass")), &au); err != nil {
+		t.Fatal(err)
+	}
+	ctlMust(t, site, "", "audience", "update", au.ID, "--add-component", "DB")
+	out = ctlMust(t, site, "", "--json", "audience", "update", au.ID, "--remove-component", "API")
+	if err := json.Unmarshal([]byte(out), &au); err != nil || len(au.ComponentIDs) != 1 || !au.HasPassword {
+		t.Fatalf("audience after add and remove: %q (%v)", out, err)
+	}
+}

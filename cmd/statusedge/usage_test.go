@@ -1,0 +1,47 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// Every command answers -h on stdout with exit 0, and a bad flag with one
+// line on stderr and exit 2; `statusedge version` prints one line.
+func TestUsageIsConsistent(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		code       int
+		stdout     string // substring
+		stderrLine string // prefix of the one line on stderr ("" none)
+	}{
+		{"top -h", []string{"-h"}, 0, "usage: statusedge <command>", ""},
+		{"no command", nil, 2, "", "usage: statusedge <command>"},
+		{"version", []string{"version"}, 0, "statusedge ", ""},
+		{"version with an argument", []string{"version", "x"}, 2, "", "statusedge version: takes no arguments"},
+		{"dev -h", []string{"dev", "-h"}, 0, "usage: statusedge dev", ""},
+		{"origin -h", []string{"origin", "-h"}, 0, "Runs one origin replica:", ""},
+		{"edge -h", []string{"edge", "-h"}, 0, "usage: statusedge edge", ""},
+		{"ctl -h", []string{"ctl", "-h"}, 0, "--timeout", ""},
+		{"dev bad flag", []string{"dev", "--bogus"}, 2, "", "statusedge dev: flag provided but not defined: -bogus"},
+		{"origin bad flag", []string{"origin", "--bogus"}, 2, "", "statusedge origin: flag provided but not defined: -bogus"},
+		{"edge bad flag", []string{"edge", "--bogus"}, 2, "", "statusedge edge: flag provided but not defined: -bogus"},
+		{"edge bad log level", []string{"edge", "--log-level", "loud", "--origin", "http://127.0.0.1:1", "--edge-secret", "s"}, 2, "", "statusedge edge: --log-level"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tc.args, &stdout, &stderr)
+			if code != tc.code || !strings.Contains(stdout.String(), tc.stdout) {
+				t.Fatalf("exit %d, stdout %q; want %d and %q", code, stdout.String(), tc.code, tc.stdout)
+			}
+			if tc.stderrLine != "" && (!strings.HasPrefix(stderr.String(), tc.stderrLine) || (tc.code == 2 && tc.args != nil && strings.Count(stderr.String(), "\n") != 1)) {
+				t.Fatalf("stderr %q, want one line starting %q", stderr.String(), tc.stderrLine)
+			}
+			if tc.stderrLine == "" && stderr.Len() > 0 {
+				t.Fatalf("stderr %q, want nothing", stderr.String())
+			}
+		})
+	}
+}

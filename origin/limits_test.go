@@ -1,0 +1,96 @@
+package origin
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+)
+
+// A tenant filling its audiences hits MaxAudiences and MaxAudienceRefs, so
+// its registry entry stays small (the review's 4,300 audiences of 1,000
+// components pushed the registry past the edges' limit, and every edge
+// stopped learning of any site's change). Entries from before the limits
+// (Command.Limits 0) still apply as they did: the raft log replays the same.
+func TestAudienceLimits(t *testing.T) {
+	m := newMachine(t)
+	s := m.site("acme")
+	other := m.site("other")
+	comps := make([]string, 200)
+	for i := range comps {
+		comps[i] = fmt.Sprintf("c%03d", i)
+		m.component(s, comps[i], comps[i])
+	}
+	audience := func(site, id string, limits int, ids []string) *Result {
+		return m.apply(&Command{Op: OpCreateAudience, Site: site, NewIDs: []string{id}, Limits: limits,
+			AudienceIn: &AudienceInput{Name: ptrTo(id), Components: &ids}})
+	}
+	// 10,000 references: 50 audiences of 200 components.
+	for i := range MaxAudienceRefs / len(comps) {
+		if r := audience(s, fmt.Sprintf("a%03d", i), CurrentLimits, comps); r.Err != nil {
+			t.Fatalf("audience %d: %v", i, r.Err)
+		}
+	}
+	tests := []struct {
+		name   string
+		cmd    func() *Result
+		status int
+		field  string
+	}{
+		{"one reference past the bound", func() *Result { return audience(s, "over", CurrentLimits, comps[:1]) }, http.StatusUnprocessableEntity, "components"},
+		{"an update that grows past the bound", func() *Result {
+			ids := append(append([]string(nil), comps...), comps[:1]...)
+			return m.apply(&Command{Op: OpUpdateAudience, Site: s, ID: "a000", Limits: CurrentLimits, AudienceIn: &AudienceInput{Components: &ids}})
+		}, http.StatusUnprocessableEntity, "components"},
+		{"an update within the bound", func() *Result {
+			ids := comps[:10]
+			return m.apply(&Command{Op: OpUpdateAudience, Site: s, ID: "a000", Limits: CurrentLimits, AudienceIn: &AudienceInput{Components: &ids}})
+		}, 0, ""},
+		{"an entry from before the limits", func() *Result { return audience(s, "legacy", 0, comps) }, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := tt.cmd()
+			switch {
+			case tt.status == 0 && r.Err != nil:
+				t.Fatalf("err %v", r.Err)
+			case tt.status != 0 && (r.Err == nil || r.Err.Status != tt.status || r.Err.Field != tt.field):
+				t.Fatalf("got %+v, want %d on %q", r.Err, tt.status, tt.field)
+			}
+		})
+	}
+	// Audience count: fill up to MaxAudiences with empty audiences.
+	for i := len(m.st.Sites[s].Audiences); i < MaxAudiences; i++ {
+		if r := audience(s, fmt.Sprintf("e%03d", i), CurrentLimits, nil); r.Err != nil {
+			t.Fatalf("audience %d: %v", i, r.Err)
+		}
+	}
+	if r := audience(s, "onemore", CurrentLimits, nil); r.Err == nil || r.Err.Field != "name" {
+		t.Fatalf("audience past MaxAudiences: %+v", r.Err)
+	}
+	// Another tenant is not affected by acme's count.
+	if r := audience(other, "theirs", CurrentLimits, nil); r.Err != nil {
+		t.Fatalf("other site's audience: %v", r.Err)
+	}
+}
+
+// A retry that names the site by id after the first try named it by slug
+// (or the other way round) is the same request: replayed, not 409.
+func TestIdempotencyKeyAcrossSiteRefs(t *testing.T) {
+	c := newCluster(t, 1, 0)
+	f := newFixture(t, c)
+	body := map[string]any{"name": "Retry", "status": "investigating", "impact": "minor", "body": "b"}
+	first := call(t, f.base, "POST", "/v1/sites/acme/incidents", f.token, body, "Idempotency-Key", "ref-1")
+	second := call(t, f.base, "POST", "/v1/sites/"+f.site+"/incidents", f.token, body, "Idempotency-Key", "ref-1")
+	if first.status != 201 || second.status != 201 || second.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("by slug %d, then by id %d (replayed %q): %s", first.status, second.status, second.header.Get("Idempotent-Replayed"), second.body)
+	}
+	n := 0
+	for _, in := range c.leader().n.Site("acme").Incidents {
+		if in.Name == "Retry" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d incidents named Retry, want 1", n)
+	}
+}
