@@ -399,7 +399,14 @@ func (s *System) StartEdge(ctx context.Context, i int) error {
 	key, _ := hex.DecodeString(sec.SessionKey)
 	ec := edge.DefaultConfig()
 	ec.Region = reg.Name
-	ec.Origin = edge.NewHTTPOrigin(reg.APIURL, sec.EdgeSecret, nil) // reads only
+	// Its own region's replica first, then the others' (reads only).
+	var others []string
+	for _, o := range s.Regions {
+		if o != reg {
+			others = append(others, o.APIURL)
+		}
+	}
+	ec.Origin = edge.NewHTTPOrigin(reg.APIURL, sec.EdgeSecret, nil, others...)
 	ec.Shell = s.shell
 	ec.RedisAddr = reg.RedisURL
 	ec.SessionKey = key

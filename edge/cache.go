@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/bits"
 	"strconv"
 	"sync"
@@ -360,6 +361,7 @@ type l2 struct {
 	localTTL time.Duration
 	timeout  time.Duration
 	m        *metrics
+	log      *slog.Logger // nil: no logs
 
 	client   atomic.Pointer[rueidis.Client]
 	downTill atomic.Int64
@@ -388,7 +390,11 @@ func (c *l2) up() (rueidis.Client, bool) {
 
 func (c *l2) fail(err error) {
 	c.m.redisErrors.Inc()
-	c.downTill.Store(time.Now().Add(l2Breaker).UnixNano())
+	now := time.Now()
+	if c.log != nil && now.UnixNano() >= c.downTill.Load() { // once per breaker opening
+		c.log.Warn("redis error: serving without redis for a moment", "addr", c.addr, "for", l2Breaker, "err", err)
+	}
+	c.downTill.Store(now.Add(l2Breaker).UnixNano())
 }
 
 // connect dials until it succeeds or ctx ends.
@@ -407,6 +413,9 @@ func (c *l2) connect(ctx context.Context, retry time.Duration) {
 			return
 		}
 		c.m.redisErrors.Inc()
+		if c.log != nil {
+			c.log.Warn("redis connect failed; retrying", "addr", c.addr, "retry", retry, "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return

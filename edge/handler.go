@@ -35,6 +35,9 @@ var (
 	hStale          = []byte("X-Statusedge-Stale")
 	hSkeleton       = []byte("X-Statusedge-Skeleton")
 	hCache          = []byte("X-Statusedge-Cache")
+	hACAO           = []byte("Access-Control-Allow-Origin")
+	vAny            = []byte("*")
+	apiV2           = []byte("/api/v2/")
 	outValues       = [numOutcomes][]byte{[]byte("l1"), []byte("l2"), []byte("origin"), []byte("previous"), []byte("skeleton"), []byte("stale")}
 	vOne            = []byte("1")
 	vNoStore        = []byte("no-store")
@@ -150,6 +153,16 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 		return outOther
 	}
 	se := st.entry.Load()
+	if k := st.known.Load(); se.e.Version < k && st.entryChecked.Load() < k {
+		// The site changed since its entry: its access rules may have too
+		// (a site made private). Fail closed: route with a fresh entry or
+		// not at all.
+		if se = s.freshEntry(st); se == nil {
+			ctx.Response.Header.Set("Retry-After", "2")
+			plain(ctx, fasthttp.StatusServiceUnavailable, "This status page is being updated. Please try again shortly.\n")
+			return outError
+		}
+	}
 	if string(path) == loginPath {
 		return s.login(ctx, st, se)
 	}
@@ -180,15 +193,27 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 	baseLen := len(base)
 	full := appendEnc(base, enc)
 	*kp = full
+	// A public site's Statuspage JSON may be read from any origin (a
+	// company's own site showing its status); private and audience pages
+	// never.
+	cors := aud == audPublic && bytes.HasPrefix(npath, apiV2)
 	if v := s.l1.get(full); v != nil {
 		s.keyBufs.Put(kp)
 		s.m.hits[layerL1].Inc()
-		return s.writePage(ctx, st, se, v, private, outL1, now)
+		out := s.writePage(ctx, st, se, v, private, outL1, now)
+		if cors {
+			ctx.Response.Header.SetCanonical(hACAO, vAny)
+		}
+		return out
 	}
 	r := fillReq{st: st, version: ver, aud: aud, originAud: originAud, day: day, minute: minute, at: now,
 		path: string(npath), base: string(full[:baseLen])}
 	s.keyBufs.Put(kp)
-	return s.miss(ctx, se, r, rt, enc, private)
+	out := s.miss(ctx, se, r, rt, enc, private)
+	if cors {
+		ctx.Response.Header.SetCanonical(hACAO, vAny)
+	}
+	return out
 }
 
 // miss waits for the page's fill under the budget (HTML only: feeds and JSON
@@ -229,18 +254,27 @@ func (s *Server) miss(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq, rt rou
 		s.m.previous.Inc()
 		return s.writePage(ctx, r.st, se, prev, private, outPrevious, r.at)
 	}
-	budget := s.cfg.RenderTimeout + time.Second
-	if rt == routeHTML {
+	// Feeds and JSON have no skeleton: they wait for the render, but not
+	// long for a hung origin (dataWait), and no longer than HTML for one
+	// that has gone silent.
+	budget := min(s.cfg.RenderTimeout, dataWait)
+	if rt == routeHTML || s.originSilent(r.at.UnixNano()) {
 		budget = s.cfg.RenderBudget
 	}
 	t := time.NewTimer(budget)
 	defer t.Stop()
+	done := false
 	select {
 	case <-c.done:
+		done = true
 	case <-t.C:
-		return s.skeleton(ctx, se, r)
+		if rt == routeHTML {
+			return s.skeleton(ctx, se, r)
+		}
+		// A feed or JSON gets its newest copy marked stale, or 503 (the
+		// fill goes on in the background).
 	}
-	if c.err == nil {
+	if done && c.err == nil {
 		s.m.hits[c.layer].Inc()
 		return s.writePage(ctx, r.st, se, c.res[enc], private, outcome(c.layer), r.at)
 	}
@@ -252,6 +286,9 @@ func (s *Server) miss(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq, rt rou
 	plain(ctx, fasthttp.StatusServiceUnavailable, "This status page is temporarily unavailable. Please try again shortly.\n")
 	return outError
 }
+
+// dataWait bounds how long a feed or JSON miss waits for its render.
+const dataWait = 3 * time.Second
 
 // previousCopy is the page's newest copy under another key (an earlier day
 // or version, at least r.version), or nil: none, or the origin failing (the

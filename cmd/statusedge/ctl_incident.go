@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/statusedge/statusedge/content"
 	"github.com/statusedge/statusedge/origin/client"
@@ -26,11 +27,11 @@ func incidentCreate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error
 	s.siteFlag()
 	name := fs.String("name", "", "incident name (required)")
 	status := fs.String("status", string(content.Investigating), "one of "+ctlEnumList(content.IncidentStatuses))
-	impact := fs.String("impact", "", "one of "+ctlEnumList(content.Impacts))
+	impact := fs.String("impact", string(content.ImpactNone), "one of "+ctlEnumList(content.Impacts))
 	startedAt := fs.String("started-at", "", "when it started (RFC 3339; default now)")
 	var comps ctlMulti
 	fs.Var(&comps, "component", "NAME_OR_ID=STATUS, repeatable (e.g. api=major_outage)")
-	body := s.bodyFlags("the first update's text")
+	body := s.bodyFlags("the first update's text (none: the first update has no text)")
 	return func(ctx context.Context) error {
 		site, err := s.siteRef()
 		if err != nil {
@@ -84,6 +85,22 @@ func incidentCreate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error
 		})
 		return nil
 	}
+}
+
+// ctlDuplicateWindow is how recent an identical last update must be for
+// incident post to refuse a new one without --again.
+const ctlDuplicateWindow = 10 * time.Minute
+
+// ctlDuplicateOf reports whether in repeats inc's last update (status and
+// text) posted within ctlDuplicateWindow of now, and how long ago it was.
+func ctlDuplicateOf(inc *content.Incident, in client.UpdateInput, now time.Time) (time.Duration, bool) {
+	if inc == nil || len(inc.Updates) == 0 {
+		return 0, false
+	}
+	last := inc.Updates[len(inc.Updates)-1]
+	ago := now.Sub(last.CreatedAt)
+	same := last.Status == in.Status && strings.TrimSpace(last.Body) == strings.TrimSpace(in.Body)
+	return ago, same && ago < ctlDuplicateWindow
 }
 
 // statusMap resolves --component NAME_OR_ID=STATUS values to {id: status}.
@@ -282,6 +299,7 @@ func incidentPost(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 	var comps ctlMulti
 	fs.Var(&comps, "component", "NAME_OR_ID=STATUS, repeatable (e.g. api=operational)")
 	body := s.bodyFlags("the update's text (required)")
+	again := fs.Bool("again", false, "post even if the last update, posted minutes ago, has the same status and text")
 	return func(ctx context.Context) error {
 		site, err := s.siteRef()
 		if err != nil {
@@ -318,6 +336,17 @@ func incidentPost(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 		}
 		if in.Components, err = s.statusMap(ctx, c, site, cs); err != nil {
 			return err
+		}
+		// The same update twice is almost always a command run again by
+		// mistake (each run has a new Idempotency-Key). A retry with
+		// --idempotency-key is safe and not checked.
+		// If the check cannot read the incident the post goes ahead and
+		// reports what went wrong itself.
+		if !*again && s.g.idemKey == "" {
+			cur, err := c.Incident(ctx, site, s.args[0])
+			if ago, dup := ctlDuplicateOf(cur, in, time.Now()); err == nil && dup {
+				return ctlUsagef("incident post: the last update, %s ago, has the same status and text: nothing posted (--again posts it anyway)", ago.Round(time.Second))
+			}
 		}
 		var raw []byte
 		var replayed bool

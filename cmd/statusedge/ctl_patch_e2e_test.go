@@ -116,3 +116,38 @@ func TestCtlUpdatesFieldByField(t *testing.T) {
 		t.Fatalf("audience after add and remove: %q (%v)", out, err)
 	}
 }
+
+// Running the same `incident post` twice posts once: the second run is
+// refused (exit 2) unless --again says it is meant; a different text posts.
+func TestCtlRefusesARepeatedUpdate(t *testing.T) {
+	api := startCtlOrigin(t)
+	op := map[string]string{"STATUSEDGE_ORIGIN": api, "STATUSEDGE_TOKEN": ctlTestOperator}
+	ctlMust(t, op, "", "site", "create", "--name", "Acme", "--slug", "acme")
+	site := map[string]string{"STATUSEDGE_ORIGIN": api, "STATUSEDGE_TOKEN": ctlTestOperator, "STATUSEDGE_SITE": "acme"}
+	var inc content.Incident
+	if err := json.Unmarshal([]byte(ctlMust(t, site, "", "--json", "incident", "create", "--name", "API errors", "--body", "Looking.")), &inc); err != nil {
+		t.Fatal(err)
+	}
+	post := []string{"incident", "post", inc.ID, "--status", "identified", "--body", "A bad deploy."}
+	ctlMust(t, site, "", post...)
+	code, _, stderr := runCtlTest(t, site, "", post...)
+	if code != 2 || !strings.Contains(stderr, "has the same status and text: nothing posted (--again posts it anyway)") {
+		t.Fatalf("the same post again: exit %d, %q", code, stderr)
+	}
+	ctlMust(t, site, "", append(post, "--again")...)
+	ctlMust(t, site, "", "incident", "post", inc.ID, "--status", "identified", "--body", "Rolling back.")
+	var got content.Incident
+	if err := json.Unmarshal([]byte(ctlMust(t, site, "", "--json", "incident", "get", inc.ID)), &got); err != nil {
+		t.Fatal(err)
+	}
+	var bodies []string
+	for _, u := range got.Updates {
+		bodies = append(bodies, u.Body)
+	}
+	if !slices.Equal(bodies, []string{"Looking.", "A bad deploy.", "A bad deploy.", "Rolling back."}) {
+		t.Fatalf("timeline %q", bodies)
+	}
+	if code, out, _ := runCtlTest(t, site, "", "incident", "create", "-h"); code != 0 || !strings.Contains(out, "(default investigating)") || !strings.Contains(out, "(default none)") {
+		t.Errorf("incident create -h does not say its defaults:\n%s", out)
+	}
+}
