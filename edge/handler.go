@@ -153,6 +153,16 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 		return outOther
 	}
 	se := st.entry.Load()
+	if k := st.known.Load(); se.e.Version < k && st.entryChecked.Load() < k {
+		// The site changed since its entry: its access rules may have too
+		// (a site made private). Fail closed: route with a fresh entry or
+		// not at all.
+		if se = s.freshEntry(st); se == nil {
+			ctx.Response.Header.Set("Retry-After", "2")
+			plain(ctx, fasthttp.StatusServiceUnavailable, "This status page is being updated. Please try again shortly.\n")
+			return outError
+		}
+	}
 	if string(path) == loginPath {
 		return s.login(ctx, st, se)
 	}
