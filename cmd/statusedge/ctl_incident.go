@@ -56,7 +56,7 @@ func incidentCreate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error
 			in.Impact = client.Ptr(content.Impact(*impact))
 		}
 		if s.set["started-at"] {
-			if _, err := ctlCheckTime("started-at", *startedAt); err != nil {
+			if _, err := ctlCheckTime("started-at", startedAt); err != nil {
 				return err
 			}
 			in.StartedAt = startedAt
@@ -157,7 +157,7 @@ func incidentList(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 				raw = ctlJSON(list)
 			}
 		}
-		s.out(raw, func(w io.Writer) {
+		s.outZoned(ctx, site, raw, func(w io.Writer) {
 			if len(list) == 0 {
 				fmt.Fprintln(w, "no incidents")
 				return
@@ -166,7 +166,7 @@ func incidentList(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 			fmt.Fprintln(tw, "ID\tSTATUS\tIMPACT\tSTARTED\tUPDATES\tNAME")
 			for _, in := range list {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", ctlClean(in.ID), in.Status, ctlDash(string(in.Impact)),
-					ctlTime(in.StartedAt), len(in.Updates), ctlFirstLine(in.Name, 60))
+					s.tm(in.StartedAt), len(in.Updates), ctlFirstLine(in.Name, 60))
 			}
 			tw.Flush()
 		})
@@ -190,27 +190,27 @@ func incidentGet(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 		if err != nil {
 			return err
 		}
-		s.out(raw, func(w io.Writer) { ctlPrintIncident(w, in) })
+		s.outZoned(ctx, site, raw, func(w io.Writer) { s.printIncident(w, in) })
 		return nil
 	}
 }
 
-func ctlPrintIncident(w io.Writer, in *content.Incident) {
+func (s *ctlSession) printIncident(w io.Writer, in *content.Incident) {
 	tw := ctlTable(w)
 	fmt.Fprintf(tw, "id:\t%s\n", ctlClean(in.ID))
 	fmt.Fprintf(tw, "name:\t%s\n", ctlClean(in.Name))
 	fmt.Fprintf(tw, "status:\t%s\n", in.Status)
 	fmt.Fprintf(tw, "impact:\t%s\n", ctlDash(string(in.Impact)))
-	fmt.Fprintf(tw, "started:\t%s\n", ctlTime(in.StartedAt))
+	fmt.Fprintf(tw, "started:\t%s\n", s.tm(in.StartedAt))
 	if in.ResolvedAt != nil {
-		fmt.Fprintf(tw, "resolved:\t%s\n", ctlTimePtr(in.ResolvedAt))
+		fmt.Fprintf(tw, "resolved:\t%s\n", s.tmPtr(in.ResolvedAt))
 	}
 	fmt.Fprintf(tw, "components:\t%s\n", ctlDash(ctlClean(strings.Join(in.ComponentIDs, ", "))))
 	tw.Flush()
-	ctlPrintTimeline(w, in.Updates)
+	s.printTimeline(w, in.Updates)
 }
 
-func ctlPrintTimeline(w io.Writer, us []*content.Update) {
+func (s *ctlSession) printTimeline(w io.Writer, us []*content.Update) {
 	if len(us) == 0 {
 		return
 	}
@@ -225,7 +225,7 @@ func ctlPrintTimeline(w io.Writer, us []*content.Update) {
 		if len(changes) > 0 {
 			line += " [" + strings.Join(changes, ", ") + "]"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", ctlTime(u.DisplayAt), ctlClean(u.Status), line)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.tm(u.DisplayAt), ctlClean(u.Status), line)
 	}
 	tw.Flush()
 }
@@ -318,7 +318,7 @@ func incidentPost(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 		}
 		in := client.UpdateInput{Status: *status}
 		if s.set["display-at"] {
-			if _, err := ctlCheckTime("display-at", *displayAt); err != nil {
+			if _, err := ctlCheckTime("display-at", displayAt); err != nil {
 				return err
 			}
 			in.DisplayAt = displayAt
@@ -389,7 +389,7 @@ func incidentEditUpdate(fs *flag.FlagSet, s *ctlSession) func(context.Context) e
 		}
 		var in client.UpdateEdit
 		if s.set["display-at"] {
-			if _, err := ctlCheckTime("display-at", *displayAt); err != nil {
+			if _, err := ctlCheckTime("display-at", displayAt); err != nil {
 				return err
 			}
 			in.DisplayAt = displayAt

@@ -67,11 +67,33 @@ func ctlCheckText(flagName, v string, max int) error {
 	return nil
 }
 
-func ctlCheckTime(flagName, v string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339, v)
-	if err != nil || t.Year() < 1970 || t.Year() > 9999 {
-		return time.Time{}, ctlFlagErr(flagName, "must be an RFC 3339 time such as 2026-11-24T14:05:00Z")
+// ctlCheckTime reads a time flag: RFC 3339 (2026-11-24T14:05:00Z), "now",
+// or relative to now ("+1h", "+90m", "-10m"). It rewrites *v as RFC 3339,
+// what the API takes.
+func ctlCheckTime(flagName string, v *string) (time.Time, error) {
+	return ctlParseTime(flagName, v, time.Now())
+}
+
+func ctlParseTime(flagName string, v *string, now time.Time) (time.Time, error) {
+	s := strings.TrimSpace(*v)
+	var t time.Time
+	var err error
+	switch {
+	case s == "now":
+		t = now
+	case strings.HasPrefix(s, "+") || strings.HasPrefix(s, "-"):
+		var d time.Duration
+		if d, err = time.ParseDuration(s); err == nil {
+			t = now.Add(d)
+		}
+	default:
+		t, err = time.Parse(time.RFC3339, s)
 	}
+	if err != nil || t.Year() < 1970 || t.Year() > 9999 {
+		return time.Time{}, ctlFlagErr(flagName, "must be an RFC 3339 time such as 2026-11-24T14:05:00Z, now, or relative such as +1h or -10m")
+	}
+	t = t.Truncate(time.Second)
+	*v = t.UTC().Format(time.RFC3339)
 	return t, nil
 }
 

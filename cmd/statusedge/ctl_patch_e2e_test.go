@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/statusedge/statusedge/content"
 	"github.com/statusedge/statusedge/origin"
@@ -191,5 +192,29 @@ func TestCtlEditAndDeleteAnUpdate(t *testing.T) {
 		if code, _, stderr := runCtlTest(t, site, "", bad...); code != 2 || strings.Count(stderr, "\n") != 1 {
 			t.Errorf("%q: exit %d, %q", bad, code, stderr)
 		}
+	}
+}
+
+// Times go in relative to now and come out in the site's zone, to the
+// second, as its page shows them.
+func TestCtlTimesInTheSitesZone(t *testing.T) {
+	api := startCtlOrigin(t)
+	op := map[string]string{"STATUSEDGE_ORIGIN": api, "STATUSEDGE_TOKEN": ctlTestOperator}
+	ctlMust(t, op, "", "site", "create", "--name", "Acme", "--slug", "acme", "--time-zone", "Asia/Tokyo")
+	site := map[string]string{"STATUSEDGE_ORIGIN": api, "STATUSEDGE_TOKEN": ctlTestOperator, "STATUSEDGE_SITE": "acme"}
+	ctlMust(t, site, "", "component", "create", "--name", "DB")
+	out := ctlMust(t, site, "", "maintenance", "create", "--name", "Upgrade", "--scheduled-for", "+1h", "--scheduled-until", "+2h", "--component", "DB")
+	if !strings.Contains(out, " JST to ") || strings.Count(out, ":") < 4 {
+		t.Fatalf("maintenance create: %q, want the window in JST to the second", out)
+	}
+	var ms []content.Maintenance
+	if err := json.Unmarshal([]byte(ctlMust(t, site, "", "--json", "maintenance", "list")), &ms); err != nil || len(ms) != 1 {
+		t.Fatal(err)
+	}
+	if d := ms[0].ScheduledUntil.Sub(ms[0].ScheduledFor); d != time.Hour {
+		t.Fatalf("window of %s, want 1h", d)
+	}
+	if ahead := time.Until(ms[0].ScheduledFor); ahead < 50*time.Minute || ahead > 70*time.Minute {
+		t.Fatalf("starts in %s, want about 1h", ahead)
 	}
 }
