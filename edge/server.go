@@ -100,7 +100,7 @@ func New(cfg Config) (*Server, error) {
 	s.ccPublic = buildPublicCC(cfg.PublicMaxAge)
 	s.hdr = newHeaderBlocks(s.csp, s.ccPublic)
 	s.metricH = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{}))
-	s.srv = HTTPServer(s.handle)
+	s.srv = HTTPServer(s.PlainHandler(nil, false, "")) // pages, and pending domains' ownership tokens (https.go)
 	s.srv.Logger = slogPrinter{s.log}
 	if cfg.RedisAddr != "" {
 		s.l2 = &l2{addr: cfg.RedisAddr, ttl: cfg.RedisTTL, localTTL: cfg.RedisLocalTTL, timeout: cfg.RedisTimeout,
