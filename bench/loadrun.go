@@ -189,8 +189,8 @@ func (r LoadRun) plotOverTime(path string) error {
 				return fmt.Errorf("bench: plot: %w", err)
 			}
 			l.Color = plotutil.Color(3 + kinds[label])
-			l.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
-			l.Width = vg.Points(0.6)
+			l.Dashes = plotutil.Dashes(1 + kinds[label])
+			l.Width = vg.Points(1)
 			p.Add(l)
 			if first {
 				p.Legend.Add(label, l)

@@ -35,6 +35,9 @@ var (
 	hStale          = []byte("X-Statusedge-Stale")
 	hSkeleton       = []byte("X-Statusedge-Skeleton")
 	hCache          = []byte("X-Statusedge-Cache")
+	hACAO           = []byte("Access-Control-Allow-Origin")
+	vAny            = []byte("*")
+	apiV2           = []byte("/api/v2/")
 	outValues       = [numOutcomes][]byte{[]byte("l1"), []byte("l2"), []byte("origin"), []byte("previous"), []byte("skeleton"), []byte("stale")}
 	vOne            = []byte("1")
 	vNoStore        = []byte("no-store")
@@ -150,6 +153,16 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 		return outOther
 	}
 	se := st.entry.Load()
+	if k := st.known.Load(); se.e.Version < k && st.entryChecked.Load() < k {
+		// The site changed since its entry: its access rules may have too
+		// (a site made private). Fail closed: route with a fresh entry or
+		// not at all.
+		if se = s.freshEntry(st); se == nil {
+			ctx.Response.Header.Set("Retry-After", "2")
+			plain(ctx, fasthttp.StatusServiceUnavailable, "This status page is being updated. Please try again shortly.\n")
+			return outError
+		}
+	}
 	if string(path) == loginPath {
 		return s.login(ctx, st, se)
 	}
@@ -180,15 +193,27 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 	baseLen := len(base)
 	full := appendEnc(base, enc)
 	*kp = full
+	// A public site's Statuspage JSON may be read from any origin (a
+	// company's own site showing its status); private and audience pages
+	// never.
+	cors := aud == audPublic && bytes.HasPrefix(npath, apiV2)
 	if v := s.l1.get(full); v != nil {
 		s.keyBufs.Put(kp)
 		s.m.hits[layerL1].Inc()
-		return s.writePage(ctx, st, se, v, private, outL1, now)
+		out := s.writePage(ctx, st, se, v, private, outL1, now)
+		if cors {
+			ctx.Response.Header.SetCanonical(hACAO, vAny)
+		}
+		return out
 	}
 	r := fillReq{st: st, version: ver, aud: aud, originAud: originAud, day: day, minute: minute, at: now,
 		path: string(npath), base: string(full[:baseLen])}
 	s.keyBufs.Put(kp)
-	return s.miss(ctx, se, r, rt, enc, private)
+	out := s.miss(ctx, se, r, rt, enc, private)
+	if cors {
+		ctx.Response.Header.SetCanonical(hACAO, vAny)
+	}
+	return out
 }
 
 // miss waits for the page's fill under the budget (HTML only: feeds and JSON

@@ -32,6 +32,9 @@ type site struct {
 	live atomic.Uint64
 	// fills counts the visitor-started fills in flight (Config.MaxFillsPerSite).
 	fills atomic.Int32
+	// entryChecked is the known version at the last refresh of the entry
+	// from the origin (Server.freshEntry).
+	entryChecked atomic.Uint64
 }
 
 // setLive records whether version v of the site is live, unless a newer
