@@ -113,7 +113,7 @@ func (s *Server) fill(c *call, r fillReq) {
 		at = s.cfg.Now()
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RenderTimeout)
-	rd, err := s.origin.Render(ctx, RenderRequest{SiteID: r.st.id, Path: r.path, Audience: r.originAud, MinVersion: r.version, At: at})
+	rd, err := s.origin.Render(ctx, RenderRequest{SiteID: r.st.id, Path: r.path, Audience: r.originAud, Viewer: viewerOf(r.aud), MinVersion: r.version, At: at})
 	cancel()
 	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrForbidden) {
 		s.heard()
@@ -311,4 +311,15 @@ func indexFold(b, sub []byte) int {
 		}
 	}
 	return -1
+}
+
+// viewerOf is the viewer (RenderRequest.Viewer) a cache-key audience stands for.
+func viewerOf(aud string) string {
+	switch aud {
+	case audPublic:
+		return "public"
+	case audPrivate:
+		return "private"
+	}
+	return "audience"
 }

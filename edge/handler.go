@@ -9,9 +9,11 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/statusedge/statusedge/content"
+	"github.com/statusedge/statusedge/origin/render/style"
 	"github.com/valyala/fasthttp"
 )
 
@@ -35,6 +37,9 @@ var (
 	hStale          = []byte("X-Statusedge-Stale")
 	hSkeleton       = []byte("X-Statusedge-Skeleton")
 	hCache          = []byte("X-Statusedge-Cache")
+	hACAO           = []byte("Access-Control-Allow-Origin")
+	vAny            = []byte("*")
+	apiV2           = []byte("/api/v2/")
 	outValues       = [numOutcomes][]byte{[]byte("l1"), []byte("l2"), []byte("origin"), []byte("previous"), []byte("skeleton"), []byte("stale")}
 	vOne            = []byte("1")
 	vNoStore        = []byte("no-store")
@@ -47,8 +52,12 @@ var (
 	ctJSON          = []byte("application/json")
 )
 
-// loginPath is the edge's own login form (GET shows it, POST checks it).
-const loginPath = "/_statusedge/login"
+// loginPath is the edge's own login form (GET shows it, POST checks it);
+// logoutPath signs out (POST: the session cookie is cleared).
+const (
+	loginPath  = "/_statusedge/login"
+	logoutPath = "/_statusedge/logout"
+)
 
 const (
 	// maxPassword is the longest password checked (bcrypt reads 72 bytes).
@@ -150,6 +159,19 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 		return outOther
 	}
 	se := st.entry.Load()
+	if k := st.known.Load(); se.e.Version < k && st.entryChecked.Load() < k {
+		// The site changed since its entry: its access rules may have too
+		// (a site made private). Fail closed: route with a fresh entry or
+		// not at all.
+		if se = s.freshEntry(st); se == nil {
+			ctx.Response.Header.Set("Retry-After", "2")
+			plain(ctx, fasthttp.StatusServiceUnavailable, "This status page is being updated. Please try again shortly.\n")
+			return outError
+		}
+	}
+	if string(path) == logoutPath {
+		return s.logout(ctx)
+	}
 	if string(path) == loginPath {
 		return s.login(ctx, st, se)
 	}
@@ -180,15 +202,27 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 	baseLen := len(base)
 	full := appendEnc(base, enc)
 	*kp = full
+	// A public site's Statuspage JSON may be read from any origin (a
+	// company's own site showing its status); private and audience pages
+	// never.
+	cors := aud == audPublic && bytes.HasPrefix(npath, apiV2)
 	if v := s.l1.get(full); v != nil {
 		s.keyBufs.Put(kp)
 		s.m.hits[layerL1].Inc()
-		return s.writePage(ctx, st, se, v, private, outL1, now)
+		out := s.writePage(ctx, st, se, v, private, outL1, now)
+		if cors {
+			ctx.Response.Header.SetCanonical(hACAO, vAny)
+		}
+		return out
 	}
 	r := fillReq{st: st, version: ver, aud: aud, originAud: originAud, day: day, minute: minute, at: now,
 		path: string(npath), base: string(full[:baseLen])}
 	s.keyBufs.Put(kp)
-	return s.miss(ctx, se, r, rt, enc, private)
+	out := s.miss(ctx, se, r, rt, enc, private)
+	if cors {
+		ctx.Response.Header.SetCanonical(hACAO, vAny)
+	}
+	return out
 }
 
 // miss waits for the page's fill under the budget (HTML only: feeds and JSON
@@ -444,19 +478,21 @@ func (s *Server) login(ctx *fasthttp.RequestCtx, st *site, se *siteEntry) outcom
 	}
 	pw := string(ctx.PostArgs().Peek("password"))
 	sess := Session{SiteID: st.id, Method: "password", Expires: now.Add(s.cfg.SessionTTL)}
+	// One bcrypt per attempt: on an audience site the visitor names the
+	// audience (its name or id, as the site owner told them), so a wrong
+	// password costs one hash however many audiences the site has. An
+	// unknown audience is checked against a dummy hash, costing the same.
+	hash := se.e.Access.PasswordHash
+	if se.e.Visibility == content.AudienceSpecific {
+		hash = dummyHash
+		if a := se.audienceNamed(string(ctx.PostArgs().Peek("audience"))); a != nil {
+			hash, sess.Audience = a.PasswordHash, a.ID
+		}
+	}
 	ok := false
 	verify := func() {
-		switch se.e.Visibility {
-		case content.Private:
-			ok = content.CheckPassword(se.e.Access.PasswordHash, pw)
-		case content.AudienceSpecific:
-			for _, a := range se.e.Audiences {
-				if content.CheckPassword(a.PasswordHash, pw) {
-					sess.Audience, ok = a.ID, true
-					break
-				}
-			}
-		}
+		s.m.passwordChecks.Inc()
+		ok = content.CheckPassword(hash, pw) && hash != dummyHash
 	}
 	if len(pw) <= maxPassword {
 		wctx, cancel := context.WithTimeout(s.ctx, loginQueueWait)
@@ -515,21 +551,51 @@ func safeNext(b []byte) string {
 }
 
 // loginForm renders the password form (no script, no-store).
+// loginForm is the sign-in page, in the status page's own stylesheet (its
+// accent, light and dark) with its name and logo.
 func (s *Server) loginForm(ctx *fasthttp.RequestCtx, se *siteEntry, status int, next, msg string) {
 	var b bytes.Buffer
-	b.WriteString(`<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">`)
-	b.WriteString("<title>" + html.EscapeString(se.e.Name) + " status: sign in</title></head><body>")
-	b.WriteString("<h1>" + html.EscapeString(se.e.Name) + "</h1><p>This status page is private.</p>")
+	name := html.EscapeString(se.e.Name)
+	b.WriteString(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">`)
+	b.WriteString(`<meta name="color-scheme" content="light dark"><title>` + name + " status: sign in</title><style>")
+	b.WriteString(style.Sheet(se.e.Branding.AccentColor)) // ours; the accent is validated
+	b.WriteString(`</style></head><body><header class="site"><div class="wrap"><a class="brand" href="/">`)
+	if u := se.e.Branding.LogoURL; strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
+		b.WriteString(`<img src="` + html.EscapeString(u) + `" alt="">`)
+	}
+	b.WriteString("<span>" + name + `</span></a></div></header><main id="main" class="wrap login"><h1>Sign in</h1><p>This status page is private.</p>`)
 	if msg != "" {
 		b.WriteString(`<p role="alert">` + html.EscapeString(msg) + "</p>")
 	}
 	b.WriteString(`<form method="post" action="` + loginPath + `"><input type="hidden" name="next" value="` +
-		html.EscapeString(next) + `"><label>Password <input type="password" name="password" autocomplete="current-password" required></label>` +
-		` <button type="submit">Sign in</button></form></body></html>`)
+		html.EscapeString(next) + `">` + audienceField(ctx, se) +
+		`<label for="pw">Password</label><input id="pw" type="password" name="password" autocomplete="current-password" required>` +
+		`<button type="submit">Sign in</button></form></main></body></html>`)
 	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
 	ctx.Response.Header.SetContentTypeBytes(ctHTML)
 	ctx.SetStatusCode(status)
 	ctx.SetBody(b.Bytes())
+}
+
+// logout clears the session cookie (POST only: a link cannot sign anyone
+// out) and sends the visitor to the sign-in page.
+func (s *Server) logout(ctx *fasthttp.RequestCtx) outcome {
+	if !ctx.IsPost() {
+		ctx.Response.Header.Set("Allow", "POST")
+		plain(ctx, fasthttp.StatusMethodNotAllowed, "Sign out with the page's Sign out button.\n")
+		return outOther
+	}
+	var c fasthttp.Cookie
+	c.SetKey(SessionCookie)
+	c.SetPath("/")
+	c.SetHTTPOnly(true)
+	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
+	c.SetSecure(ctx.IsTLS())
+	c.SetExpire(fasthttp.CookieExpireDelete)
+	ctx.Response.Header.SetCookie(&c)
+	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
+	seeOther(ctx, loginPath)
+	return outOther
 }
 
 func buildPublicCC(maxAge time.Duration) []byte {
@@ -572,4 +638,24 @@ func (s *Server) takeFill(st *site) bool {
 func (s *Server) releaseFill(st *site) {
 	st.fills.Add(-1)
 	s.fills.Add(-1)
+}
+
+// dummyHash is a bcrypt hash no password matches in practice (of 32 random
+// bytes, at the default cost): checked for an audience nobody named, so
+// that a wrong audience costs as long as a wrong password.
+const dummyHash = "$2a$10$0CUKP68EysL9G6b9A7jxf.paq5dpn8Zr2aljVR13IzoSg48mqHzzO"
+
+// audienceField is the login form's audience input on an audience site
+// (prefilled from ?audience=); none when the site has one audience or none.
+// It never lists the audiences: their names are the site's own business.
+func audienceField(ctx *fasthttp.RequestCtx, se *siteEntry) string {
+	if se.e.Visibility != content.AudienceSpecific || len(se.e.Audiences) <= 1 {
+		return ""
+	}
+	v := ctx.QueryArgs().Peek("audience")
+	if len(v) == 0 {
+		v = ctx.PostArgs().Peek("audience")
+	}
+	return `<label for="aud">Audience</label><input id="aud" type="text" name="audience" autocomplete="organization" required value="` +
+		html.EscapeString(string(v)) + `">`
 }

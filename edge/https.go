@@ -2,7 +2,6 @@ package edge
 
 import (
 	"bytes"
-	"strings"
 
 	"github.com/valyala/fasthttp"
 
@@ -91,7 +90,8 @@ func (s *Server) HTTPSHandler() fasthttp.RequestHandler {
 
 // PlainHandler is the handler of a plain-HTTP listener. acme answers ACME
 // HTTP-01 requests (nil: none); redirect sends opted-in domains to HTTPS
-// on httpsPort (443 is left out of the URL).
+// on httpsPort (443 is left out of the URL). Serve's listener runs
+// PlainHandler(nil, false, ""): pending domains' tokens, then the page.
 func (s *Server) PlainHandler(acme fasthttp.RequestHandler, redirect bool, httpsPort string) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		path := ctx.Path()
@@ -99,32 +99,45 @@ func (s *Server) PlainHandler(acme fasthttp.RequestHandler, redirect bool, https
 			acme(ctx)
 			return
 		}
-		var hb [maxHost + 2]byte
-		host, ok := requestHost(ctx, &hb)
-		if !ok {
-			s.handle(ctx)
+		if bytes.HasPrefix(path, []byte(content.DomainHTTPPath)) && s.ownershipToken(ctx, path) {
 			return
 		}
-		d, found := s.domain(host)
-		if found && !d.Verified {
-			if tok, isTok := bytes.CutPrefix(path, []byte(content.DomainHTTPPath)); isTok && d.Token != "" && string(tok) == d.Token {
-				plain(ctx, fasthttp.StatusOK, d.Token)
-				return
+		if redirect && (ctx.IsGet() || ctx.IsHead()) {
+			var hb [maxHost + 2]byte
+			if host, ok := requestHost(ctx, &hb); ok {
+				if d, found := s.domain(host); found && d.Verified && d.HTTPSRedirect {
+					target := "https://" + string(host)
+					if httpsPort != "" && httpsPort != "443" {
+						target += ":" + httpsPort
+					}
+					if uri := ctx.RequestURI(); bytes.HasPrefix(uri, []byte("/")) {
+						target += string(uri)
+					} else {
+						target += "/"
+					}
+					ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
+					ctx.Redirect(target, fasthttp.StatusPermanentRedirect)
+					return
+				}
 			}
-		}
-		if redirect && found && d.Verified && d.HTTPSRedirect && (ctx.IsGet() || ctx.IsHead()) {
-			target := "https://" + string(host)
-			if httpsPort != "" && httpsPort != "443" {
-				target += ":" + httpsPort
-			}
-			target += string(ctx.RequestURI())
-			if !strings.HasPrefix(string(ctx.RequestURI()), "/") {
-				target = "https://" + string(host) + "/"
-			}
-			ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
-			ctx.Redirect(target, fasthttp.StatusPermanentRedirect)
-			return
 		}
 		s.handle(ctx)
 	}
+}
+
+// ownershipToken answers a pending domain's HTTP ownership token; false if
+// the request is not for one.
+func (s *Server) ownershipToken(ctx *fasthttp.RequestCtx, path []byte) bool {
+	var hb [maxHost + 2]byte
+	host, ok := requestHost(ctx, &hb)
+	if !ok {
+		return false
+	}
+	d, found := s.domain(host)
+	tok := path[len(content.DomainHTTPPath):]
+	if !found || d.Verified || d.Token == "" || string(tok) != d.Token {
+		return false
+	}
+	plain(ctx, fasthttp.StatusOK, d.Token)
+	return true
 }

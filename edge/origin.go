@@ -24,6 +24,8 @@ type Origin interface {
 	Registry(ctx context.Context) (content.Registry, error)
 	// Render renders one page at MinVersion or newer.
 	Render(ctx context.Context, r RenderRequest) (Rendered, error)
+	// Entry returns one site's registry entry (ErrNotFound: no such site).
+	Entry(ctx context.Context, siteID string) (content.RegistryEntry, error)
 	// Versions blocks until the registry version passes after (or wait
 	// elapses) and returns the per-site versions.
 	Versions(ctx context.Context, after uint64, wait time.Duration) (Versions, error)
@@ -31,9 +33,12 @@ type Origin interface {
 
 // RenderRequest names one page.
 type RenderRequest struct {
-	SiteID     string
-	Path       string // normalized, with "?page=N" when present
-	Audience   string // "" for the whole site, else an audience id
+	SiteID   string
+	Path     string // normalized, with "?page=N" when present
+	Audience string // "" for the whole site, else an audience id
+	// Viewer is who the page is for: "public", "private" or "audience".
+	// The origin refuses a viewer the site's current rules do not admit.
+	Viewer     string
 	MinVersion uint64
 	// At is the moment the page is asked for (zero: the origin's now).
 	At time.Time
@@ -203,6 +208,9 @@ func (o *HTTPOrigin) Render(ctx context.Context, r RenderRequest) (Rendered, err
 	if r.Audience != "" {
 		q.Set("audience", r.Audience)
 	}
+	if r.Viewer != "" {
+		q.Set("viewer", r.Viewer)
+	}
 	if !r.At.IsZero() {
 		q.Set("at", strconv.FormatInt(r.At.Unix(), 10))
 	}
@@ -268,3 +276,23 @@ func (o *HTTPOrigin) GossipVerifyKey(ctx context.Context) (ed25519.PublicKey, er
 	}
 	return ed25519.PublicKey(k), nil
 }
+
+// Entry implements Origin.
+func (o *HTTPOrigin) Entry(ctx context.Context, siteID string) (content.RegistryEntry, error) {
+	var e content.RegistryEntry
+	resp, err := o.get(ctx, "/internal/v1/registry", url.Values{"site": {siteID}})
+	if err != nil {
+		return e, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return e, statusErr("registry entry", resp)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxEntry)).Decode(&e); err != nil {
+		return e, fmt.Errorf("%w: registry entry: decode: %w", ErrUnavailable, err)
+	}
+	return e, nil
+}
+
+// maxEntry bounds one site's registry entry read from the origin.
+const maxEntry = 8 << 20

@@ -124,6 +124,17 @@ func (o *testOrigin) Hold() (release func()) {
 }
 
 func (o *testOrigin) registry(w http.ResponseWriter, r *http.Request) {
+	if id := r.URL.Query().Get("site"); id != "" {
+		o.mu.Lock()
+		s := o.sites[id]
+		o.mu.Unlock()
+		if s == nil {
+			http.NotFound(w, r)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(s.Entry())
+		return
+	}
 	o.mu.Lock()
 	reg := content.Registry{Version: o.index}
 	for _, id := range o.order {

@@ -100,7 +100,7 @@ func New(cfg Config) (*Server, error) {
 	s.ccPublic = buildPublicCC(cfg.PublicMaxAge)
 	s.hdr = newHeaderBlocks(s.csp, s.ccPublic)
 	s.metricH = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{}))
-	s.srv = HTTPServer(s.handle)
+	s.srv = HTTPServer(s.PlainHandler(nil, false, "")) // pages, and pending domains' ownership tokens (https.go)
 	s.srv.Logger = slogPrinter{s.log}
 	if cfg.RedisAddr != "" {
 		s.l2 = &l2{addr: cfg.RedisAddr, ttl: cfg.RedisTTL, localTTL: cfg.RedisLocalTTL, timeout: cfg.RedisTimeout,
@@ -642,4 +642,57 @@ func (s *Server) fillNow(r fillReq) *call {
 		<-c.done
 	}
 	return c
+}
+
+// freshEntry refreshes st's registry entry from the origin (one fetch per
+// site at a time) and returns it, or nil if the origin did not answer
+// within the render budget. The origin's entry is as new as what it can
+// render, so it is taken even if a replica behind the news is older than
+// the version the edge heard of.
+func (s *Server) freshEntry(st *site) *siteEntry {
+	known := st.known.Load()
+	key := "entry|" + st.id
+	c, leader := s.flights.join(key)
+	if leader {
+		s.goBackground(func() {
+			defer s.flights.finish(key, c)
+			ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RenderTimeout)
+			e, err := s.origin.Entry(ctx, st.id)
+			cancel()
+			if err != nil {
+				c.err = err
+				s.log.Warn("registry entry refresh failed", "site", st.id, "err", err)
+				return
+			}
+			s.applyEntry(e)
+			raise(&st.entryChecked, known)
+		})
+	}
+	t := time.NewTimer(s.cfg.RenderBudget)
+	defer t.Stop()
+	select {
+	case <-c.done:
+	case <-t.C:
+		return nil
+	}
+	if c.err != nil {
+		return nil
+	}
+	// The table may hold a new *site for the id; st's entry is updated too.
+	return st.entry.Load()
+}
+
+// applyEntry swaps one site's entry into the routing table.
+func (s *Server) applyEntry(e content.RegistryEntry) {
+	reg := s.table.Load().registry()
+	found := false
+	for i := range reg.Sites {
+		if reg.Sites[i].ID == e.ID {
+			reg.Sites[i], found = e, true
+		}
+	}
+	if !found {
+		reg.Sites = append(reg.Sites, e)
+	}
+	s.applyRegistry(reg)
 }

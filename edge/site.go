@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -32,6 +33,9 @@ type site struct {
 	live atomic.Uint64
 	// fills counts the visitor-started fills in flight (Config.MaxFillsPerSite).
 	fills atomic.Int32
+	// entryChecked is the known version at the last refresh of the entry
+	// from the origin (Server.freshEntry).
+	entryChecked atomic.Uint64
 }
 
 // setLive records whether version v of the site is live, unless a newer
@@ -72,6 +76,22 @@ type siteEntry struct {
 	// audKeys maps an audience id to its cache-key audience ("a:<id>").
 	audKeys map[string]audKey
 	shells  shellMemo
+}
+
+// audienceNamed finds the audience a visitor named at login: by id, or
+// by name without regard to case; with a single audience, that one.
+func (se *siteEntry) audienceNamed(name string) *content.RegistryAudience {
+	as := se.e.Audiences
+	if len(as) == 1 {
+		return &as[0]
+	}
+	name = strings.TrimSpace(name)
+	for i := range as {
+		if as[i].ID == name || strings.EqualFold(as[i].Name, name) {
+			return &as[i]
+		}
+	}
+	return nil
 }
 
 // exists reports whether the page at a normalized path can exist, as far

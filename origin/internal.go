@@ -114,6 +114,17 @@ func (n *Node) internalApply(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *Node) internalRegistry(w http.ResponseWriter, r *http.Request) {
+	if id := r.URL.Query().Get("site"); id != "" {
+		// One site's entry: what an edge refreshes when it hears of a
+		// version newer than the entry it routes with.
+		s := n.Site(id)
+		if s == nil {
+			writeError(w, notFound("site", "site"))
+			return
+		}
+		writeJSON(w, http.StatusOK, s.Entry())
+		return
+	}
 	reg := n.Registry()
 	w.Header().Set("X-Statusedge-Version", strconv.FormatUint(reg.Version, 10))
 	writeJSON(w, http.StatusOK, reg)
@@ -219,7 +230,36 @@ func (n *Node) internalRender(w http.ResponseWriter, r *http.Request) {
 		writeError(w, notFound("site", "site"))
 		return
 	}
+	if e := viewerAllowed(site, q.Get("viewer"), audience); e != nil {
+		writeError(w, e)
+		return
+	}
 	n.render(w, r, site, audience, path, now)
+}
+
+// viewerAllowed checks that the viewer an edge renders for (viewer=public,
+// private or audience) is one the site's current access rules have: an
+// edge working from an outdated registry entry (a site just made private)
+// cannot get a page for a viewer the site no longer admits. An edge that
+// does not say (from before viewers) is not checked.
+func viewerAllowed(site *content.Site, viewer, audience string) *Error {
+	var want content.Visibility
+	switch viewer {
+	case "":
+		return nil
+	case "public":
+		want = content.Public
+	case "private":
+		want = content.Private
+	case "audience":
+		want = content.AudienceSpecific
+	default:
+		return malformed("viewer", "must be public, private or audience")
+	}
+	if site.Visibility != want || (want == content.AudienceSpecific) != (audience != "") {
+		return &Error{Status: http.StatusForbidden, Field: "viewer", Message: "the site's access rules do not admit this viewer", Err: ErrForbidden}
+	}
+	return nil
 }
 
 // MaxRenderSkew is how far from a replica's clock the time a render is
@@ -299,6 +339,9 @@ func (n *Node) PublicHandler() http.Handler {
 		path := r.URL.Path
 		if r.URL.RawQuery != "" {
 			path += "?" + r.URL.RawQuery
+		}
+		if strings.HasPrefix(r.URL.Path, "/api/v2/") { // as the edge: a public site's JSON is readable from any origin
+			w.Header().Set("Access-Control-Allow-Origin", "*")
 		}
 		n.render(w, r, site, "", path, n.now())
 	})

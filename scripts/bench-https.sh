@@ -42,7 +42,7 @@ mkdir -p "$W/root" "$W/nginx"
 cp "$W/page.html" "$W/root/index.html"
 curl -sS -H 'Accept-Encoding: gzip' -o "$W/root/index.html.gz" --cacert "$roots" --resolve "$host:$port:127.0.0.1" "https://$host:$port/"
 cat >"$W/nginx.conf" <<CONF
-daemon off; worker_processes 1; worker_cpu_affinity 01; pid $W/nginx/pid; error_log $W/nginx/error.log;
+$( [ "$(id -u)" = 0 ] && echo "user root root;" ) daemon off; worker_processes 1; worker_cpu_affinity 01; pid $W/nginx/pid; error_log $W/nginx/error.log;
 events { worker_connections 4096; }
 http {
   access_log off; default_type text/html; etag off;
@@ -50,7 +50,7 @@ http {
   server {
     listen 127.0.0.1:$nport ssl; server_name $host;
     ssl_certificate $W/cert.pem; ssl_certificate_key $W/key.pem; ssl_protocols TLSv1.3;
-    ssl_session_cache off; ssl_session_tickets off;
+    ssl_session_cache off; ssl_session_tickets on;
     keepalive_requests 1000000;
     gzip_static on; root $W/root; location / { add_header Cache-Control "public, max-age=10"; }
   }
@@ -69,10 +69,11 @@ wrk.headers["Connection"] = "close"
 wrk.headers["Accept-Encoding"] = "gzip"
 LUA
 run() { # name url script connections
-	out=$(taskset -c 1 wrk -t1 -c"$4" -d"$DUR" --latency -s "$3" "$2" 2>&1)
+	out=$(taskset -c 1 wrk -t1 -c"$4" -d"$DUR" --latency -s "$3" "$2" 2>&1 || true)
+	if ! echo "$out" | grep -q "Requests/sec"; then echo "$1: wrk failed: $out"; return; fi
 	rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
 	p99=$(echo "$out" | awk '$1=="99%" {print $2}')
-	errs=$(echo "$out" | grep -E "Non-2xx|Socket errors" | tr '\n' ' ')
+	errs=$(echo "$out" | grep -E "Non-2xx|Socket errors" | tr '\n' ' ' || true)
 	printf '%-28s %10s req/s   p99 %-8s %s\n' "$1" "$rps" "$p99" "$errs"
 }
 for round in 1 2 3; do

@@ -67,6 +67,9 @@ func Listen(cfg FrontendConfig) (*Frontend, error) {
 	if cfg.HTTPSAddr == "" {
 		return nil, errors.New("tls: frontend: HTTPSAddr is required")
 	}
+	if cfg.Storage.Logger == nil {
+		cfg.Storage.Logger = cfg.Logger
+	}
 	st, err := NewStorage(cfg.Storage)
 	if err != nil {
 		return nil, err
@@ -198,6 +201,7 @@ func (f *Frontend) shutdown(ctx context.Context) error {
 	}
 	f.wg.Wait()
 	f.mgr.Stop()
+	f.mgr.cfg.Storage.Close()
 	return first
 }
 

@@ -129,7 +129,11 @@ func (m *Manager) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, 
 	if !m.cfg.Names.Allowed(hello.ServerName) {
 		return nil, ErrNotServed
 	}
-	return m.magic.GetCertificate(hello)
+	c, err := m.magic.GetCertificate(hello)
+	if err != nil {
+		m.log.Warn("no certificate for a verified domain", "name", hello.ServerName, "err", err)
+	}
+	return c, err
 }
 
 // HTTPChallenge answers an ACME HTTP-01 request (from storage, so any edge

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -33,6 +34,8 @@ type StorageConfig struct {
 	LockTTL time.Duration
 	// Client is the HTTP client; nil is one with a 15 s timeout.
 	Client *http.Client
+	// Logger gets the storage's failures; nil is slog.Default().
+	Logger *slog.Logger
 }
 
 // DefaultLockTTL is how long a lock outlives an edge that died holding it.
@@ -63,6 +66,9 @@ func NewStorage(cfg StorageConfig) (*Storage, error) {
 	}
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: 15 * time.Second}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
 	return &Storage{cfg: cfg, held: map[string]chan struct{}{}}, nil
 }
@@ -203,6 +209,11 @@ func (s *Storage) Lock(ctx context.Context, name string) error {
 		if ok && err == nil {
 			break
 		}
+		if err != nil {
+			s.cfg.Logger.Warn("certificate lock", "name", name, "err", err)
+		} else {
+			s.cfg.Logger.Debug("certificate lock held by another edge; waiting", "name", name)
+		}
 		select {
 		case <-ctx.Done():
 			if err != nil {
@@ -237,6 +248,17 @@ func (s *Storage) renew(name string, stop chan struct{}) {
 			s.lease(ctx, "lock", name, s.cfg.LockTTL)
 			cancel()
 		}
+	}
+}
+
+// Close stops renewing the leases this edge holds (they run out at their
+// expiry, as if the edge had died); the Storage must not be used after.
+func (s *Storage) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, stop := range s.held {
+		close(stop)
+		delete(s.held, name)
 	}
 }
 

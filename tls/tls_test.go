@@ -9,14 +9,16 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/statusedge/statusedge/dev"
 	"github.com/statusedge/statusedge/internal/acmeserver"
@@ -53,10 +55,13 @@ func newRig(t *testing.T, validity time.Duration, h dev.HTTPS) *rig {
 	httpsAddr, httpAddr := freeAddr(t), freeAddr(t)
 	p := testenv.StartPebble(t, acmeserver.Config{HTTPPort: port(httpAddr), TLSPort: port(httpsAddr), Validity: validity})
 	h.CA, h.CARoots, h.HTTPSAddr, h.HTTPAddr = p.DirectoryURL, p.TLSRoots, httpsAddr, httpAddr
-	h.CertmagicLogger = zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	sys, err := dev.Start(ctx, dev.Config{DataDir: t.TempDir(), Regions: 2, Fast: true, DomainDNS: p.DNSAddr, HTTPS: &h})
+	tw := testWriter{t: t, done: new(atomic.Bool)}
+	t.Cleanup(func() { tw.done.Store(true) }) // runs after the system's Shutdown
+	log := slog.New(slog.NewTextHandler(tw, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h.CertmagicLogger = zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()), zapcore.AddSync(tw), zap.DebugLevel))
+	sys, err := dev.Start(ctx, dev.Config{DataDir: t.TempDir(), Regions: 2, Fast: true, DomainDNS: p.DNSAddr, HTTPS: &h, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,6 +71,19 @@ func newRig(t *testing.T, validity time.Duration, h dev.HTTPS) *rig {
 		sys.Shutdown(ctx)
 	})
 	return &rig{t: t, sys: sys, pebble: p}
+}
+
+// testWriter sends the system's logs to the test's log (shown on failure).
+type testWriter struct {
+	t    *testing.T
+	done *atomic.Bool
+}
+
+func (w testWriter) Write(b []byte) (int, error) {
+	if !w.done.Load() {
+		w.t.Log(strings.TrimSuffix(string(b), "\n"))
+	}
+	return len(b), nil
 }
 
 // api calls region 0's management API with the operator token.
@@ -241,6 +259,18 @@ func TestOneOrderServedByEveryRegion(t *testing.T) {
 			if presp, _ := r.plainGet(1, d.Name, "/.well-known/statusedge-challenge/wrong"); presp.StatusCode == 200 {
 				t.Fatal("a wrong token answered 200")
 			}
+			// The edge's own listener (--listen) answers it too.
+			req, _ := http.NewRequest("GET", r.sys.Regions[0].PageURL+"/.well-known/statusedge-challenge/"+d.HTTPBody, nil)
+			req.Host = d.Name
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tb, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || string(tb) != d.HTTPBody {
+				t.Fatalf("pending token on the page listener: %d %q", resp.StatusCode, tb)
+			}
 		}
 	}
 
@@ -357,6 +387,27 @@ func TestRenewalWithTheCADown(t *testing.T) {
 				t.Fatalf("renewed certificate ends %s, before the first (%s)", res.leaf.NotAfter, first.NotAfter)
 			}
 			renewed[res.region] = true
+		}
+	}
+	close(stop)
+	<-done
+	stop, done = make(chan struct{}), make(chan struct{})
+	close(done)
+
+	// The origins go down: the edges keep serving the certificates they hold.
+	for _, reg := range r.sys.Regions {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := reg.Origin.Shutdown(sctx); err != nil {
+			t.Fatalf("origin shutdown: %v", err)
+		}
+		cancel()
+	}
+	for i := range r.sys.Regions {
+		poolMu <- struct{}{}
+		p := pool.Clone()
+		<-poolMu
+		if _, _, leaf, err := r.httpsGet(i, p, name, name); err != nil || leaf.Equal(first) {
+			t.Fatalf("region %d with the origins down: %v", i, err)
 		}
 	}
 }

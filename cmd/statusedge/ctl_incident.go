@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/statusedge/statusedge/content"
 	"github.com/statusedge/statusedge/origin/client"
@@ -19,6 +20,8 @@ func incidentNoun() ctlNoun {
 		{name: "update", args: "ID", short: "change an incident's name or impact", setup: incidentUpdate},
 		{name: "delete", args: "ID", short: "delete an incident", setup: incidentDelete},
 		{name: "post", args: "ID", short: "post an update (status, body, component statuses)", setup: incidentPost},
+		{name: "edit-update", args: "ID UPDATE_ID", short: "correct an update's text or display time (the earlier one is kept on record)", setup: incidentEditUpdate},
+		{name: "delete-update", args: "ID UPDATE_ID", short: "take an update off the timeline (kept on record; the statuses it set stay)", setup: incidentDeleteUpdate},
 	}}
 }
 
@@ -26,11 +29,11 @@ func incidentCreate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error
 	s.siteFlag()
 	name := fs.String("name", "", "incident name (required)")
 	status := fs.String("status", string(content.Investigating), "one of "+ctlEnumList(content.IncidentStatuses))
-	impact := fs.String("impact", "", "one of "+ctlEnumList(content.Impacts))
+	impact := fs.String("impact", string(content.ImpactNone), "one of "+ctlEnumList(content.Impacts))
 	startedAt := fs.String("started-at", "", "when it started (RFC 3339; default now)")
 	var comps ctlMulti
 	fs.Var(&comps, "component", "NAME_OR_ID=STATUS, repeatable (e.g. api=major_outage)")
-	body := s.bodyFlags("the first update's text")
+	body := s.bodyFlags("the first update's text (none: the first update has no text)")
 	return func(ctx context.Context) error {
 		site, err := s.siteRef()
 		if err != nil {
@@ -53,7 +56,7 @@ func incidentCreate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error
 			in.Impact = client.Ptr(content.Impact(*impact))
 		}
 		if s.set["started-at"] {
-			if _, err := ctlCheckTime("started-at", *startedAt); err != nil {
+			if _, err := ctlCheckTime("started-at", startedAt); err != nil {
 				return err
 			}
 			in.StartedAt = startedAt
@@ -84,6 +87,22 @@ func incidentCreate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error
 		})
 		return nil
 	}
+}
+
+// ctlDuplicateWindow is how recent an identical last update must be for
+// incident post to refuse a new one without --again.
+const ctlDuplicateWindow = 10 * time.Minute
+
+// ctlDuplicateOf reports whether in repeats inc's last update (status and
+// text) posted within ctlDuplicateWindow of now, and how long ago it was.
+func ctlDuplicateOf(inc *content.Incident, in client.UpdateInput, now time.Time) (time.Duration, bool) {
+	if inc == nil || len(inc.Updates) == 0 {
+		return 0, false
+	}
+	last := inc.Updates[len(inc.Updates)-1]
+	ago := now.Sub(last.CreatedAt)
+	same := last.Status == in.Status && strings.TrimSpace(last.Body) == strings.TrimSpace(in.Body)
+	return ago, same && ago < ctlDuplicateWindow
 }
 
 // statusMap resolves --component NAME_OR_ID=STATUS values to {id: status}.
@@ -138,7 +157,7 @@ func incidentList(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 				raw = ctlJSON(list)
 			}
 		}
-		s.out(raw, func(w io.Writer) {
+		s.outZoned(ctx, site, raw, func(w io.Writer) {
 			if len(list) == 0 {
 				fmt.Fprintln(w, "no incidents")
 				return
@@ -147,7 +166,7 @@ func incidentList(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 			fmt.Fprintln(tw, "ID\tSTATUS\tIMPACT\tSTARTED\tUPDATES\tNAME")
 			for _, in := range list {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", ctlClean(in.ID), in.Status, ctlDash(string(in.Impact)),
-					ctlTime(in.StartedAt), len(in.Updates), ctlFirstLine(in.Name, 60))
+					s.tm(in.StartedAt), len(in.Updates), ctlFirstLine(in.Name, 60))
 			}
 			tw.Flush()
 		})
@@ -171,27 +190,27 @@ func incidentGet(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 		if err != nil {
 			return err
 		}
-		s.out(raw, func(w io.Writer) { ctlPrintIncident(w, in) })
+		s.outZoned(ctx, site, raw, func(w io.Writer) { s.printIncident(w, in) })
 		return nil
 	}
 }
 
-func ctlPrintIncident(w io.Writer, in *content.Incident) {
+func (s *ctlSession) printIncident(w io.Writer, in *content.Incident) {
 	tw := ctlTable(w)
 	fmt.Fprintf(tw, "id:\t%s\n", ctlClean(in.ID))
 	fmt.Fprintf(tw, "name:\t%s\n", ctlClean(in.Name))
 	fmt.Fprintf(tw, "status:\t%s\n", in.Status)
 	fmt.Fprintf(tw, "impact:\t%s\n", ctlDash(string(in.Impact)))
-	fmt.Fprintf(tw, "started:\t%s\n", ctlTime(in.StartedAt))
+	fmt.Fprintf(tw, "started:\t%s\n", s.tm(in.StartedAt))
 	if in.ResolvedAt != nil {
-		fmt.Fprintf(tw, "resolved:\t%s\n", ctlTimePtr(in.ResolvedAt))
+		fmt.Fprintf(tw, "resolved:\t%s\n", s.tmPtr(in.ResolvedAt))
 	}
 	fmt.Fprintf(tw, "components:\t%s\n", ctlDash(ctlClean(strings.Join(in.ComponentIDs, ", "))))
 	tw.Flush()
-	ctlPrintTimeline(w, in.Updates)
+	s.printTimeline(w, in.Updates)
 }
 
-func ctlPrintTimeline(w io.Writer, us []*content.Update) {
+func (s *ctlSession) printTimeline(w io.Writer, us []*content.Update) {
 	if len(us) == 0 {
 		return
 	}
@@ -206,7 +225,7 @@ func ctlPrintTimeline(w io.Writer, us []*content.Update) {
 		if len(changes) > 0 {
 			line += " [" + strings.Join(changes, ", ") + "]"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", ctlTime(u.DisplayAt), ctlClean(u.Status), line)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.tm(u.DisplayAt), ctlClean(u.Status), line)
 	}
 	tw.Flush()
 }
@@ -282,6 +301,7 @@ func incidentPost(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 	var comps ctlMulti
 	fs.Var(&comps, "component", "NAME_OR_ID=STATUS, repeatable (e.g. api=operational)")
 	body := s.bodyFlags("the update's text (required)")
+	again := fs.Bool("again", false, "post even if the last update, posted minutes ago, has the same status and text")
 	return func(ctx context.Context) error {
 		site, err := s.siteRef()
 		if err != nil {
@@ -298,7 +318,7 @@ func incidentPost(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 		}
 		in := client.UpdateInput{Status: *status}
 		if s.set["display-at"] {
-			if _, err := ctlCheckTime("display-at", *displayAt); err != nil {
+			if _, err := ctlCheckTime("display-at", displayAt); err != nil {
 				return err
 			}
 			in.DisplayAt = displayAt
@@ -318,6 +338,17 @@ func incidentPost(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 		}
 		if in.Components, err = s.statusMap(ctx, c, site, cs); err != nil {
 			return err
+		}
+		// The same update twice is almost always a command run again by
+		// mistake (each run has a new Idempotency-Key). A retry with
+		// --idempotency-key is safe and not checked.
+		// If the check cannot read the incident the post goes ahead and
+		// reports what went wrong itself.
+		if !*again && s.g.idemKey == "" {
+			cur, err := c.Incident(ctx, site, s.args[0])
+			if ago, dup := ctlDuplicateOf(cur, in, time.Now()); err == nil && dup {
+				return ctlUsagef("incident post: the last update, %s ago, has the same status and text: nothing posted (--again posts it anyway)", ago.Round(time.Second))
+			}
 		}
 		var raw []byte
 		var replayed bool
@@ -342,4 +373,71 @@ func ctlDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+func incidentEditUpdate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
+	s.siteFlag()
+	displayAt := fs.String("display-at", "", "when to show the update (RFC 3339)")
+	body := s.bodyFlags("the update's corrected text")
+	return func(ctx context.Context) error {
+		site, err := s.siteRef()
+		if err != nil {
+			return err
+		}
+		if err := s.checkIDs(); err != nil {
+			return err
+		}
+		var in client.UpdateEdit
+		if s.set["display-at"] {
+			if _, err := ctlCheckTime("display-at", displayAt); err != nil {
+				return err
+			}
+			in.DisplayAt = displayAt
+		}
+		if in.Body, err = s.readBody(body, false); err != nil {
+			return err
+		}
+		if in.Body == nil && in.DisplayAt == nil {
+			return ctlUsagef("incident edit-update: nothing to change (give --body or --display-at)")
+		}
+		c, err := s.client()
+		if err != nil {
+			return err
+		}
+		var raw []byte
+		inc, err := c.EditIncidentUpdate(ctx, site, s.args[0], s.args[1], in, s.write(&raw, nil)...)
+		if err != nil {
+			return err
+		}
+		s.out(raw, func(w io.Writer) {
+			fmt.Fprintf(w, "edited update %s of incident %s %q\n", ctlClean(s.args[1]), ctlClean(inc.ID), ctlClean(inc.Name))
+		})
+		return nil
+	}
+}
+
+func incidentDeleteUpdate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
+	s.siteFlag()
+	return func(ctx context.Context) error {
+		site, err := s.siteRef()
+		if err != nil {
+			return err
+		}
+		if err := s.checkIDs(); err != nil {
+			return err
+		}
+		c, err := s.client()
+		if err != nil {
+			return err
+		}
+		var raw []byte
+		inc, err := c.DeleteIncidentUpdate(ctx, site, s.args[0], s.args[1], s.write(&raw, nil)...)
+		if err != nil {
+			return err
+		}
+		s.out(raw, func(w io.Writer) {
+			fmt.Fprintf(w, "deleted update %s of incident %s %q (%d updates left)\n", ctlClean(s.args[1]), ctlClean(inc.ID), ctlClean(inc.Name), len(inc.Updates))
+		})
+		return nil
+	}
 }

@@ -164,6 +164,12 @@ func (r *readmeRun) runOne(c string) bool {
 		if !strings.Contains(out, `"id"`) || strings.Contains(out, `"error"`) {
 			t.Errorf("%s: %s", c, out)
 		}
+	case c == "make bench":
+		// Five minutes of the machine: the target must exist and say what
+		// it runs (its statusedge commands' flags are checked below).
+		if out := r.sh("make -n bench", r.root); !strings.Contains(out, "statusedge bench") {
+			t.Errorf("make -n bench runs no statusedge bench:\n%s", out)
+		}
 	case strings.HasPrefix(c, "bin/statusedge bench "):
 		// Benchmarks take minutes and the machine: their help must work.
 		out := r.sh(c+" -h", r.root)
