@@ -245,8 +245,17 @@ type Incident struct {
 	// ComponentIDs are the components this incident affects (any update's
 	// affected components, accumulated).
 	ComponentIDs []string `json:"component_ids"`
-	// Updates is the append-only timeline, oldest first.
+	// Updates is the timeline, oldest first.
 	Updates []*Update `json:"incident_updates"`
+	// Deleted are updates taken off the timeline, with when (kept as a
+	// record; never shown on the page).
+	Deleted []DeletedUpdate `json:"deleted_updates,omitempty"`
+}
+
+// DeletedUpdate is an update taken off a timeline at At.
+type DeletedUpdate struct {
+	At     time.Time `json:"at"`
+	Update *Update   `json:"update"`
 }
 
 // Update is one entry of an incident's or a maintenance's timeline.
@@ -258,6 +267,16 @@ type Update struct {
 	UpdatedAt          time.Time           `json:"updated_at"`
 	DisplayAt          time.Time           `json:"display_at"`
 	AffectedComponents []AffectedComponent `json:"affected_components"`
+	// Edits are the update's earlier texts, oldest first: an edit is
+	// recorded, never silent.
+	Edits []UpdateEdit `json:"edits,omitempty"`
+}
+
+// UpdateEdit is what an update said before an edit at At.
+type UpdateEdit struct {
+	At        time.Time `json:"at"`
+	Body      string    `json:"body"`
+	DisplayAt time.Time `json:"display_at"`
 }
 
 // Timeline returns us in the order a timeline shows them, oldest first: by

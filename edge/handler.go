@@ -9,9 +9,11 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/statusedge/statusedge/content"
+	"github.com/statusedge/statusedge/origin/render/style"
 	"github.com/valyala/fasthttp"
 )
 
@@ -50,8 +52,12 @@ var (
 	ctJSON          = []byte("application/json")
 )
 
-// loginPath is the edge's own login form (GET shows it, POST checks it).
-const loginPath = "/_statusedge/login"
+// loginPath is the edge's own login form (GET shows it, POST checks it);
+// logoutPath signs out (POST: the session cookie is cleared).
+const (
+	loginPath  = "/_statusedge/login"
+	logoutPath = "/_statusedge/logout"
+)
 
 const (
 	// maxPassword is the longest password checked (bcrypt reads 72 bytes).
@@ -162,6 +168,9 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 			plain(ctx, fasthttp.StatusServiceUnavailable, "This status page is being updated. Please try again shortly.\n")
 			return outError
 		}
+	}
+	if string(path) == logoutPath {
+		return s.logout(ctx)
 	}
 	if string(path) == loginPath {
 		return s.login(ctx, st, se)
@@ -540,21 +549,50 @@ func safeNext(b []byte) string {
 }
 
 // loginForm renders the password form (no script, no-store).
+// loginForm is the sign-in page, in the status page's own stylesheet (its
+// accent, light and dark) with its name and logo.
 func (s *Server) loginForm(ctx *fasthttp.RequestCtx, se *siteEntry, status int, next, msg string) {
 	var b bytes.Buffer
-	b.WriteString(`<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">`)
-	b.WriteString("<title>" + html.EscapeString(se.e.Name) + " status: sign in</title></head><body>")
-	b.WriteString("<h1>" + html.EscapeString(se.e.Name) + "</h1><p>This status page is private.</p>")
+	name := html.EscapeString(se.e.Name)
+	b.WriteString(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">`)
+	b.WriteString(`<meta name="color-scheme" content="light dark"><title>` + name + " status: sign in</title><style>")
+	b.WriteString(style.Sheet(se.e.Branding.AccentColor)) // ours; the accent is validated
+	b.WriteString(`</style></head><body><header class="site"><div class="wrap"><a class="brand" href="/">`)
+	if u := se.e.Branding.LogoURL; strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
+		b.WriteString(`<img src="` + html.EscapeString(u) + `" alt="">`)
+	}
+	b.WriteString("<span>" + name + `</span></a></div></header><main id="main" class="wrap login"><h1>Sign in</h1><p>This status page is private.</p>`)
 	if msg != "" {
 		b.WriteString(`<p role="alert">` + html.EscapeString(msg) + "</p>")
 	}
 	b.WriteString(`<form method="post" action="` + loginPath + `"><input type="hidden" name="next" value="` +
-		html.EscapeString(next) + `"><label>Password <input type="password" name="password" autocomplete="current-password" required></label>` +
-		` <button type="submit">Sign in</button></form></body></html>`)
+		html.EscapeString(next) + `"><label for="pw">Password</label><input id="pw" type="password" name="password" autocomplete="current-password" required>` +
+		`<button type="submit">Sign in</button></form></main></body></html>`)
 	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
 	ctx.Response.Header.SetContentTypeBytes(ctHTML)
 	ctx.SetStatusCode(status)
 	ctx.SetBody(b.Bytes())
+}
+
+// logout clears the session cookie (POST only: a link cannot sign anyone
+// out) and sends the visitor to the sign-in page.
+func (s *Server) logout(ctx *fasthttp.RequestCtx) outcome {
+	if !ctx.IsPost() {
+		ctx.Response.Header.Set("Allow", "POST")
+		plain(ctx, fasthttp.StatusMethodNotAllowed, "Sign out with the page's Sign out button.\n")
+		return outOther
+	}
+	var c fasthttp.Cookie
+	c.SetKey(SessionCookie)
+	c.SetPath("/")
+	c.SetHTTPOnly(true)
+	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
+	c.SetSecure(ctx.IsTLS())
+	c.SetExpire(fasthttp.CookieExpireDelete)
+	ctx.Response.Header.SetCookie(&c)
+	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
+	seeOther(ctx, loginPath)
+	return outOther
 }
 
 func buildPublicCC(maxAge time.Duration) []byte {

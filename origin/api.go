@@ -107,6 +107,17 @@ func (n *Node) Handler() http.Handler {
 		}
 	})))
 
+	mux.Handle("PATCH /v1/sites/{site}/incidents/{id}/updates/{update}", st(n.inputWrite(OpEditIncidentUpdate, func(c *Command) (any, func() *Error) {
+		c.UpdateIn = &UpdateInput{}
+		return c.UpdateIn, func() *Error {
+			if e := c.UpdateIn.ValidateEdit(); e != nil {
+				return e
+			}
+			return checkDisplayAt(c.UpdateIn.DisplayAt, n.now())
+		}
+	})))
+	mux.Handle("DELETE /v1/sites/{site}/incidents/{id}/updates/{update}", st(n.simpleWrite(OpDeleteIncidentUpdate)))
+
 	mux.Handle("POST /v1/sites/{site}/maintenances", st(n.inputWrite(OpCreateMaintenance, func(c *Command) (any, func() *Error) {
 		c.MaintenanceIn = &MaintenanceInput{}
 		c.NewIDs = []string{content.NewID(), content.NewID()}
@@ -406,6 +417,9 @@ func (n *Node) propose(w http.ResponseWriter, r *http.Request, p principal, cmd 
 	}
 	if cmd.ID == "" {
 		cmd.ID = r.PathValue("id")
+	}
+	if cmd.UpdateID == "" {
+		cmd.UpdateID = r.PathValue("update")
 	}
 	if key := r.Header.Get("Idempotency-Key"); key != "" && r.Method == http.MethodPost {
 		if len(key) > maxIdemKey || !utf8.ValidString(key) {

@@ -606,6 +606,66 @@ func (a *applier) addIncidentUpdate(t *siteTx) (any, *Error) {
 	return inc, nil
 }
 
+// incidentUpdate finds the command's incident (a private copy) and the
+// index of its update UpdateID.
+func (a *applier) incidentUpdate(t *siteTx) (*content.Incident, int, *Error) {
+	_, inc := t.incident(a.cmd.ID)
+	if inc == nil {
+		return nil, 0, notFound("id", "incident")
+	}
+	i := slices.IndexFunc(inc.Updates, func(u *content.Update) bool { return u.ID == a.cmd.UpdateID })
+	if i < 0 {
+		return nil, 0, notFound("update_id", "update")
+	}
+	return inc, i, nil
+}
+
+// editIncidentUpdate corrects an update's text or display time, keeping
+// what it said before in its Edits.
+func (a *applier) editIncidentUpdate(t *siteTx) (any, *Error) {
+	in := a.cmd.UpdateIn
+	if in == nil {
+		return nil, invalid("update", "is required")
+	}
+	if err := in.ValidateEdit(); err != nil {
+		return nil, err
+	}
+	inc, i, err := a.incidentUpdate(t)
+	if err != nil {
+		return nil, err
+	}
+	inc.Updates = slices.Clone(inc.Updates)
+	u := *inc.Updates[i]
+	u.Edits = append(slices.Clip(u.Edits), content.UpdateEdit{At: a.at, Body: u.Body, DisplayAt: u.DisplayAt})
+	if in.Body != nil {
+		u.Body = *in.Body
+	}
+	if in.DisplayAt != nil {
+		u.DisplayAt, _ = parseTime("display_at", in.DisplayAt)
+	}
+	u.UpdatedAt = a.at
+	inc.Updates[i] = &u
+	inc.UpdatedAt = a.at
+	return inc, nil
+}
+
+// deleteIncidentUpdate takes an update off the timeline, keeping it in
+// Deleted. The statuses it changed stay (they are history); an incident
+// keeps at least one update.
+func (a *applier) deleteIncidentUpdate(t *siteTx) (any, *Error) {
+	inc, i, err := a.incidentUpdate(t)
+	if err != nil {
+		return nil, err
+	}
+	if len(inc.Updates) == 1 {
+		return nil, invalid("update_id", "an incident keeps at least one update (delete the incident instead)")
+	}
+	inc.Deleted = append(slices.Clip(inc.Deleted), content.DeletedUpdate{At: a.at, Update: inc.Updates[i]})
+	inc.Updates = slices.Delete(slices.Clone(inc.Updates), i, i+1)
+	inc.UpdatedAt = a.at
+	return inc, nil
+}
+
 func (a *applier) createMaintenance(t *siteTx) (any, *Error) {
 	in := a.cmd.MaintenanceIn
 	if in == nil {

@@ -42,6 +42,11 @@ const (
 	OpRegisterMember    Op = "member.register"
 	OpRemoveMember      Op = "member.remove"
 	OpRotateToken       Op = "site.rotate_token"
+	// An update's text (and display time) corrected, or the update taken
+	// off the timeline; both are kept on record (content.Update.Edits,
+	// content.Incident.Deleted).
+	OpEditIncidentUpdate   Op = "incident.edit_update"
+	OpDeleteIncidentUpdate Op = "incident.delete_update"
 	// OpPatchSite is what PATCH /v1/sites/{site} proposes: field by field,
 	// branding too (site.update, kept for the log, replaces the branding
 	// whole), with add_hostnames and remove_hostnames.
@@ -75,6 +80,8 @@ type Command struct {
 	At   time.Time `json:"at"`
 	Site string    `json:"site,omitempty"` // id or slug of the target site
 	ID   string    `json:"id,omitempty"`   // the target object
+	// UpdateID is the target update of an incident's (edit, delete).
+	UpdateID string `json:"update_id,omitempty"`
 	// NewIDs are the ids of objects the command creates, in a fixed order
 	// per op (e.g. incident, then its first update).
 	NewIDs []string `json:"new_ids,omitempty"`
@@ -638,6 +645,25 @@ func (in *UpdateInput) Validate(maintenance bool) *Error {
 		return err
 	}
 	return nil
+}
+
+// ValidateEdit checks an edit of an update: a new body or display_at.
+func (in *UpdateInput) ValidateEdit() *Error {
+	switch {
+	case in.Status != nil:
+		return invalid("status", "is set by posting a new update")
+	case in.Components != nil:
+		return invalid("components", "are set by posting a new update")
+	case in.Body == nil && in.DisplayAt == nil:
+		return invalid("body", "give body or display_at to change")
+	}
+	if in.Body != nil {
+		if err := checkBody("body", in.Body, true); err != nil {
+			return err
+		}
+	}
+	_, err := parseTime("display_at", in.DisplayAt)
+	return err
 }
 
 // Validate checks a maintenance input on its own.

@@ -288,6 +288,10 @@ func (a *applier) run() *Result {
 	case OpAddIncidentUpdate:
 		status = http.StatusCreated
 		body, err = a.addIncidentUpdate(t)
+	case OpEditIncidentUpdate:
+		body, err = a.editIncidentUpdate(t)
+	case OpDeleteIncidentUpdate:
+		body, err = a.deleteIncidentUpdate(t)
 	case OpCreateMaintenance:
 		status = http.StatusCreated
 		body, err = a.createMaintenance(t)

@@ -89,6 +89,7 @@ type ctlSession struct {
 	c        *client.Client
 	idemKey  string // the key of this invocation's mutating call, once made
 	mutating bool
+	loc      *time.Location // the site's time zone, for times printed (nil: UTC)
 }
 
 // usageError is bad input found before anything was sent: exit 2.
@@ -179,10 +180,7 @@ func (e *ctlEnv) run(ctx context.Context, args []string) int {
 	}
 	fs.Visit(func(f *flag.Flag) { s.set[f.Name] = true })
 	s.args = pos
-	wantArgs := 0
-	if v.args != "" {
-		wantArgs = 1
-	}
+	wantArgs := len(strings.Fields(v.args))
 	switch {
 	case len(pos) < wantArgs:
 		fmt.Fprintf(e.stderr, "statusedge ctl: %s %s: missing %s (usage: statusedge ctl %s %s %s [flags])\n",
@@ -449,11 +447,40 @@ func ctlTable(w io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 }
 
+// outZoned is out for output that prints times: they are in the site's
+// zone, as its page shows them (UTC when the site cannot be read).
+func (s *ctlSession) outZoned(ctx context.Context, site string, raw []byte, text func(io.Writer)) {
+	if !s.g.json && s.loc == nil && s.c != nil {
+		s.loc = time.UTC
+		if st, err := s.c.Site(ctx, site); err == nil {
+			if loc, err := time.LoadLocation(st.TimeZone); err == nil {
+				s.loc = loc
+			}
+		}
+	}
+	s.out(raw, text)
+}
+
+// tm is t as printed: in the site's zone once outZoned has read it.
+func (s *ctlSession) tm(t time.Time) string {
+	if t.IsZero() || s.loc == nil || s.loc == time.UTC {
+		return ctlTime(t)
+	}
+	return t.In(s.loc).Format("2006-01-02 15:04:05 MST")
+}
+
+func (s *ctlSession) tmPtr(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return s.tm(*t)
+}
+
 func ctlTime(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return t.UTC().Format("2006-01-02 15:04Z")
+	return t.UTC().Format("2006-01-02 15:04:05Z")
 }
 
 func ctlTimePtr(t *time.Time) string {

@@ -20,6 +20,8 @@ func incidentNoun() ctlNoun {
 		{name: "update", args: "ID", short: "change an incident's name or impact", setup: incidentUpdate},
 		{name: "delete", args: "ID", short: "delete an incident", setup: incidentDelete},
 		{name: "post", args: "ID", short: "post an update (status, body, component statuses)", setup: incidentPost},
+		{name: "edit-update", args: "ID UPDATE_ID", short: "correct an update's text or display time (the earlier one is kept on record)", setup: incidentEditUpdate},
+		{name: "delete-update", args: "ID UPDATE_ID", short: "take an update off the timeline (kept on record; the statuses it set stay)", setup: incidentDeleteUpdate},
 	}}
 }
 
@@ -54,7 +56,7 @@ func incidentCreate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error
 			in.Impact = client.Ptr(content.Impact(*impact))
 		}
 		if s.set["started-at"] {
-			if _, err := ctlCheckTime("started-at", *startedAt); err != nil {
+			if _, err := ctlCheckTime("started-at", startedAt); err != nil {
 				return err
 			}
 			in.StartedAt = startedAt
@@ -155,7 +157,7 @@ func incidentList(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 				raw = ctlJSON(list)
 			}
 		}
-		s.out(raw, func(w io.Writer) {
+		s.outZoned(ctx, site, raw, func(w io.Writer) {
 			if len(list) == 0 {
 				fmt.Fprintln(w, "no incidents")
 				return
@@ -164,7 +166,7 @@ func incidentList(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 			fmt.Fprintln(tw, "ID\tSTATUS\tIMPACT\tSTARTED\tUPDATES\tNAME")
 			for _, in := range list {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", ctlClean(in.ID), in.Status, ctlDash(string(in.Impact)),
-					ctlTime(in.StartedAt), len(in.Updates), ctlFirstLine(in.Name, 60))
+					s.tm(in.StartedAt), len(in.Updates), ctlFirstLine(in.Name, 60))
 			}
 			tw.Flush()
 		})
@@ -188,27 +190,27 @@ func incidentGet(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 		if err != nil {
 			return err
 		}
-		s.out(raw, func(w io.Writer) { ctlPrintIncident(w, in) })
+		s.outZoned(ctx, site, raw, func(w io.Writer) { s.printIncident(w, in) })
 		return nil
 	}
 }
 
-func ctlPrintIncident(w io.Writer, in *content.Incident) {
+func (s *ctlSession) printIncident(w io.Writer, in *content.Incident) {
 	tw := ctlTable(w)
 	fmt.Fprintf(tw, "id:\t%s\n", ctlClean(in.ID))
 	fmt.Fprintf(tw, "name:\t%s\n", ctlClean(in.Name))
 	fmt.Fprintf(tw, "status:\t%s\n", in.Status)
 	fmt.Fprintf(tw, "impact:\t%s\n", ctlDash(string(in.Impact)))
-	fmt.Fprintf(tw, "started:\t%s\n", ctlTime(in.StartedAt))
+	fmt.Fprintf(tw, "started:\t%s\n", s.tm(in.StartedAt))
 	if in.ResolvedAt != nil {
-		fmt.Fprintf(tw, "resolved:\t%s\n", ctlTimePtr(in.ResolvedAt))
+		fmt.Fprintf(tw, "resolved:\t%s\n", s.tmPtr(in.ResolvedAt))
 	}
 	fmt.Fprintf(tw, "components:\t%s\n", ctlDash(ctlClean(strings.Join(in.ComponentIDs, ", "))))
 	tw.Flush()
-	ctlPrintTimeline(w, in.Updates)
+	s.printTimeline(w, in.Updates)
 }
 
-func ctlPrintTimeline(w io.Writer, us []*content.Update) {
+func (s *ctlSession) printTimeline(w io.Writer, us []*content.Update) {
 	if len(us) == 0 {
 		return
 	}
@@ -223,7 +225,7 @@ func ctlPrintTimeline(w io.Writer, us []*content.Update) {
 		if len(changes) > 0 {
 			line += " [" + strings.Join(changes, ", ") + "]"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", ctlTime(u.DisplayAt), ctlClean(u.Status), line)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.tm(u.DisplayAt), ctlClean(u.Status), line)
 	}
 	tw.Flush()
 }
@@ -316,7 +318,7 @@ func incidentPost(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 		}
 		in := client.UpdateInput{Status: *status}
 		if s.set["display-at"] {
-			if _, err := ctlCheckTime("display-at", *displayAt); err != nil {
+			if _, err := ctlCheckTime("display-at", displayAt); err != nil {
 				return err
 			}
 			in.DisplayAt = displayAt
@@ -371,4 +373,71 @@ func ctlDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+func incidentEditUpdate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
+	s.siteFlag()
+	displayAt := fs.String("display-at", "", "when to show the update (RFC 3339)")
+	body := s.bodyFlags("the update's corrected text")
+	return func(ctx context.Context) error {
+		site, err := s.siteRef()
+		if err != nil {
+			return err
+		}
+		if err := s.checkIDs(); err != nil {
+			return err
+		}
+		var in client.UpdateEdit
+		if s.set["display-at"] {
+			if _, err := ctlCheckTime("display-at", displayAt); err != nil {
+				return err
+			}
+			in.DisplayAt = displayAt
+		}
+		if in.Body, err = s.readBody(body, false); err != nil {
+			return err
+		}
+		if in.Body == nil && in.DisplayAt == nil {
+			return ctlUsagef("incident edit-update: nothing to change (give --body or --display-at)")
+		}
+		c, err := s.client()
+		if err != nil {
+			return err
+		}
+		var raw []byte
+		inc, err := c.EditIncidentUpdate(ctx, site, s.args[0], s.args[1], in, s.write(&raw, nil)...)
+		if err != nil {
+			return err
+		}
+		s.out(raw, func(w io.Writer) {
+			fmt.Fprintf(w, "edited update %s of incident %s %q\n", ctlClean(s.args[1]), ctlClean(inc.ID), ctlClean(inc.Name))
+		})
+		return nil
+	}
+}
+
+func incidentDeleteUpdate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
+	s.siteFlag()
+	return func(ctx context.Context) error {
+		site, err := s.siteRef()
+		if err != nil {
+			return err
+		}
+		if err := s.checkIDs(); err != nil {
+			return err
+		}
+		c, err := s.client()
+		if err != nil {
+			return err
+		}
+		var raw []byte
+		inc, err := c.DeleteIncidentUpdate(ctx, site, s.args[0], s.args[1], s.write(&raw, nil)...)
+		if err != nil {
+			return err
+		}
+		s.out(raw, func(w io.Writer) {
+			fmt.Fprintf(w, "deleted update %s of incident %s %q (%d updates left)\n", ctlClean(s.args[1]), ctlClean(inc.ID), ctlClean(inc.Name), len(inc.Updates))
+		})
+		return nil
+	}
 }

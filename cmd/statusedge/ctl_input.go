@@ -67,11 +67,33 @@ func ctlCheckText(flagName, v string, max int) error {
 	return nil
 }
 
-func ctlCheckTime(flagName, v string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339, v)
-	if err != nil || t.Year() < 1970 || t.Year() > 9999 {
-		return time.Time{}, ctlFlagErr(flagName, "must be an RFC 3339 time such as 2026-11-24T14:05:00Z")
+// ctlCheckTime reads a time flag: RFC 3339 (2026-11-24T14:05:00Z), "now",
+// or relative to now ("+1h", "+90m", "-10m"). It rewrites *v as RFC 3339,
+// what the API takes.
+func ctlCheckTime(flagName string, v *string) (time.Time, error) {
+	return ctlParseTime(flagName, v, time.Now())
+}
+
+func ctlParseTime(flagName string, v *string, now time.Time) (time.Time, error) {
+	s := strings.TrimSpace(*v)
+	var t time.Time
+	var err error
+	switch {
+	case s == "now":
+		t = now
+	case strings.HasPrefix(s, "+") || strings.HasPrefix(s, "-"):
+		var d time.Duration
+		if d, err = time.ParseDuration(s); err == nil {
+			t = now.Add(d)
+		}
+	default:
+		t, err = time.Parse(time.RFC3339, s)
 	}
+	if err != nil || t.Year() < 1970 || t.Year() > 9999 {
+		return time.Time{}, ctlFlagErr(flagName, "must be an RFC 3339 time such as 2026-11-24T14:05:00Z, now, or relative such as +1h or -10m")
+	}
+	t = t.Truncate(time.Second)
+	*v = t.UTC().Format(time.RFC3339)
 	return t, nil
 }
 
@@ -416,9 +438,14 @@ func (s *ctlSession) idClient() (*client.Client, error) {
 	return s.client()
 }
 
-func (s *ctlSession) checkID() error {
-	if strings.TrimSpace(s.args[0]) == "" || strings.ContainsAny(s.args[0], "/?#") {
-		return ctlUsagef("%s %s: %q is not an id", s.nounName, s.verbName, ctlClean(s.args[0]))
+// checkIDs checks every positional id (checkID for each).
+func (s *ctlSession) checkIDs() error {
+	for _, a := range s.args {
+		if strings.TrimSpace(a) == "" || strings.ContainsAny(a, "/?#") {
+			return ctlUsagef("%s %s: %q is not an id", s.nounName, s.verbName, ctlClean(a))
+		}
 	}
 	return nil
 }
+
+func (s *ctlSession) checkID() error { return s.checkIDs() }

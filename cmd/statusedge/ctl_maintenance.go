@@ -34,8 +34,8 @@ type ctlMaintenanceFlags struct {
 func registerMaintenanceFlags(s *ctlSession, create bool) *ctlMaintenanceFlags {
 	f := &ctlMaintenanceFlags{}
 	s.fs.StringVar(&f.name, "name", "", "maintenance name")
-	s.fs.StringVar(&f.from, "scheduled-for", "", "start (RFC 3339)")
-	s.fs.StringVar(&f.until, "scheduled-until", "", "end (RFC 3339), after --scheduled-for")
+	s.fs.StringVar(&f.from, "scheduled-for", "", "start: RFC 3339, now, or relative such as +1h")
+	s.fs.StringVar(&f.until, "scheduled-until", "", "end, after --scheduled-for: RFC 3339 or relative such as +2h")
 	s.fs.Var(&f.components, "component", "an affected component NAME_OR_ID, repeatable")
 	s.fs.BoolVar(&f.auto, "auto-transition", true, "start and complete it automatically at its times (--auto-transition=false: by hand with 'maintenance post')")
 	if create {
@@ -61,7 +61,7 @@ func (f *ctlMaintenanceFlags) input(ctx context.Context, s *ctlSession, site str
 		return in, ctlFlagErr("scheduled-for", "required (RFC 3339, e.g. 2026-11-25T02:00:00Z)")
 	}
 	if s.set["scheduled-for"] {
-		if from, err = ctlCheckTime("scheduled-for", f.from); err != nil {
+		if from, err = ctlCheckTime("scheduled-for", &f.from); err != nil {
 			return in, err
 		}
 		in.ScheduledFor = &f.from
@@ -70,7 +70,7 @@ func (f *ctlMaintenanceFlags) input(ctx context.Context, s *ctlSession, site str
 		return in, ctlFlagErr("scheduled-until", "required (RFC 3339, after --scheduled-for)")
 	}
 	if s.set["scheduled-until"] {
-		if until, err = ctlCheckTime("scheduled-until", f.until); err != nil {
+		if until, err = ctlCheckTime("scheduled-until", &f.until); err != nil {
 			return in, err
 		}
 		in.ScheduledUntil = &f.until
@@ -118,9 +118,9 @@ func maintenanceCreate(fs *flag.FlagSet, s *ctlSession) func(context.Context) er
 		if err != nil {
 			return err
 		}
-		s.out(raw, func(w io.Writer) {
+		s.outZoned(ctx, site, raw, func(w io.Writer) {
 			fmt.Fprintf(w, "created maintenance %s %q: %s, %s to %s, %d component(s)%s\n", ctlClean(m.ID), ctlClean(m.Name), m.Status,
-				ctlTime(m.ScheduledFor), ctlTime(m.ScheduledUntil), len(m.ComponentIDs), ctlReplayNote(replayed))
+				s.tm(m.ScheduledFor), s.tm(m.ScheduledUntil), len(m.ComponentIDs), ctlReplayNote(replayed))
 		})
 		return nil
 	}
@@ -142,7 +142,7 @@ func maintenanceList(fs *flag.FlagSet, s *ctlSession) func(context.Context) erro
 		if err != nil {
 			return err
 		}
-		s.out(raw, func(w io.Writer) {
+		s.outZoned(ctx, site, raw, func(w io.Writer) {
 			if len(list) == 0 {
 				fmt.Fprintln(w, "no maintenances")
 				return
@@ -150,7 +150,7 @@ func maintenanceList(fs *flag.FlagSet, s *ctlSession) func(context.Context) erro
 			tw := ctlTable(w)
 			fmt.Fprintln(tw, "ID\tSTATUS\tFROM\tUNTIL\tNAME")
 			for _, m := range list {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", ctlClean(m.ID), m.Status, ctlTime(m.ScheduledFor), ctlTime(m.ScheduledUntil), ctlFirstLine(m.Name, 60))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", ctlClean(m.ID), m.Status, s.tm(m.ScheduledFor), s.tm(m.ScheduledUntil), ctlFirstLine(m.Name, 60))
 			}
 			tw.Flush()
 		})
@@ -174,21 +174,21 @@ func maintenanceGet(fs *flag.FlagSet, s *ctlSession) func(context.Context) error
 		if err != nil {
 			return err
 		}
-		s.out(raw, func(w io.Writer) { ctlPrintMaintenance(w, m) })
+		s.outZoned(ctx, site, raw, func(w io.Writer) { s.printMaintenance(w, m) })
 		return nil
 	}
 }
 
-func ctlPrintMaintenance(w io.Writer, m *content.Maintenance) {
+func (s *ctlSession) printMaintenance(w io.Writer, m *content.Maintenance) {
 	tw := ctlTable(w)
 	fmt.Fprintf(tw, "id:\t%s\n", ctlClean(m.ID))
 	fmt.Fprintf(tw, "name:\t%s\n", ctlClean(m.Name))
 	fmt.Fprintf(tw, "status:\t%s\n", m.Status)
-	fmt.Fprintf(tw, "window:\t%s to %s\n", ctlTime(m.ScheduledFor), ctlTime(m.ScheduledUntil))
+	fmt.Fprintf(tw, "window:\t%s to %s\n", s.tm(m.ScheduledFor), s.tm(m.ScheduledUntil))
 	fmt.Fprintf(tw, "auto transition:\t%v\n", m.AutoTransition)
 	fmt.Fprintf(tw, "components:\t%d\n", len(m.ComponentIDs))
 	tw.Flush()
-	ctlPrintTimeline(w, m.Updates)
+	s.printTimeline(w, m.Updates)
 }
 
 func maintenanceUpdate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
@@ -211,8 +211,8 @@ func maintenanceUpdate(fs *flag.FlagSet, s *ctlSession) func(context.Context) er
 		if err != nil {
 			return err
 		}
-		s.out(raw, func(w io.Writer) {
-			fmt.Fprintf(w, "updated maintenance %s %q: %s, %s to %s\n", ctlClean(m.ID), ctlClean(m.Name), m.Status, ctlTime(m.ScheduledFor), ctlTime(m.ScheduledUntil))
+		s.outZoned(ctx, site, raw, func(w io.Writer) {
+			fmt.Fprintf(w, "updated maintenance %s %q: %s, %s to %s\n", ctlClean(m.ID), ctlClean(m.Name), m.Status, s.tm(m.ScheduledFor), s.tm(m.ScheduledUntil))
 		})
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/statusedge/statusedge/content"
 	"github.com/statusedge/statusedge/origin"
@@ -149,5 +150,71 @@ func TestCtlRefusesARepeatedUpdate(t *testing.T) {
 	}
 	if code, out, _ := runCtlTest(t, site, "", "incident", "create", "-h"); code != 0 || !strings.Contains(out, "(default investigating)") || !strings.Contains(out, "(default none)") {
 		t.Errorf("incident create -h does not say its defaults:\n%s", out)
+	}
+}
+
+// An update can be corrected and taken off the timeline; both are kept on
+// record, and an incident keeps at least one update.
+func TestCtlEditAndDeleteAnUpdate(t *testing.T) {
+	api := startCtlOrigin(t)
+	op := map[string]string{"STATUSEDGE_ORIGIN": api, "STATUSEDGE_TOKEN": ctlTestOperator}
+	ctlMust(t, op, "", "site", "create", "--name", "Acme", "--slug", "acme")
+	site := map[string]string{"STATUSEDGE_ORIGIN": api, "STATUSEDGE_TOKEN": ctlTestOperator, "STATUSEDGE_SITE": "acme"}
+	var inc content.Incident
+	if err := json.Unmarshal([]byte(ctlMust(t, site, "", "--json", "incident", "create", "--name", "API errors", "--body", "Looking.")), &inc); err != nil {
+		t.Fatal(err)
+	}
+	first := inc.Updates[0].ID
+	if code, _, stderr := runCtlTest(t, site, "", "incident", "delete-update", inc.ID, first); code != 2 || !strings.Contains(stderr, "at least one update") {
+		t.Fatalf("deleting the only update: exit %d, %q", code, stderr)
+	}
+	if err := json.Unmarshal([]byte(ctlMust(t, site, "", "--json", "incident", "post", inc.ID, "--status", "identified", "--body", "A bad deplyo.")), &inc); err != nil {
+		t.Fatal(err)
+	}
+	second := inc.Updates[1].ID
+	ctlMust(t, site, "", "incident", "edit-update", inc.ID, second, "--body", "A bad deploy.")
+	ctlMust(t, site, "", "incident", "delete-update", inc.ID, first)
+	var got content.Incident
+	if err := json.Unmarshal([]byte(ctlMust(t, site, "", "--json", "incident", "get", inc.ID)), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Updates) != 1 || got.Updates[0].Body != "A bad deploy." || len(got.Updates[0].Edits) != 1 || got.Updates[0].Edits[0].Body != "A bad deplyo." {
+		t.Fatalf("timeline after edit and delete: %+v", got.Updates)
+	}
+	if len(got.Deleted) != 1 || got.Deleted[0].Update.ID != first || got.Deleted[0].Update.Body != "Looking." {
+		t.Fatalf("deleted updates on record: %+v", got.Deleted)
+	}
+	for _, bad := range [][]string{
+		{"incident", "edit-update", inc.ID, second},
+		{"incident", "edit-update", inc.ID, "nosuchupdate", "--body", "x"},
+		{"incident", "delete-update", inc.ID},
+	} {
+		if code, _, stderr := runCtlTest(t, site, "", bad...); code != 2 || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%q: exit %d, %q", bad, code, stderr)
+		}
+	}
+}
+
+// Times go in relative to now and come out in the site's zone, to the
+// second, as its page shows them.
+func TestCtlTimesInTheSitesZone(t *testing.T) {
+	api := startCtlOrigin(t)
+	op := map[string]string{"STATUSEDGE_ORIGIN": api, "STATUSEDGE_TOKEN": ctlTestOperator}
+	ctlMust(t, op, "", "site", "create", "--name", "Acme", "--slug", "acme", "--time-zone", "Asia/Tokyo")
+	site := map[string]string{"STATUSEDGE_ORIGIN": api, "STATUSEDGE_TOKEN": ctlTestOperator, "STATUSEDGE_SITE": "acme"}
+	ctlMust(t, site, "", "component", "create", "--name", "DB")
+	out := ctlMust(t, site, "", "maintenance", "create", "--name", "Upgrade", "--scheduled-for", "+1h", "--scheduled-until", "+2h", "--component", "DB")
+	if !strings.Contains(out, " JST to ") || strings.Count(out, ":") < 4 {
+		t.Fatalf("maintenance create: %q, want the window in JST to the second", out)
+	}
+	var ms []content.Maintenance
+	if err := json.Unmarshal([]byte(ctlMust(t, site, "", "--json", "maintenance", "list")), &ms); err != nil || len(ms) != 1 {
+		t.Fatal(err)
+	}
+	if d := ms[0].ScheduledUntil.Sub(ms[0].ScheduledFor); d != time.Hour {
+		t.Fatalf("window of %s, want 1h", d)
+	}
+	if ahead := time.Until(ms[0].ScheduledFor); ahead < 50*time.Minute || ahead > 70*time.Minute {
+		t.Fatalf("starts in %s, want about 1h", ahead)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Every command answers -h on stdout with exit 0, and a bad flag with one
@@ -43,5 +44,36 @@ func TestUsageIsConsistent(t *testing.T) {
 				t.Fatalf("stderr %q, want nothing", stderr.String())
 			}
 		})
+	}
+}
+
+// Time flags take RFC 3339, "now" or a time relative to now, and send RFC 3339.
+func TestCtlTimeFlags(t *testing.T) {
+	now := time.Date(2026, 11, 24, 14, 5, 30, 0, time.UTC)
+	for _, tc := range []struct {
+		in, want string // want "" = refused
+	}{
+		{"2026-11-24T16:00:00+01:00", "2026-11-24T15:00:00Z"},
+		{"now", "2026-11-24T14:05:30Z"},
+		{"+1h", "2026-11-24T15:05:30Z"},
+		{"+90m", "2026-11-24T15:35:30Z"},
+		{"-10m", "2026-11-24T13:55:30Z"},
+		{" +2h30m ", "2026-11-24T16:35:30Z"},
+		{"1h", ""},                  // no sign: ambiguous
+		{"+1d", ""},                 // not a Go duration
+		{"tomorrow", ""},            //
+		{"2026-11-24 16:00", ""},    // no zone
+		{"+9999999999h", ""},        // past year 9999
+		{"+1h\nX-Evil: 1", ""},      // a header injection is not a time
+		{"2026-11-24T14:05:00", ""}, // no zone
+	} {
+		v := tc.in
+		_, err := ctlParseTime("at", &v, now)
+		switch {
+		case tc.want == "" && err == nil:
+			t.Errorf("%q: accepted as %s", tc.in, v)
+		case tc.want != "" && (err != nil || v != tc.want):
+			t.Errorf("%q: %q, %v; want %s", tc.in, v, err, tc.want)
+		}
 	}
 }

@@ -267,6 +267,24 @@ func (c *Client) PostIncidentUpdate(ctx context.Context, site, id string, in Upd
 	return doPtr[content.Incident](ctx, c, http.MethodPost, sitePath(site, "incidents", id, "updates"), in, opts)
 }
 
+// UpdateEdit is the body of PATCH .../incidents/{id}/updates/{update}: a
+// corrected text or display time (the earlier one is kept on record).
+type UpdateEdit struct {
+	Body      *string `json:"body,omitempty"`
+	DisplayAt *string `json:"display_at,omitempty"` // RFC 3339
+}
+
+// EditIncidentUpdate corrects an update and returns the incident.
+func (c *Client) EditIncidentUpdate(ctx context.Context, site, id, update string, in UpdateEdit, opts ...CallOption) (*content.Incident, error) {
+	return doPtr[content.Incident](ctx, c, http.MethodPatch, sitePath(site, "incidents", id, "updates", update), in, opts)
+}
+
+// DeleteIncidentUpdate takes an update off the timeline (kept on record)
+// and returns the incident.
+func (c *Client) DeleteIncidentUpdate(ctx context.Context, site, id, update string, opts ...CallOption) (*content.Incident, error) {
+	return doPtr[content.Incident](ctx, c, http.MethodDelete, sitePath(site, "incidents", id, "updates", update), nil, opts)
+}
+
 // Maintenances.
 
 // CreateMaintenance schedules a maintenance.

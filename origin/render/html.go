@@ -63,6 +63,9 @@ type siteInfo struct {
 	Formula string
 	// UptimeNote says what the uptime figures mean (content.UptimeNote).
 	UptimeNote string
+	// SignedIn: a private or audience site, whose visitors signed in at
+	// the edge (the header offers to sign out).
+	SignedIn bool
 	// Favicon is the branding's icon, or an inline dot in the accent
 	// colour (a data: URL, so a browser never asks for /favicon.ico).
 	Favicon     template.URL
@@ -127,7 +130,7 @@ func (r *Renderer) html(v *view, name string, main any) ([]byte, string, error) 
 	l := layout{
 		Title: title, Nav: nav, Status: v.status, AsOf: v.tm(v.asOf), Updated: v.tm(v.site.UpdatedAt), Main: main,
 		Site: siteInfo{Name: v.site.Name, URL: v.site.URL, Logo: logoURL(v.site.Branding.LogoURL),
-			CSS: template.CSS(style.Sheet(v.site.Branding.AccentColor)), Zone: v.loc.String(), Formula: content.UptimeFormula, UptimeNote: content.UptimeNote,
+			CSS: template.CSS(style.Sheet(v.site.Branding.AccentColor)), Zone: v.loc.String(), Formula: content.UptimeFormula, UptimeNote: content.UptimeNote, SignedIn: v.site.Visibility != content.Public,
 			Favicon: favicon(v.site.Branding), Description: content.PageDescription(v.site.Name, v.site.Branding)},
 	}
 	var buf bytes.Buffer

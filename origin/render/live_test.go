@@ -139,3 +139,21 @@ func TestMarkdownHeadingsAreKept(t *testing.T) {
 		}
 	}
 }
+
+// A private or audience site's pages offer to sign out (the edge's
+// /_statusedge/logout, POST); a public site's do not.
+func TestSignOutOnPrivatePages(t *testing.T) {
+	r := newRenderer(t)
+	for _, vis := range []content.Visibility{content.Public, content.Private, content.AudienceSpecific} {
+		s := demo.Site(demoNow)
+		s.Visibility = vis
+		body, _, err := r.Render(s, "", "/", demoNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		has := bytes.Contains(body, []byte(`<form method="post" action="/_statusedge/logout" class="signout"><button type="submit">Sign out</button></form>`))
+		if has != (vis != content.Public) {
+			t.Errorf("%s site: sign-out offered %v", vis, has)
+		}
+	}
+}
