@@ -22,9 +22,15 @@ func accessSites() []*content.Site {
 }
 
 // login posts the form and returns the session cookie ("" if refused).
+// login posts the login form. The test sites' audience passwords are
+// "pw-<x>" for audience "aud<x>", which it names as the audience.
 func login(t *testing.T, e *testEdge, host, pw, next string) (string, resp) {
 	t.Helper()
-	r := e.do(t, http.MethodPost, host, loginPath, url.Values{"password": {pw}, "next": {next}})
+	form := url.Values{"password": {pw}, "next": {next}}
+	if x, ok := strings.CutPrefix(pw, "pw-"); ok && len(x) == 1 {
+		form.Set("audience", "aud"+x)
+	}
+	r := e.do(t, http.MethodPost, host, loginPath, form)
 	for _, c := range (&http.Response{Header: r.header}).Cookies() {
 		if c.Name == SessionCookie {
 			return SessionCookie + "=" + c.Value, r

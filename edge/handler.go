@@ -478,19 +478,21 @@ func (s *Server) login(ctx *fasthttp.RequestCtx, st *site, se *siteEntry) outcom
 	}
 	pw := string(ctx.PostArgs().Peek("password"))
 	sess := Session{SiteID: st.id, Method: "password", Expires: now.Add(s.cfg.SessionTTL)}
+	// One bcrypt per attempt: on an audience site the visitor names the
+	// audience (its name or id, as the site owner told them), so a wrong
+	// password costs one hash however many audiences the site has. An
+	// unknown audience is checked against a dummy hash, costing the same.
+	hash := se.e.Access.PasswordHash
+	if se.e.Visibility == content.AudienceSpecific {
+		hash = dummyHash
+		if a := se.audienceNamed(string(ctx.PostArgs().Peek("audience"))); a != nil {
+			hash, sess.Audience = a.PasswordHash, a.ID
+		}
+	}
 	ok := false
 	verify := func() {
-		switch se.e.Visibility {
-		case content.Private:
-			ok = content.CheckPassword(se.e.Access.PasswordHash, pw)
-		case content.AudienceSpecific:
-			for _, a := range se.e.Audiences {
-				if content.CheckPassword(a.PasswordHash, pw) {
-					sess.Audience, ok = a.ID, true
-					break
-				}
-			}
-		}
+		s.m.passwordChecks.Inc()
+		ok = content.CheckPassword(hash, pw) && hash != dummyHash
 	}
 	if len(pw) <= maxPassword {
 		wctx, cancel := context.WithTimeout(s.ctx, loginQueueWait)
@@ -558,7 +560,8 @@ func (s *Server) loginForm(ctx *fasthttp.RequestCtx, se *siteEntry, status int, 
 		b.WriteString(`<p role="alert">` + html.EscapeString(msg) + "</p>")
 	}
 	b.WriteString(`<form method="post" action="` + loginPath + `"><input type="hidden" name="next" value="` +
-		html.EscapeString(next) + `"><label for="pw">Password</label><input id="pw" type="password" name="password" autocomplete="current-password" required>` +
+		html.EscapeString(next) + `">` + audienceField(ctx, se) +
+		`<label for="pw">Password</label><input id="pw" type="password" name="password" autocomplete="current-password" required>` +
 		`<button type="submit">Sign in</button></form></main></body></html>`)
 	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
 	ctx.Response.Header.SetContentTypeBytes(ctHTML)
@@ -633,4 +636,24 @@ func (s *Server) takeFill(st *site) bool {
 func (s *Server) releaseFill(st *site) {
 	st.fills.Add(-1)
 	s.fills.Add(-1)
+}
+
+// dummyHash is a bcrypt hash no password matches in practice (of 32 random
+// bytes, at the default cost): checked for an audience nobody named, so
+// that a wrong audience costs as long as a wrong password.
+const dummyHash = "$2a$10$0CUKP68EysL9G6b9A7jxf.paq5dpn8Zr2aljVR13IzoSg48mqHzzO"
+
+// audienceField is the login form's audience input on an audience site
+// (prefilled from ?audience=); none when the site has one audience or none.
+// It never lists the audiences: their names are the site's own business.
+func audienceField(ctx *fasthttp.RequestCtx, se *siteEntry) string {
+	if se.e.Visibility != content.AudienceSpecific || len(se.e.Audiences) <= 1 {
+		return ""
+	}
+	v := ctx.QueryArgs().Peek("audience")
+	if len(v) == 0 {
+		v = ctx.PostArgs().Peek("audience")
+	}
+	return `<label for="aud">Audience</label><input id="aud" type="text" name="audience" autocomplete="organization" required value="` +
+		html.EscapeString(string(v)) + `">`
 }

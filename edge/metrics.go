@@ -50,6 +50,7 @@ type metrics struct {
 	acceptRetries  prometheus.Counter
 	pressureEvents prometheus.Counter
 	fillsRefused   prometheus.Counter
+	passwordChecks prometheus.Counter
 	latency        [numOutcomes]prometheus.Observer
 }
 
@@ -85,6 +86,7 @@ func newMetrics(region string) *metrics {
 
 		connsRefused:   counter("conns_refused_total", "Connections closed at accept: their client already held MaxConnsPerClient."),
 		acceptRetries:  counter("accept_retries_total", "Accept failures retried (descriptors exhausted, connection aborted)."),
+		passwordChecks: counter("password_checks_total", "Password hashes checked at login (one per attempt)."),
 		fillsRefused:   counter("fills_refused_total", "Misses that started no fill: MaxFills or MaxFillsPerSite were in flight."),
 		pressureEvents: counter("conn_pressure_total", "Times the edge cut idle timeouts because it neared MaxConns or ran out of descriptors."),
 	}

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -75,6 +76,22 @@ type siteEntry struct {
 	// audKeys maps an audience id to its cache-key audience ("a:<id>").
 	audKeys map[string]audKey
 	shells  shellMemo
+}
+
+// audienceNamed finds the audience a visitor named at login: by id, or
+// by name without regard to case; with a single audience, that one.
+func (se *siteEntry) audienceNamed(name string) *content.RegistryAudience {
+	as := se.e.Audiences
+	if len(as) == 1 {
+		return &as[0]
+	}
+	name = strings.TrimSpace(name)
+	for i := range as {
+		if as[i].ID == name || strings.EqualFold(as[i].Name, name) {
+			return &as[i]
+		}
+	}
+	return nil
 }
 
 // exists reports whether the page at a normalized path can exist, as far

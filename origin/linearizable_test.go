@@ -1,10 +1,12 @@
 package origin
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -459,4 +461,91 @@ func agreeOn(t *testing.T, c *testCluster, incident string, initial int) []strin
 		}
 	}
 	return final
+}
+
+// mountTmpfs mounts a tmpfs of size bytes on a fresh dir (unmounted at
+// cleanup): a real filesystem that fills up.
+func mountTmpfs(t *testing.T, size int) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "tmpfs")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mount tmpfs (needs root, as in CI): %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", "-l", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", dir, err, out)
+		}
+	})
+	return dir
+}
+
+// fill writes into dir until the filesystem is full, and returns the file.
+func fill(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "filler")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 64<<10)
+	for {
+		if _, err := f.Write(buf); err != nil {
+			return path
+		}
+	}
+}
+
+// TestLeaderDiskFullIsLinearizable: the leader's data dir is on a small
+// tmpfs that fills up mid-burst (every write to raft.db fails with
+// ENOSPC). The cluster goes on writing through a healthy leader; once space
+// is freed the replica (restarted if it had to stop) catches up, and every
+// acknowledged write is on all three exactly once.
+func TestLeaderDiskFullIsLinearizable(t *testing.T) {
+	disk := mountTmpfs(t, 16<<20)
+	c := newProcCluster(t, 3, func(p *procNode) {
+		if p.id == "n0" {
+			p.dir = filepath.Join(disk, "n0")
+		}
+	})
+	pb := startProcBurst(t, c)
+	pb.waitAcks(t, 60, "writes before the disk fills")
+	if l := c.waitLeader(); l != c.nodes[0] {
+		t.Logf("n0 is not the leader (%s is): its full disk still must not stop writes", l.id)
+	}
+	// Another incident takes big updates, so raft.db must grow into the
+	// full filesystem (bbolt reuses its free pages for small ones).
+	l := c.waitLeader()
+	var pad content.Incident
+	a := call(t, l.url(), "POST", "/v1/sites/acme/incidents", pb.token, map[string]any{"name": "Padding", "status": "investigating", "impact": "minor", "body": "pad"})
+	if a.status != 201 {
+		t.Fatalf("padding incident: %d %s", a.status, a.body)
+	}
+	a.json(t, &pad)
+	filler := fill(t, disk)
+	big := strings.Repeat("x", MaxBodyBytes-1024)
+	for i := range 40 {
+		p := c.nodes[i%len(c.nodes)]
+		if !p.running() {
+			continue
+		}
+		tryCall(p.url(), "POST", "/v1/sites/acme/incidents/"+pad.ID+"/updates", pb.token,
+			map[string]any{"status": "identified", "body": big}, "Idempotency-Key", fmt.Sprintf("pad-%d", i))
+	}
+	pb.waitAcks(t, 60, "writes with n0's disk full")
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	if !c.nodes[0].running() {
+		t.Logf("n0 stopped on its full disk: %v", c.nodes[0].cmd.ProcessState)
+		c.start(0)
+	}
+	pb.waitAcks(t, 30, "writes with n0's disk freed")
+	pb.settle(t, c, c.nodes)
+	if log, _ := os.ReadFile(c.nodes[0].logPath); !bytes.Contains(log, []byte("no space left on device")) {
+		t.Fatalf("n0 never hit the full disk:\n%s", c.logTail(c.nodes[0]))
+	}
 }

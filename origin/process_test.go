@@ -83,16 +83,21 @@ type procCluster struct {
 // newProcCluster starts n voters: the first bootstraps, the others join
 // through it with --join; it returns when every replica reports all n
 // servers with their API addresses and a leader.
-func newProcCluster(t testing.TB, n int) *procCluster {
+// opts may change a replica before its first start (its data dir, say).
+func newProcCluster(t testing.TB, n int, opts ...func(*procNode)) *procCluster {
 	t.Helper()
 	c := &procCluster{t: t, bin: buildStatusedge(t)}
 	t.Cleanup(c.shutdown)
 	base := t.TempDir()
 	for i := range n {
-		c.nodes = append(c.nodes, &procNode{
+		p := &procNode{
 			id: fmt.Sprintf("n%d", i), dir: filepath.Join(base, fmt.Sprintf("n%d", i)),
 			raftAddr: freeAddr(t), apiAddr: freeAddr(t), logPath: filepath.Join(base, fmt.Sprintf("n%d.log", i)),
-		})
+		}
+		for _, o := range opts {
+			o(p)
+		}
+		c.nodes = append(c.nodes, p)
 	}
 	for i := range c.nodes {
 		switch i {

@@ -3,6 +3,7 @@ package tls_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -59,7 +60,7 @@ func newRig(t *testing.T, validity time.Duration, h dev.HTTPS) *rig {
 	defer cancel()
 	tw := testWriter{t: t, done: new(atomic.Bool)}
 	t.Cleanup(func() { tw.done.Store(true) }) // runs after the system's Shutdown
-	log := slog.New(slog.NewTextHandler(tw, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewTextHandler(tw, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	h.CertmagicLogger = zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()), zapcore.AddSync(tw), zap.DebugLevel))
 	sys, err := dev.Start(ctx, dev.Config{DataDir: t.TempDir(), Regions: 2, Fast: true, DomainDNS: p.DNSAddr, HTTPS: &h, Logger: log})
 	if err != nil {
@@ -71,6 +72,16 @@ func newRig(t *testing.T, validity time.Duration, h dev.HTTPS) *rig {
 		sys.Shutdown(ctx)
 	})
 	return &rig{t: t, sys: sys, pebble: p}
+}
+
+// uniqueName is a fresh domain name for one test: certmagic keeps which
+// names are being obtained or renewed in process-wide state, so a renewal
+// a finished test left waiting (its origin is gone) would hold up a later
+// test's first order of the same name in this process.
+func uniqueName(label string) string {
+	var b [4]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%s-%x.example.com", label, b)
 }
 
 // testWriter sends the system's logs to the test's log (shown on failure).
@@ -187,7 +198,7 @@ func (r *rig) httpsGet(i int, roots *x509.CertPool, sni, host string) (*http.Res
 
 func TestOneOrderServedByEveryRegion(t *testing.T) {
 	r := newRig(t, 0, dev.HTTPS{DisableARI: true})
-	const name = "status.example.com"
+	name := uniqueName("status")
 	r.addDomain("acme", name, true, map[string]any{"https_redirect": true, "hsts": true})
 	r.addDomain("acme", "pending.example.com", false, nil)
 	roots := r.pebble.Roots()
@@ -304,7 +315,7 @@ func TestOneOrderServedByEveryRegion(t *testing.T) {
 func TestRenewalWithTheCADown(t *testing.T) {
 	const validity = 40 * time.Second
 	r := newRig(t, validity, dev.HTTPS{DisableARI: true, RenewalWindow: 0.6, CARetryMax: time.Second})
-	const name = "status.example.com"
+	name := uniqueName("status")
 	r.addDomain("acme", name, true, nil)
 	roots := r.pebble.Roots()
 	_, _, first, err := r.httpsGet(0, roots, name, name)
