@@ -517,15 +517,7 @@ func (s *Server) login(ctx *fasthttp.RequestCtx, st *site, se *siteEntry) outcom
 		plain(ctx, fasthttp.StatusInternalServerError, "Could not sign you in.\n")
 		return outError
 	}
-	var c fasthttp.Cookie
-	c.SetKey(SessionCookie)
-	c.SetValue(val)
-	c.SetPath("/")
-	c.SetHTTPOnly(true)
-	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
-	c.SetSecure(ctx.IsTLS())
-	c.SetExpire(sess.Expires)
-	ctx.Response.Header.SetCookie(&c)
+	setSessionCookie(ctx, val, sess.Expires)
 	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
 	seeOther(ctx, next)
 	return outOther
@@ -587,17 +579,23 @@ func (s *Server) logout(ctx *fasthttp.RequestCtx) outcome {
 		plain(ctx, fasthttp.StatusMethodNotAllowed, "Sign out with the page's Sign out button.\n")
 		return outOther
 	}
+	setSessionCookie(ctx, "", fasthttp.CookieExpireDelete)
+	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
+	seeOther(ctx, loginPath)
+	return outOther
+}
+
+// setSessionCookie sets (or, expired, clears) the session cookie.
+func setSessionCookie(ctx *fasthttp.RequestCtx, val string, expires time.Time) {
 	var c fasthttp.Cookie
 	c.SetKey(SessionCookie)
+	c.SetValue(val)
 	c.SetPath("/")
 	c.SetHTTPOnly(true)
 	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
 	c.SetSecure(ctx.IsTLS())
-	c.SetExpire(fasthttp.CookieExpireDelete)
+	c.SetExpire(expires)
 	ctx.Response.Header.SetCookie(&c)
-	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
-	seeOther(ctx, loginPath)
-	return outOther
 }
 
 func buildPublicCC(maxAge time.Duration) []byte {
