@@ -89,6 +89,8 @@ type HTTPOrigin struct {
 	bases  []string
 	secret string
 	client *http.Client
+	// maxBody bounds a rendered page (maxPage; tests lower it).
+	maxBody int64
 }
 
 // NewHTTPOrigin returns an Origin for the replica at base (e.g.
@@ -103,7 +105,7 @@ func NewHTTPOrigin(base, secret string, client *http.Client, fallbacks ...string
 		tr.ResponseHeaderTimeout = time.Minute
 		client = &http.Client{Transport: tr}
 	}
-	o := &HTTPOrigin{secret: secret, client: client}
+	o := &HTTPOrigin{secret: secret, client: client, maxBody: maxPage}
 	for _, b := range append([]string{base}, fallbacks...) {
 		o.bases = append(o.bases, strings.TrimRight(b, "/"))
 	}
@@ -222,9 +224,13 @@ func (o *HTTPOrigin) Render(ctx context.Context, r RenderRequest) (Rendered, err
 	if resp.StatusCode != http.StatusOK {
 		return Rendered{}, statusErr("render "+r.Path, resp)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPage))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, o.maxBody+1))
 	if err != nil {
 		return Rendered{}, fmt.Errorf("%w: render %s: read: %w", ErrUnavailable, r.Path, err)
+	}
+	if int64(len(body)) > o.maxBody {
+		// Never cache a truncated page as if it were whole.
+		return Rendered{}, fmt.Errorf("%w: render %s: page over %d bytes", ErrUnavailable, r.Path, o.maxBody)
 	}
 	v, err := strconv.ParseUint(resp.Header.Get("X-Statusedge-Version"), 10, 64)
 	if err != nil {

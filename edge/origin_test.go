@@ -287,3 +287,25 @@ func TestHTTPOriginAgainstTestOrigin(t *testing.T) {
 		t.Fatalf("killed origin: err = %v", err)
 	}
 }
+
+// A page over the bound is an error, never a truncated page cached as a 200.
+func TestHTTPOriginRefusesOversizedPage(t *testing.T) {
+	o := startOrigin(t, testSite("s1", "one.test", content.Public))
+	h := NewHTTPOrigin(o.url, testSecret, nil)
+	ctx := context.Background()
+	rd, err := h.Render(ctx, RenderRequest{SiteID: "s1", Path: "/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		max  int64
+		ok   bool
+	}{{"exactly the bound", int64(len(rd.Body)), true}, {"one byte over", int64(len(rd.Body)) - 1, false}} {
+		h.maxBody = tt.max
+		_, err := h.Render(ctx, RenderRequest{SiteID: "s1", Path: "/"})
+		if (err == nil) != tt.ok || (!tt.ok && !errors.Is(err, ErrUnavailable)) {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+	}
+}
