@@ -434,7 +434,7 @@ func (s *Server) admit(ctx *fasthttp.RequestCtx, st *site, se *siteEntry, now ti
 			}
 		}
 		if sc, ok := s.signer.open(ctx.Request.Header.Cookie(SessionCookie), st.id, now); ok {
-			whole := len(sc.f[2]) == 0
+			whole := len(sc.f[2]) == 0 && currentPassword(sc, se.pwTag)
 			s.signer.done(sc)
 			if whole {
 				return audPrivate, "", true
@@ -446,6 +446,7 @@ func (s *Server) admit(ctx *fasthttp.RequestCtx, st *site, se *siteEntry, now ti
 			return "", "", false
 		}
 		a, found := se.audKeys[string(sc.f[2])]
+		found = found && currentPassword(sc, a.pwTag)
 		whole := len(sc.f[2]) == 0
 		s.signer.done(sc)
 		if found && !whole {
@@ -489,6 +490,7 @@ func (s *Server) login(ctx *fasthttp.RequestCtx, st *site, se *siteEntry) outcom
 			hash, sess.Audience = a.PasswordHash, a.ID
 		}
 	}
+	sess.Subject = passwordTag(hash) // a password change ends the session
 	ok := false
 	verify := func() {
 		s.m.passwordChecks.Inc()
@@ -656,4 +658,12 @@ func audienceField(ctx *fasthttp.RequestCtx, se *siteEntry) string {
 	}
 	return `<label for="aud">Audience</label><input id="aud" type="text" name="audience" autocomplete="organization" required value="` +
 		html.EscapeString(string(v)) + `">`
+}
+
+// currentPassword reports whether an opened session still stands: one
+// signed in with a password names it (Session.Subject = passwordTag), and
+// the site's current password must be that one. Other methods are not
+// tied to a password.
+func currentPassword(sc *sessionScratch, tag string) bool {
+	return string(sc.f[3]) != "password" || (tag != "" && string(sc.f[4]) == tag)
 }

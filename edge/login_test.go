@@ -1,11 +1,13 @@
 package edge
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/statusedge/statusedge/content"
 )
@@ -57,5 +59,43 @@ func TestAudienceLoginCostsOneCheck(t *testing.T) {
 	}
 	if c, _ := login(t, e, "private.test", "pw-private", "/"); c == "" {
 		t.Error("another private site's login failed")
+	}
+}
+
+// A password change (or removal) ends the sessions made with the old one,
+// however long they had left; another audience's sessions stand.
+func TestPasswordChangeEndsSessions(t *testing.T) {
+	priv := testSite("privsite0001", "private.test", content.Private)
+	priv.Slug = "priv"
+	aud := testSite("audsite00001", "aud.test", content.AudienceSpecific)
+	aud.Slug = "aud"
+	n, url, _ := realOrigin(t, priv, aud)
+	e := realEdge(t, url, func(c *Config) { c.VersionsWait = 200 * time.Millisecond })
+	privCookie, _ := login(t, e, "private.test", "pw-private", "/")
+	aCookie, _ := login(t, e, "aud.test", "pw-a", "/")
+	bCookie, _ := login(t, e, "aud.test", "pw-b", "/")
+	for _, c := range []struct{ host, cookie string }{{"private.test", privCookie}, {"aud.test", aCookie}, {"aud.test", bCookie}} {
+		if r := e.get(t, c.host, "/", "Cookie: "+c.cookie); c.cookie == "" || r.status != 200 {
+			t.Fatalf("%s before the change: %d", c.host, r.status)
+		}
+	}
+	priv.Access.PasswordHash = mustHash("pw-rotated")
+	aud.Audiences[0].PasswordHash = mustHash("pw-a-rotated")
+	for _, s := range []*content.Site{priv, aud} {
+		if _, err := n.ImportSite(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 10*time.Second, "the old private session refused", func() bool {
+		return e.get(t, "private.test", "/", "Cookie: "+privCookie).status == 401
+	})
+	eventually(t, 10*time.Second, "the old audience A session refused", func() bool {
+		return e.get(t, "aud.test", "/", "Cookie: "+aCookie).status == 401
+	})
+	if r := e.get(t, "aud.test", "/", "Cookie: "+bCookie); r.status != 200 {
+		t.Errorf("audience B's session after A's rotation: %d", r.status)
+	}
+	if c, _ := login(t, e, "private.test", "pw-rotated", "/"); c == "" || e.get(t, "private.test", "/", "Cookie: "+c).status != 200 {
+		t.Error("the new password does not sign in")
 	}
 }

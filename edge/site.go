@@ -2,6 +2,8 @@ package edge
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -76,6 +78,8 @@ type siteEntry struct {
 	// audKeys maps an audience id to its cache-key audience ("a:<id>").
 	audKeys map[string]audKey
 	shells  shellMemo
+	// pwTag is passwordTag of the site's password (private sites).
+	pwTag string
 }
 
 // audienceNamed finds the audience a visitor named at login: by id, or
@@ -121,7 +125,18 @@ func (se *siteEntry) exists(path []byte, now time.Time) bool {
 
 // audKey is an audience's cache-key audience and its id (kept here so the
 // hot path can hand out the id without building a string).
-type audKey struct{ key, id string }
+type audKey struct{ key, id, pwTag string }
+
+// passwordTag names a password (by its hash) in the sessions it signs in:
+// a session made with a password that has since changed or gone no longer
+// admits anyone, whatever its expiry.
+func passwordTag(hash string) string {
+	if hash == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(hash))
+	return "pw:" + hex.EncodeToString(sum[:8])
+}
 
 // Cache-key audiences for the whole site.
 const (
@@ -133,7 +148,7 @@ const (
 // one *time.Location per zone name across sites: each load parses the zone
 // file into several KB of transitions).
 func newSiteEntry(e content.RegistryEntry, loadLoc func(string) (*time.Location, error)) (*siteEntry, []error) {
-	se := &siteEntry{e: e, loc: time.UTC, audKeys: map[string]audKey{}}
+	se := &siteEntry{e: e, loc: time.UTC, audKeys: map[string]audKey{}, pwTag: passwordTag(e.Access.PasswordHash)}
 	var errs []error
 	if loc, err := loadLoc(e.TimeZone); err == nil {
 		se.loc = loc
@@ -149,7 +164,7 @@ func newSiteEntry(e content.RegistryEntry, loadLoc func(string) (*time.Location,
 		se.cidrs = append(se.cidrs, p.Masked())
 	}
 	for _, a := range e.Audiences {
-		se.audKeys[a.ID] = audKey{key: "a:" + a.ID, id: a.ID}
+		se.audKeys[a.ID] = audKey{key: "a:" + a.ID, id: a.ID, pwTag: passwordTag(a.PasswordHash)}
 	}
 	return se, errs
 }

@@ -2,7 +2,6 @@ package origin
 
 import (
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -28,7 +27,6 @@ type diskWatch struct {
 	mu       sync.Mutex
 	inflight map[uint64]time.Time
 	seq      uint64
-	stalled  atomic.Bool
 }
 
 func newDiskWatch(s watchedStore, hook func()) *diskWatch {
