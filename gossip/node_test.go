@@ -471,12 +471,21 @@ func TestRestartOnNewAddress(t *testing.T) {
 // A seed list shared by all nodes names each node too: a node must not
 // count a push/pull with itself as being synced.
 func TestSeedListNamingSelf(t *testing.T) {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// A port free for TCP and UDP alike (memberlist binds both): picked by
+	// TCP, whose ports other tests' outgoing connections also take.
+	var port int
+	for port == 0 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := ln.Addr().(*net.TCPAddr).Port
+		if pc, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p)); err == nil {
+			pc.Close()
+			port = p
+		}
+		ln.Close()
 	}
-	port := pc.LocalAddr().(*net.UDPAddr).Port
-	pc.Close()
 	self := fmt.Sprintf("127.0.0.1:%d", port)
 	n := newTestNode(t, withConfig(func(c *Config) { c.BindPort, c.Seeds = port, []string{self} }))
 	if !n.Synced() {
