@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -590,6 +592,9 @@ func (n *Node) createSite(w http.ResponseWriter, r *http.Request, p principal) e
 	if e := checkWayIn(nil, in); e != nil {
 		return e
 	}
+	if e := n.checkSiteHostnames(p, nil, in); e != nil {
+		return e
+	}
 	token, hash := NewToken()
 	cmd := &Command{Op: OpCreateSite, SiteIn: in, NewIDs: []string{content.NewID()}, TokenHash: hash}
 	if in.Access != nil {
@@ -650,6 +655,9 @@ func (n *Node) updateSite(w http.ResponseWriter, r *http.Request, p principal) e
 	}
 	if cur := n.Site(r.PathValue("site")); cur != nil {
 		if e := checkWayIn(cur, in); e != nil {
+			return e
+		}
+		if e := n.checkSiteHostnames(p, cur, in); e != nil {
 			return e
 		}
 	}
@@ -916,4 +924,75 @@ func (n *Node) proxyToLeader(w http.ResponseWriter, r *http.Request, body []byte
 	w.WriteHeader(resp.StatusCode)
 	io.Copy(w, io.LimitReader(resp.Body, MaxRequestBytes))
 	return nil
+}
+
+// reservedLabel reports whether a name under the platform's domain is one
+// no site may take: it is (or may become) the platform's own.
+func reservedLabel(s string) bool {
+	switch s {
+	case "www", "api", "admin", "app", "edge", "origin", "status", "metrics", "internal", "static", "cdn", "mail":
+		return true
+	}
+	return false
+}
+
+// checkSiteHostnames applies the hostname rules a request must meet (here,
+// where it arrives, so entries already in raft logs replay as they were):
+// no IP literal or address-like name for anyone (they would take over an
+// edge's own address and its /metrics); under the platform's domain
+// (Config.DefaultDomain) only the site's own "<slug>.<domain>" (not another
+// slug's, not a reserved name, not the domain itself); and a site token may
+// set no other name: custom domains go through the domains API, which
+// routes one only once it is verified. The operator may set custom names.
+func (n *Node) checkSiteHostnames(p principal, cur *content.Site, in *SiteInput) *Error {
+	slug := ""
+	if cur != nil {
+		slug = cur.Slug
+	}
+	if in.Slug != nil {
+		slug = *in.Slug
+	}
+	for _, l := range []struct {
+		field string
+		list  *[]string
+	}{{"hostnames", in.Hostnames}, {"add_hostnames", in.AddHostnames}} {
+		if l.list == nil {
+			continue
+		}
+		for _, h := range *l.list {
+			if cur != nil && slices.Contains(cur.Hostnames, h) {
+				continue // kept as it was
+			}
+			if e := n.checkSiteHostname(l.field, h, slug, p.operator); e != nil {
+				return e
+			}
+		}
+	}
+	return nil
+}
+
+func (n *Node) checkSiteHostname(field, h, slug string, operator bool) *Error {
+	labels := strings.Split(h, ".")
+	if _, err := netip.ParseAddr(h); err == nil || isNumber(labels[len(labels)-1]) {
+		return invalid(field, "%q is an address, not a hostname", h)
+	}
+	if d := n.cfg.DefaultDomain; d != "" && (h == d || strings.HasSuffix(h, "."+d)) {
+		sub := strings.TrimSuffix(h, "."+d)
+		switch {
+		case h == d || reservedLabel(sub):
+			return invalid(field, "%q is reserved for the platform", h)
+		case sub != slug:
+			return invalid(field, "%q is another site's default hostname; this site's is %q", h, slug+"."+d)
+		}
+		return nil
+	}
+	if !operator {
+		return invalid(field, "a custom domain (%q) is added through /v1/sites/{site}/domains and routes once verified", h)
+	}
+	return nil
+}
+
+func isNumber(s string) bool {
+	_, err := strconv.Atoi(s)
+	return err == nil
 }

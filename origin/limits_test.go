@@ -94,3 +94,39 @@ func TestIdempotencyKeyAcrossSiteRefs(t *testing.T) {
 		t.Fatalf("%d incidents named Retry, want 1", n)
 	}
 }
+
+// A site token may set only its own default hostname: no IP literal (the
+// review took over an edge's own address and /metrics), no other slug's
+// default, no custom domain (those go through the domains API and route
+// once verified). The operator may add a custom domain.
+func TestSiteTokenHostnames(t *testing.T) {
+	c := newCluster(t, 1, 0)
+	f := newFixture(t, c)
+	tests := []struct {
+		name   string
+		token  string
+		body   map[string]any
+		status int
+	}{
+		{"own default hostname", f.token, map[string]any{"hostnames": []string{"acme.localhost"}}, 200},
+		{"IP literal", f.token, map[string]any{"add_hostnames": []string{"127.0.0.1"}}, 422},
+		{"IPv4 with a numeric last label", f.token, map[string]any{"add_hostnames": []string{"10.0.0.300"}}, 422},
+		{"another slug's default", f.token, map[string]any{"add_hostnames": []string{"other.localhost"}}, 422},
+		{"a custom domain by the site token", f.token, map[string]any{"add_hostnames": []string{"status.acme.example"}}, 422},
+		{"a custom domain by the operator", testOperator, map[string]any{"add_hostnames": []string{"status.acme.example"}}, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := call(t, f.base, "PATCH", "/v1/sites/acme", tt.token, tt.body)
+			if a.status != tt.status {
+				t.Fatalf("status %d, want %d: %s", a.status, tt.status, a.body)
+			}
+			if field, _ := a.errField(); tt.status == 422 && field != "add_hostnames" && field != "hostnames" {
+				t.Errorf("error field %q", field)
+			}
+		})
+	}
+	if hs := c.leader().n.Site("other").Hostnames; len(hs) != 1 || hs[0] != "other.localhost" {
+		t.Errorf("other site's hostnames: %v", hs)
+	}
+}

@@ -220,7 +220,12 @@ func TestCtlEndToEndEveryVerb(t *testing.T) {
 	}
 
 	// site
-	ctlMust(t, env, "", "site", "update", "acme", "--name", "Acme Cloud", "--accent-color", "#4f46e5", "--hostname", "status.acme.test")
+	ctlMust(t, env, "", "site", "update", "acme", "--name", "Acme Cloud", "--accent-color", "#4f46e5")
+	// A custom hostname: the operator's to set (a site token is refused).
+	if code, _, stderr := runCtlTest(t, env, "", "site", "update", "acme", "--hostname", "status.acme.test"); code != 2 || !strings.Contains(stderr, "domains") {
+		t.Errorf("site token setting a custom hostname: exit %d, %q", code, stderr)
+	}
+	ctlMust(t, op, "", "site", "update", "acme", "--hostname", "status.acme.test")
 	var st content.Site
 	decode(ctlMust(t, env, "", "--json", "site", "get", "acme"), &st)
 	if st.Name != "Acme Cloud" || st.Branding.AccentColor != "#4f46e5" || len(st.Hostnames) != 1 || st.Hostnames[0] != "status.acme.test" {
