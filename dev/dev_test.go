@@ -306,12 +306,15 @@ func TestBurstIsCoalesced(t *testing.T) {
 	// A few more for the first publish, the last (trailing) one, and a version
 	// learned from a follower through anti-entropy in between.
 	maxVersions := int(took/gossip.DefaultPublishInterval) + 5
+	// The demo site is live (an outage in progress): its hot paths are also
+	// rendered once for each minute the measurement reaches, ahead of it.
+	minutes := int(time.Now().Unix()/60-start.Unix()/60) + 1
 	for i, r := range s.Regions {
 		renders := metric(t, r.PageURL, "statusedge_edge_origin_renders_total") - before[i]
 		switches := metric(t, r.PageURL, "statusedge_edge_render_ahead_switches_total")
 		t.Logf("edge %s: %v origin renders, %v version switches for %d changes", r.Name, renders, switches, burst)
-		if renders > float64(maxVersions*4) {
-			t.Errorf("edge %s rendered %v times for a burst of %d changes in %v (bound %d)", r.Name, renders, burst, took, maxVersions*4)
+		if bound := (maxVersions + minutes) * 4; renders > float64(bound) {
+			t.Errorf("edge %s rendered %v times for a burst of %d changes in %v (bound %d)", r.Name, renders, burst, took, bound)
 		}
 	}
 }

@@ -483,13 +483,6 @@ func ctlTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05Z")
 }
 
-func ctlTimePtr(t *time.Time) string {
-	if t == nil {
-		return "-"
-	}
-	return ctlTime(*t)
-}
-
 // firstLine is the first line of a Markdown body, shortened for a table.
 func ctlFirstLine(s string, max int) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
