@@ -393,6 +393,11 @@ func (a *applier) createGroup(t *siteTx) (any, *Error) {
 	if err := in.Validate(true); err != nil {
 		return nil, err
 	}
+	// Groups count against MaxComponents too (for commands proposed under
+	// the limits: older entries replay as they were applied).
+	if a.cmd.Limits >= LimitsAudiences && len(t.s.Components) >= MaxComponents {
+		return nil, invalid("name", "a site has at most %d components and groups", MaxComponents)
+	}
 	id, err := a.newID(0)
 	if err != nil {
 		return nil, err

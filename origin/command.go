@@ -118,7 +118,8 @@ type Command struct {
 // Versions of the per-site limits (Command.Limits).
 const (
 	// LimitsAudiences: at most MaxAudiences audiences per site and
-	// MaxAudienceRefs component references across a site's audiences.
+	// MaxAudienceRefs component references across a site's audiences;
+	// groups count against MaxComponents.
 	LimitsAudiences = 1
 	CurrentLimits   = LimitsAudiences
 )

@@ -130,3 +130,22 @@ func TestSiteTokenHostnames(t *testing.T) {
 		t.Errorf("other site's hostnames: %v", hs)
 	}
 }
+
+// Groups count against MaxComponents (the review: groups bypassed it),
+// for commands proposed under the limits; an older entry still applies.
+func TestGroupsCountAgainstComponentLimit(t *testing.T) {
+	m := newMachine(t)
+	s := m.site("acme")
+	for i := range MaxComponents {
+		m.component(s, fmt.Sprintf("c%04d", i), "c")
+	}
+	group := func(id string, limits int) *Result {
+		return m.apply(&Command{Op: OpCreateGroup, Site: s, NewIDs: []string{id}, Limits: limits, GroupIn: &GroupInput{Name: ptrTo("g")}})
+	}
+	if r := group("g1", CurrentLimits); r.Err == nil || r.Err.Field != "name" {
+		t.Errorf("group past MaxComponents: %+v", r.Err)
+	}
+	if r := group("g2", 0); r.Err != nil {
+		t.Errorf("an entry from before the limits: %v", r.Err)
+	}
+}
