@@ -60,6 +60,8 @@ type Server struct {
 	keyBufs  sync.Pool
 
 	closing  atomic.Bool
+	lnMu     sync.Mutex
+	lns      []net.Listener              // every listener Serve was given, closed by Shutdown
 	pressure atomic.Pointer[atomic.Bool] // the listener's pressure flag (nil before Serve)
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -256,6 +258,16 @@ func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
 // Serve answers visitors on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
 	lim := newLimitListener(ln, s.cfg.MaxConns, s.cfg.MaxConnsPerClient, s.cfg.PressureIdle, s.cfg.TrustedProxies, s.m)
+	// A Serve that starts as Shutdown runs (or after it) must not accept:
+	// fasthttp closes only the listeners it already serves.
+	s.lnMu.Lock()
+	if s.closing.Load() {
+		s.lnMu.Unlock()
+		_ = lim.Close()
+		return ErrServerClosed
+	}
+	s.lns = append(s.lns, lim)
+	s.lnMu.Unlock()
 	s.pressure.Store(&lim.pressure)
 	err := s.srv.Serve(lim)
 	if s.closing.Load() {
@@ -279,8 +291,14 @@ func (s *Server) ListenAndServe(addr string) error {
 // Shutdown stops accepting, drains in-flight requests (until ctx ends),
 // then stops the background work and closes Redis.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.lnMu.Lock()
 	s.closing.Store(true)
+	lns := s.lns
+	s.lnMu.Unlock()
 	err := s.srv.ShutdownWithContext(ctx)
+	for _, ln := range lns { // one fasthttp had not taken up yet
+		_ = ln.Close()
+	}
 	s.cancel()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()

@@ -117,3 +117,32 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal("still accepting after Shutdown")
 	}
 }
+
+// TestServeAfterShutdown: a Serve that starts only after Shutdown (a
+// goroutine scheduled late) returns at once and closes its listener instead
+// of serving for good.
+func TestServeAfterShutdown(t *testing.T) {
+	o := startOrigin(t, testSite("s1", "one.test", content.Public))
+	cfg := DefaultConfig()
+	cfg.Origin = NewHTTPOrigin(o.url, testSecret, nil)
+	cfg.SessionKey = testKey
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Serve(ln); !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("Serve after Shutdown = %v, want ErrServerClosed", err)
+	}
+	if c, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+		c.Close()
+		t.Fatal("the listener still accepts")
+	}
+}
