@@ -197,5 +197,6 @@ func TestLayering(t *testing.T) {
 func (s *Server) currentBase(host, path string) string {
 	st := s.table.Load().byHost[host]
 	aud := audPublic
-	return string(appendBaseKey(nil, st.id, st.serveVersion(), aud, st.today(s.cfg.Now()), []byte(path)))
+	now, v := s.cfg.Now(), st.serveVersion()
+	return string(appendMinuteKey(nil, st.id, v, aud, st.today(now), st.minute(v, now), []byte(path)))
 }

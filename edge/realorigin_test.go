@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -133,6 +134,19 @@ func TestRealOrigin(t *testing.T) {
 		t.Fatal("version did not change")
 	}
 
+	// Redis is written behind the visitor: wait for the page's encodings
+	// and its newest copies there before the origin goes.
+	eventually(t, 30*time.Second, "the renamed page in redis", func() bool {
+		k := []byte(e.currentBase(demo.Hostname, "/"))
+		got := e.l2.getAll(e.ctx, appendEnc(bytes.Clone(k), encIdentity), appendEnc(bytes.Clone(k), encGzip), appendEnc(bytes.Clone(k), encBrotli),
+			lastKey(d.ID, audPublic, "/", encIdentity), lastKey(d.ID, audPublic, "/", encBrotli))
+		for _, v := range got {
+			if v == nil || v.version < s2.Version {
+				return false
+			}
+		}
+		return true
+	})
 	// The origin goes away: cold keys fall back to the newest copy, marked.
 	stopOrigin()
 	e.l1.c.Clear() // the "last" copies come back from Redis
