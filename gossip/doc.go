@@ -37,8 +37,9 @@
 //   - Anti-entropy: memberlist's periodic push/pull (LocalState,
 //     MergeRemoteState, over TCP) swaps the whole map, so a node that missed
 //     broadcasts (loss, partition, restart) converges at the next exchange.
-//     WaitSynced returns once one exchange with a peer has been merged and
-//     delivered: a restarted edge waits for it before calling itself fresh.
+//     WaitSynced returns once the join's exchange with a seed (an origin, for
+//     an edge) has been merged and delivered, not just any peer's, which may be
+//     further behind: a restarted edge waits for it before calling itself fresh.
 //   - The wire format (wire.go) is a version byte, a kind byte and varint
 //     fields; it is canonical and fuzzed (FuzzDecode).
 //   - Config.SecretKey turns on memberlist's AES-GCM encryption; it is

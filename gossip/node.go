@@ -55,7 +55,9 @@ type Node struct {
 	pace      map[string]*paceState    // publish pacing per name
 	sigs      map[string][]byte        // per nameKey: the signature of the newest version
 	storeSigs map[string]signedVersion // origin: signatures of Config.Versions' entries
-	mergeGen  uint64                   // push/pull states merged so far
+	// seeded is set once a Join to the seeds succeeded: memberlist merged
+	// their states before Join returned.
+	seeded bool
 
 	wake     chan struct{} // wakes the delivery goroutine; capacity 1
 	synced   chan struct{}
@@ -375,10 +377,10 @@ func (n *Node) Synced() bool {
 	}
 }
 
-// WaitSynced blocks until the node has merged at least one push/pull state
-// from a peer and handed every newer version it learned to the Invalidator
-// and CertListener (or at once for a node without seeds). A restarted edge
-// waits for it before calling itself fresh.
+// WaitSynced blocks until the node has joined its seeds, merged their
+// push/pull states and handed every newer version it learned to the
+// Invalidator and CertListener (or at once for a node without seeds). A
+// restarted edge waits for it before calling itself fresh.
 func (n *Node) WaitSynced(ctx context.Context) error {
 	if n.Synced() {
 		return nil
@@ -539,7 +541,7 @@ func (n *Node) deliverLoop() {
 		if len(n.pendCerts) > 0 {
 			certs, n.pendCerts = n.pendCerts, make(map[string]uint64)
 		}
-		gen := n.mergeGen
+		seeded := n.seeded
 		n.mu.Unlock()
 		for site, v := range sites {
 			if v > delivered[site] {
@@ -555,7 +557,9 @@ func (n *Node) deliverLoop() {
 				n.cfg.CertListener.CertChanged(name, v)
 			}
 		}
-		if gen > 0 {
+		// Synced only on a seed's state: a push/pull that another peer
+		// started first may come from a node further behind.
+		if seeded {
 			n.markSynced()
 		}
 	}
@@ -581,6 +585,10 @@ func (n *Node) joinLoop() {
 			} else {
 				joined = true
 				n.log.Debug("gossip: joined", "contacted", k)
+				n.mu.Lock()
+				n.seeded = true
+				n.mu.Unlock()
+				n.signal()
 			}
 		}
 		t.Reset(n.cfg.RejoinInterval)
@@ -776,7 +784,6 @@ func (d delegate) MergeRemoteState(buf []byte, join bool) {
 	}
 	merge(kindInvalidate, m.sites, m.siteSigs)
 	merge(kindCert, m.certs, m.certSigs)
-	n.mergeGen++
 	n.mu.Unlock()
 	n.signal()
 }
