@@ -233,6 +233,9 @@ func (r *readmeRun) start(name, dir string, env []string, prog string, args ...s
 	b.cmd.Dir, b.cmd.Env = dir, env
 	b.cmd.Stdout, b.cmd.Stderr = b.out, b.out
 	b.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Wait must not hang on an output pipe that something the command
+	// started still holds once it has exited.
+	b.cmd.WaitDelay = 10 * time.Second
 	if err := b.cmd.Start(); err != nil {
 		r.t.Fatalf("%s: %v", name, err)
 	}
