@@ -185,7 +185,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 		s.loginForm(ctx, se, fasthttp.StatusUnauthorized, string(path), "")
 		return outDenied
 	}
-	private := aud != audPublic
+	vw := viewOf(aud)
 	var pb [maxPath]byte
 	npath, rt := normalizePath(&pb, path, ctx.QueryArgs().Peek("page"))
 	if rt == routeNone || (se.e.Version >= st.known.Load() && !se.exists(npath, now)) {
@@ -209,7 +209,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 	if v := s.l1.get(full); v != nil {
 		s.keyBufs.Put(kp)
 		s.m.hits[layerL1].Inc()
-		out := s.writePage(ctx, st, se, v, private, outL1, now)
+		out := s.writePage(ctx, st, se, v, vw, outL1, now)
 		if cors {
 			ctx.Response.Header.SetCanonical(hACAO, vAny)
 		}
@@ -218,7 +218,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 	r := fillReq{st: st, version: ver, aud: aud, originAud: originAud, day: day, minute: minute, at: now,
 		path: string(npath), base: string(full[:baseLen])}
 	s.keyBufs.Put(kp)
-	out := s.miss(ctx, se, r, rt, enc, private)
+	out := s.miss(ctx, se, r, rt, enc, vw)
 	if cors {
 		ctx.Response.Header.SetCanonical(hACAO, vAny)
 	}
@@ -227,7 +227,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 
 // miss waits for the page's fill under the budget (HTML only: feeds and JSON
 // wait for the render), then serves it, the skeleton, or a stale copy.
-func (s *Server) miss(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq, rt route, enc encoding, private bool) outcome {
+func (s *Server) miss(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq, rt route, enc encoding, vw view) outcome {
 	// At midnight every key of a site goes cold at once, and a new version
 	// makes new keys. While the origin is healthy, the page's newest earlier
 	// copy (another day's or version's, never older than what was served)
@@ -248,7 +248,7 @@ func (s *Server) miss(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq, rt rou
 		s.flights.finish(r.base, c)
 		if prev != nil {
 			s.m.previous.Inc()
-			return s.writePage(ctx, r.st, se, prev, private, outPrevious, r.at)
+			return s.writePage(ctx, r.st, se, prev, vw, outPrevious, r.at)
 		}
 		if rt == routeHTML {
 			return s.skeleton(ctx, se, r)
@@ -261,7 +261,7 @@ func (s *Server) miss(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq, rt rou
 	}
 	if prev != nil {
 		s.m.previous.Inc()
-		return s.writePage(ctx, r.st, se, prev, private, outPrevious, r.at)
+		return s.writePage(ctx, r.st, se, prev, vw, outPrevious, r.at)
 	}
 	// Feeds and JSON have no skeleton: they wait for the render, but not
 	// long for a hung origin (dataWait), and no longer than HTML for one
@@ -285,11 +285,11 @@ func (s *Server) miss(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq, rt rou
 	}
 	if done && c.err == nil {
 		s.m.hits[c.layer].Inc()
-		return s.writePage(ctx, r.st, se, c.res[enc], private, outcome(c.layer), r.at)
+		return s.writePage(ctx, r.st, se, c.res[enc], vw, outcome(c.layer), r.at)
 	}
 	if v := s.staleVariant(se, r.st.id, r.aud, r.path, rt, enc); v != nil {
 		s.m.stales.Inc()
-		return s.writeVariant(ctx, v, private, true, outStale)
+		return s.writeVariant(ctx, v, vw, true, outStale)
 	}
 	ctx.Response.Header.Set("Retry-After", "5")
 	plain(ctx, fasthttp.StatusServiceUnavailable, "This status page is temporarily unavailable. Please try again shortly.\n")
@@ -321,12 +321,12 @@ func (s *Server) previousCopy(r fillReq, enc encoding) *variant {
 // headers) when the edge may be out of date at now: no origin replica has
 // answered for StaleAfter, or the site's newest known version has not been
 // served for StaleAfter.
-func (s *Server) writePage(ctx *fasthttp.RequestCtx, st *site, se *siteEntry, v *variant, private bool, out outcome, now time.Time) outcome {
+func (s *Server) writePage(ctx *fasthttp.RequestCtx, st *site, se *siteEntry, v *variant, vw view, out outcome, now time.Time) outcome {
 	if n := now.UnixNano(); s.originSilent(n) || st.behind(n, s.cfg.StaleAfter) {
 		s.m.markedStale.Inc()
-		return s.writeVariant(ctx, s.staleTwin(v, se.loc), private, true, out)
+		return s.writeVariant(ctx, s.staleTwin(v, se.loc), vw, true, out)
 	}
-	return s.writeVariant(ctx, v, private, false, out)
+	return s.writeVariant(ctx, v, vw, false, out)
 }
 
 // probe answers the unauthenticated health probes (no tenant data):
@@ -346,14 +346,41 @@ func (s *Server) probe(ctx *fasthttp.RequestCtx, readiness bool) {
 	}
 }
 
+// view is who a page is for: the public, a private site's whole-site
+// viewer, or one audience.
+type view uint8
+
+const (
+	viewPublic view = iota
+	viewPrivate
+	viewAudience
+)
+
+func viewOf(aud string) view {
+	switch aud {
+	case audPublic:
+		return viewPublic
+	case audPrivate:
+		return viewPrivate
+	}
+	return viewAudience
+}
+
 // writeVariant hands v's bytes to fasthttp without copying. The constant
 // headers come from one precomputed block (see headerBlocks); out is how the
 // page was found (outL1 … outStale), stale whether it is marked stale.
-func (s *Server) writeVariant(ctx *fasthttp.RequestCtx, v *variant, private, stale bool, out outcome) outcome {
+//
+// An audience's page carries no X-Statusedge-Version: the site's version
+// moves with every audience's incidents, so it would tell one audience of
+// the others' activity. Its ETag is of the bytes alone (as every page's),
+// and the bytes say only what the audience sees (content.Site.ForAudience).
+func (s *Server) writeVariant(ctx *fasthttp.RequestCtx, v *variant, vw view, stale bool, out outcome) outcome {
 	h := &ctx.Response.Header
-	s.hdr.pageHeaders(private, stale, out).CopyTo(h)
+	s.hdr.pageHeaders(vw != viewPublic, stale, out).CopyTo(h)
 	h.SetCanonical(hETag, v.etag)
-	h.SetCanonical(hVersion, v.verHdr)
+	if vw != viewAudience {
+		h.SetCanonical(hVersion, v.verHdr)
+	}
 	if inm := ctx.Request.Header.PeekCanonical(hIfNoneMatch); len(inm) > 0 && v.status == 200 && etagMatch(inm, v.etag) {
 		ctx.SetStatusCode(fasthttp.StatusNotModified)
 		return outNotModified

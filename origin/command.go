@@ -121,7 +121,13 @@ const (
 	// MaxAudienceRefs component references across a site's audiences;
 	// groups count against MaxComponents.
 	LimitsAudiences = 1
-	CurrentLimits   = LimitsAudiences
+	// LimitsContent: at most MaxUpdates updates per incident or
+	// maintenance and MaxContentBytes of content per site; slugs are not
+	// reserved names (reservedLabel); and an Idempotency-Key keeps a
+	// compact record of an incident or maintenance answer (answerRef),
+	// rebuilt from the state on a replay, not the answer's bytes.
+	LimitsContent = 2
+	CurrentLimits = LimitsContent
 )
 
 // Per-site limits from LimitsAudiences on. With MaxComponents they bound a
@@ -130,6 +136,17 @@ const (
 const (
 	MaxAudiences    = 100
 	MaxAudienceRefs = 10_000
+)
+
+// Per-site content limits from LimitsContent on. A site's content bytes
+// are the names and bodies of its incidents, maintenances, their updates,
+// the earlier texts of edited updates and deleted updates, each object
+// counting contentOverhead more (for its ids and times): so the bound caps
+// the number of objects too, whatever their text.
+const (
+	MaxUpdates      = 500      // per incident (deleted ones too) or maintenance
+	MaxContentBytes = 16 << 20 // per site
+	contentOverhead = 128
 )
 
 // IdemKey scopes an Idempotency-Key to its principal and fingerprints the
