@@ -3,6 +3,9 @@ package edge
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"html"
@@ -417,11 +420,17 @@ func etagMatch(inm, etag []byte) bool {
 	return false
 }
 
-// operator reports whether the peer may read /metrics: loopback or a
-// trusted proxy's network (never a visitor on the internet).
+// operator reports whether the peer may read /metrics on the visitors'
+// listener: a loopback peer that is not a proxy and forwarded nothing.
+// Behind a proxy every visitor's request comes from the proxy's address
+// (the review: a trusted proxy's network read /metrics for everyone), so
+// neither a trusted proxy nor a request with forwarding headers is the
+// operator; ServeMetrics gives the operator an address of their own.
 func (s *Server) operator(ctx *fasthttp.RequestCtx) bool {
 	a := remoteAddr(ctx)
-	return a.IsLoopback() || isTrusted(a, s.cfg.TrustedProxies)
+	h := &ctx.Request.Header
+	return a.IsLoopback() && !isTrusted(a, s.cfg.TrustedProxies) &&
+		len(h.Peek(fasthttp.HeaderXForwardedFor)) == 0 && len(h.Peek("Forwarded")) == 0 && len(h.Peek("X-Real-Ip")) == 0
 }
 
 // isLoopbackName reports whether a parsed Host names this machine:
@@ -494,6 +503,10 @@ func (s *Server) login(ctx *fasthttp.RequestCtx, st *site, se *siteEntry) outcom
 		s.loginForm(ctx, se, fasthttp.StatusOK, next, "")
 		return outOther
 	}
+	if !loginTokenOK(ctx) {
+		s.loginForm(ctx, se, fasthttp.StatusForbidden, next, "This sign-in form has expired. Please sign in again.")
+		return outDenied
+	}
 	now := s.cfg.Now()
 	client := clientAddr(remoteAddr(ctx), ctx.Request.Header.PeekAll(fasthttp.HeaderXForwardedFor), s.cfg.TrustedProxies)
 	if ok, wait := s.logins.attempt(client, now); !ok {
@@ -544,7 +557,8 @@ func (s *Server) login(ctx *fasthttp.RequestCtx, st *site, se *siteEntry) outcom
 		plain(ctx, fasthttp.StatusInternalServerError, "Could not sign you in.\n")
 		return outError
 	}
-	setSessionCookie(ctx, val, sess.Expires)
+	s.setSessionCookie(ctx, val, sess.Expires)
+	s.setCookie(ctx, loginCookie, "", loginPath, fasthttp.CookieSameSiteStrictMode, fasthttp.CookieExpireDelete)
 	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
 	seeOther(ctx, next)
 	return outOther
@@ -588,8 +602,9 @@ func (s *Server) loginForm(ctx *fasthttp.RequestCtx, se *siteEntry, status int, 
 	if msg != "" {
 		b.WriteString(`<p role="alert">` + html.EscapeString(msg) + "</p>")
 	}
+	token := s.issueLoginToken(ctx)
 	b.WriteString(`<form method="post" action="` + loginPath + `"><input type="hidden" name="next" value="` +
-		html.EscapeString(next) + `">` + audienceField(ctx, se) +
+		html.EscapeString(next) + `"><input type="hidden" name="` + loginField + `" value="` + token + `">` + audienceField(ctx, se) +
 		`<label for="pw">Password</label><input id="pw" type="password" name="password" autocomplete="current-password" required>` +
 		`<button type="submit">Sign in</button></form></main></body></html>`)
 	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
@@ -606,23 +621,74 @@ func (s *Server) logout(ctx *fasthttp.RequestCtx) outcome {
 		plain(ctx, fasthttp.StatusMethodNotAllowed, "Sign out with the page's Sign out button.\n")
 		return outOther
 	}
-	setSessionCookie(ctx, "", fasthttp.CookieExpireDelete)
+	s.setSessionCookie(ctx, "", fasthttp.CookieExpireDelete)
 	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
 	seeOther(ctx, loginPath)
 	return outOther
 }
 
 // setSessionCookie sets (or, expired, clears) the session cookie.
-func setSessionCookie(ctx *fasthttp.RequestCtx, val string, expires time.Time) {
+func (s *Server) setSessionCookie(ctx *fasthttp.RequestCtx, val string, expires time.Time) {
+	s.setCookie(ctx, SessionCookie, val, "/", fasthttp.CookieSameSiteLaxMode, expires)
+}
+
+// setCookie sets an HttpOnly cookie, Secure when the visitor's connection
+// is HTTPS: to this edge, or to a trusted proxy that says so
+// (X-Forwarded-Proto), as a TLS-terminating load balancer does.
+func (s *Server) setCookie(ctx *fasthttp.RequestCtx, name, val, path string, same fasthttp.CookieSameSite, expires time.Time) {
 	var c fasthttp.Cookie
-	c.SetKey(SessionCookie)
+	c.SetKey(name)
 	c.SetValue(val)
-	c.SetPath("/")
+	c.SetPath(path)
 	c.SetHTTPOnly(true)
-	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
-	c.SetSecure(ctx.IsTLS())
+	c.SetSameSite(same)
+	c.SetSecure(s.visitorHTTPS(ctx))
 	c.SetExpire(expires)
 	ctx.Response.Header.SetCookie(&c)
+}
+
+// visitorHTTPS reports whether the visitor reached us over HTTPS.
+func (s *Server) visitorHTTPS(ctx *fasthttp.RequestCtx) bool {
+	if ctx.IsTLS() {
+		return true
+	}
+	if !isTrusted(remoteAddr(ctx), s.cfg.TrustedProxies) {
+		return false
+	}
+	// The proxy nearest us speaks last: a list's last entry.
+	p := ctx.Request.Header.Peek("X-Forwarded-Proto")
+	if i := bytes.LastIndexByte(p, ','); i >= 0 {
+		p = p[i+1:]
+	}
+	return bytes.EqualFold(bytes.TrimSpace(p), []byte("https"))
+}
+
+// The sign-in form's token against login CSRF (another site posting its
+// own password to our form, signing the visitor in as someone else): the
+// form carries a random token that is also in a SameSite=Strict cookie
+// scoped to the form; a POST is checked only when the two agree, which a
+// page elsewhere can neither read nor set.
+const (
+	loginCookie   = "statusedge_login"
+	loginField    = "csrf"
+	loginTokenTTL = time.Hour
+)
+
+// issueLoginToken sets a new token's cookie and returns the token.
+func (s *Server) issueLoginToken(ctx *fasthttp.RequestCtx) string {
+	var b [16]byte
+	rand.Read(b[:]) // never fails (crypto/rand)
+	tok := base64.RawURLEncoding.EncodeToString(b[:])
+	s.setCookie(ctx, loginCookie, tok, loginPath, fasthttp.CookieSameSiteStrictMode, s.cfg.Now().Add(loginTokenTTL))
+	return tok
+}
+
+// loginTokenOK reports whether a POST carries the form's token and its
+// cookie, equal.
+func loginTokenOK(ctx *fasthttp.RequestCtx) bool {
+	field := ctx.PostArgs().Peek(loginField)
+	cookie := ctx.Request.Header.Cookie(loginCookie)
+	return len(field) >= 16 && subtle.ConstantTimeCompare(field, cookie) == 1
 }
 
 func buildPublicCC(maxAge time.Duration) []byte {

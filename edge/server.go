@@ -63,6 +63,7 @@ type Server struct {
 	closing  atomic.Bool
 	lnMu     sync.Mutex
 	lns      []net.Listener              // every listener Serve was given, closed by Shutdown
+	metSrvs  []*fasthttp.Server          // ServeMetrics' servers, shut down by Shutdown
 	pressure atomic.Pointer[atomic.Bool] // the listener's pressure flag (nil before Serve)
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -262,23 +263,59 @@ func (s *Server) Serve(ln net.Listener) error {
 	lim := newLimitListener(ln, s.cfg.MaxConns, s.cfg.MaxConnsPerClient, s.cfg.PressureIdle, s.cfg.TrustedProxies, s.m)
 	// A Serve that starts as Shutdown runs (or after it) must not accept:
 	// fasthttp closes only the listeners it already serves.
-	s.lnMu.Lock()
-	if s.closing.Load() {
-		s.lnMu.Unlock()
+	if !s.track(func() { s.lns = append(s.lns, lim) }) {
 		_ = lim.Close()
 		return ErrServerClosed
 	}
-	s.lns = append(s.lns, lim)
-	s.lnMu.Unlock()
 	s.pressure.Store(&lim.pressure)
-	err := s.srv.Serve(lim)
+	return s.served("serve", s.srv.Serve(lim))
+}
+
+// track runs add (recording what Shutdown must stop) unless Shutdown has
+// begun; it reports whether it ran.
+func (s *Server) track(add func()) bool {
+	s.lnMu.Lock()
+	defer s.lnMu.Unlock()
+	if s.closing.Load() {
+		return false
+	}
+	add()
+	return true
+}
+
+// served is what a Serve returns once its server stopped with err.
+func (s *Server) served(what string, err error) error {
 	if s.closing.Load() {
 		return ErrServerClosed
 	}
 	if err != nil {
-		return fmt.Errorf("edge: serve: %w", err)
+		return fmt.Errorf("edge: %s: %w", what, err)
 	}
 	return nil
+}
+
+// ServeMetrics answers GET /metrics (Prometheus text) on ln, and 404 to
+// anything else, until Shutdown: the operator's own address
+// (statusedge edge --metrics-listen), which visitors do not reach. The
+// visitors' listener answers /metrics only to a loopback peer that no
+// proxy forwarded (Server.operator).
+func (s *Server) ServeMetrics(ln net.Listener) error {
+	srv := &fasthttp.Server{
+		Handler: func(ctx *fasthttp.RequestCtx) {
+			if string(ctx.Path()) != "/metrics" || !(ctx.IsGet() || ctx.IsHead()) {
+				ctx.Error("Not found.\n", fasthttp.StatusNotFound)
+				return
+			}
+			s.metricH(ctx)
+		},
+		Name: "statusedge", ReadTimeout: 5 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: time.Minute,
+		Concurrency: 64, MaxRequestBodySize: 1 << 10, ReadBufferSize: 8 << 10, NoDefaultDate: true,
+	}
+	if !s.track(func() { s.metSrvs = append(s.metSrvs, srv) }) {
+		_ = ln.Close()
+		return ErrServerClosed
+	}
+	return s.served("serve metrics", srv.Serve(ln))
 }
 
 // ListenAndServe listens on addr and calls Serve.
@@ -298,6 +335,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	lns := s.lns
 	s.lnMu.Unlock()
 	err := s.srv.ShutdownWithContext(ctx)
+	s.lnMu.Lock()
+	mets := s.metSrvs
+	s.lnMu.Unlock()
+	for _, m := range mets {
+		_ = m.ShutdownWithContext(ctx)
+	}
 	for _, ln := range lns { // one fasthttp had not taken up yet
 		_ = ln.Close()
 	}
