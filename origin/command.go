@@ -121,12 +121,15 @@ const (
 	// MaxAudienceRefs component references across a site's audiences;
 	// groups count against MaxComponents.
 	LimitsAudiences = 1
+	// LimitsEntryBytes: a change may not grow a site's registry entry
+	// (content.RegistryEntry as JSON) past MaxEntryBytes.
+	LimitsEntryBytes = 2
 	// LimitsContent: at most MaxUpdates updates per incident or
 	// maintenance and MaxContentBytes of content per site; slugs are not
 	// reserved names (reservedLabel); and an Idempotency-Key keeps a
 	// compact record of an incident or maintenance answer (answerRef),
 	// rebuilt from the state on a replay, not the answer's bytes.
-	LimitsContent = 2
+	LimitsContent = 3
 	CurrentLimits = LimitsContent
 )
 
@@ -136,6 +139,12 @@ const (
 const (
 	MaxAudiences    = 100
 	MaxAudienceRefs = 10_000
+	// MaxEntryBytes bounds a site's registry entry as the edges fetch it
+	// (from LimitsEntryBytes on): what one tenant can make every edge hold
+	// and fetch on each of its changes. The other bounds leave room for it
+	// only with short texts (1,000 components with 4 KB descriptions would
+	// not fit), so it is checked on its own.
+	MaxEntryBytes = 1 << 20
 )
 
 // Per-site content limits from LimitsContent on. A site's content bytes

@@ -336,6 +336,9 @@ func (a *applier) run() *Result {
 		err = invalid("op", "unknown command %q", truncate(string(c.Op)))
 	}
 	if err == nil {
+		err = a.checkEntryBytes(site, t.s)
+	}
+	if err == nil {
 		err = a.checkContent(site, t.s)
 	}
 	if err != nil {
