@@ -9,7 +9,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/statusedge/statusedge/edge"
 	"github.com/statusedge/statusedge/origin"
 	setls "github.com/statusedge/statusedge/tls"
 )
@@ -48,7 +47,7 @@ func (s *System) listenHTTPS(i int) (*setls.Frontend, error) {
 		Storage: setls.StorageConfig{OriginURL: reg.APIURL, Secret: s.sec.CertSecret, Owner: "edge-" + reg.Name},
 		CA:      h.CA, CARoots: h.CARoots, Limits: h.Limits,
 		RenewalWindow: h.RenewalWindow, RenewCheck: h.RenewCheck, CARetryMax: h.CARetryMax, DisableARI: h.DisableARI,
-		Logger: s.log.With("edge", reg.Name), CertmagicLogger: h.CertmagicLogger, NewServer: edge.HTTPServer,
+		Logger: s.log.With("edge", reg.Name), CertmagicLogger: h.CertmagicLogger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dev: region %s: %w", reg.Name, err)

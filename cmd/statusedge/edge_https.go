@@ -57,13 +57,13 @@ func (f *edgeHTTPSFlags) frontend(originURL string, log *slog.Logger) (*setls.Fr
 	return setls.Listen(setls.FrontendConfig{
 		HTTPSAddr: f.httpsListen, HTTPAddr: f.httpListen,
 		Storage: setls.StorageConfig{OriginURL: originURL, Secret: secret},
-		CA:      f.ca, CARoots: roots, Email: f.email, Logger: log, NewServer: edge.HTTPServer,
+		CA:      f.ca, CARoots: roots, Email: f.email, Logger: log,
 	})
 }
 
 // serveHTTPS starts the HTTPS (and plain-HTTP) listeners in front of srv.
 func serveHTTPS(tf *setls.Frontend, srv *edge.Server, errc chan<- error) {
-	tf.Serve(srv.HTTPSHandler(), func(acme fasthttp.RequestHandler, port string) fasthttp.RequestHandler {
+	tf.Serve(srv.ServeWith, srv.HTTPSHandler(), func(acme fasthttp.RequestHandler, port string) fasthttp.RequestHandler {
 		return srv.PlainHandler(acme, true, port)
 	}, errc)
 }
