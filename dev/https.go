@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -32,7 +33,8 @@ type HTTPS struct {
 }
 
 // listenHTTPS binds region i's HTTPS and HTTP listeners (the same
-// addresses again after a StopEdge) and builds its certificate manager.
+// addresses again after a StopEdge) and builds its certificate manager,
+// with its local copy of the certificates in the region's directory.
 func (s *System) listenHTTPS(i int) (*setls.Frontend, error) {
 	h, reg := s.cfg.HTTPS, s.Regions[i]
 	httpsAddr, httpAddr := "127.0.0.1:0", "127.0.0.1:0"
@@ -47,7 +49,7 @@ func (s *System) listenHTTPS(i int) (*setls.Frontend, error) {
 		Storage: setls.StorageConfig{OriginURL: reg.APIURL, Secret: s.sec.CertSecret, Owner: "edge-" + reg.Name},
 		CA:      h.CA, CARoots: h.CARoots, Limits: h.Limits,
 		RenewalWindow: h.RenewalWindow, RenewCheck: h.RenewCheck, CARetryMax: h.CARetryMax, DisableARI: h.DisableARI,
-		Logger: s.log.With("edge", reg.Name), CertmagicLogger: h.CertmagicLogger,
+		CacheDir: filepath.Join(reg.dir, "edge-certs"), Logger: s.log.With("edge", reg.Name), CertmagicLogger: h.CertmagicLogger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dev: region %s: %w", reg.Name, err)

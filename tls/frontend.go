@@ -38,6 +38,7 @@ type FrontendConfig struct {
 	RenewCheck      time.Duration
 	CARetryMax      time.Duration
 	DisableARI      bool
+	CacheDir        string
 	Logger          *slog.Logger
 	CertmagicLogger *zap.Logger
 }
@@ -89,7 +90,7 @@ func Listen(cfg FrontendConfig) (*Frontend, error) {
 	mc := Config{
 		Storage: st, Names: f.names, CA: cfg.CA, CARoots: cfg.CARoots, Email: cfg.Email, Limits: cfg.Limits,
 		RenewalWindow: cfg.RenewalWindow, RenewCheck: cfg.RenewCheck, CARetryMax: cfg.CARetryMax, DisableARI: cfg.DisableARI,
-		Logger: cfg.Logger, CertmagicLogger: cfg.CertmagicLogger,
+		CacheDir: cfg.CacheDir, Logger: cfg.Logger, CertmagicLogger: cfg.CertmagicLogger,
 	}
 	mc.ListenHost, mc.TLSPort = hostPort(f.httpsLn)
 	f.httpsPort = strconv.Itoa(mc.TLSPort)
