@@ -22,6 +22,9 @@ type HTTPS struct {
 	// HTTPSAddr and HTTPAddr are the first region's listen addresses, where
 	// the CA validates (other regions take free ports; 127.0.0.1:0 when empty).
 	HTTPSAddr, HTTPAddr string
+	// NoHTTP gives the edges no plain-HTTP listener: the CA validates by
+	// TLS-ALPN-01 on the HTTPS port alone.
+	NoHTTP bool
 	// Limits, RenewalWindow, RenewCheck, CARetryMax and DisableARI: see setls.Config.
 	Limits        origin.CALimits
 	RenewalWindow float64
@@ -43,6 +46,9 @@ func (s *System) listenHTTPS(i int) (*setls.Frontend, error) {
 		httpsAddr, httpAddr = reg.HTTPSAddr, reg.HTTPAddr
 	case i == 0:
 		httpsAddr, httpAddr = orLoopback(h.HTTPSAddr), orLoopback(h.HTTPAddr)
+	}
+	if h.NoHTTP {
+		httpAddr = ""
 	}
 	f, err := setls.Listen(setls.FrontendConfig{
 		HTTPSAddr: httpsAddr, HTTPAddr: httpAddr,

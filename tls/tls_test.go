@@ -58,6 +58,7 @@ func port(addr string) int {
 
 func newRig(t *testing.T, validity time.Duration, h dev.HTTPS) *rig {
 	t.Helper()
+	// With NoHTTP, Pebble's HTTP-01 port has no listener: only TLS-ALPN-01 can pass.
 	httpsAddr, httpAddr := freeAddr(t), freeAddr(t)
 	p := testenv.StartPebble(t, acmeserver.Config{HTTPPort: port(httpAddr), TLSPort: port(httpsAddr), Validity: validity})
 	h.CA, h.CARoots, h.HTTPSAddr, h.HTTPAddr = p.DirectoryURL, p.TLSRoots, httpsAddr, httpAddr
@@ -144,7 +145,29 @@ func (r *rig) addDomain(site, name string, verify bool, opts map[string]any) {
 		r.t.Fatalf("verify %s: %d %s", name, status, b)
 	}
 	for i := range r.sys.Regions {
-		r.waitPlain(i, name, func(status int) bool { return status == 200 || status == 308 })
+		r.waitPage(i, name)
+	}
+}
+
+// waitPage waits until region i's edge serves host's page (its page
+// listener, which every edge has).
+func (r *rig) waitPage(i int, host string) {
+	r.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		req, _ := http.NewRequest("GET", r.sys.Regions[i].PageURL+"/", nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("region %d, host %s: still %v %v", i, host, resp, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -502,5 +525,34 @@ func TestRestartedEdgeServesHeldCertsWithTheOriginsDown(t *testing.T) {
 	}
 	if n := r.pebble.Orders(); n != 1 {
 		t.Fatalf("Pebble saw %d orders, want 1", n)
+	}
+}
+
+// With no plain-HTTP listener on any edge, and nothing on the port where
+// Pebble would validate HTTP-01, the certificate comes by TLS-ALPN-01 on
+// the HTTPS port alone.
+func TestTLSALPNChallengeAlone(t *testing.T) {
+	r := newRig(t, 0, dev.HTTPS{DisableARI: true, NoHTTP: true})
+	if a := r.sys.Regions[0].HTTPAddr; a != "" {
+		t.Fatalf("the edge has a plain-HTTP listener at %s", a)
+	}
+	name := uniqueName("alpn")
+	r.addDomain("acme", name, true, nil)
+	roots := r.pebble.Roots()
+	resp, _, leaf, err := r.httpsGet(1, roots, name, name) // verified against Pebble's roots
+	if err != nil {
+		t.Fatalf("HTTPS request: %v\n%s", err, r.pebble.Log())
+	}
+	if resp.StatusCode != 200 || len(leaf.DNSNames) != 1 || leaf.DNSNames[0] != name {
+		t.Fatalf("%d, certificate for %v", resp.StatusCode, leaf.DNSNames)
+	}
+	log := r.pebble.Log()
+	if n := r.pebble.Orders(); n != 1 {
+		t.Fatalf("Pebble saw %d orders, want 1", n)
+	}
+	// Nothing answers HTTP-01 and no DNS-01 solver exists: the valid
+	// authorization is TLS-ALPN-01's, and Pebble never tried HTTP.
+	if !strings.Contains(log, "set VALID by completed challenge") || strings.Contains(log, "Attempting to validate w/ HTTP") {
+		t.Fatalf("Pebble did not validate by TLS-ALPN-01 alone:\n%s", log)
 	}
 }
