@@ -52,7 +52,8 @@ type Server struct {
 	pinged    bool // the origin is a Pinger (so lastHeard is kept fresh)
 	fatal     chan error
 	ahead     chan *site
-	pending   sync.Map // site id → struct{}: queued for render-ahead
+	twins     chan twinJob // stale twins to encode (staleTwin)
+	pending   sync.Map     // site id → struct{}: queued for render-ahead
 
 	csp      []byte
 	ccPublic []byte
@@ -95,7 +96,7 @@ func New(cfg Config) (*Server, error) {
 		shell: cfg.Shell, signer: signer, m: newMetrics(cfg.Region), l1: c1,
 		logins: newLoginThrottle(cfg.LoginEvery, cfg.LoginBurst, cfg.LoginClients),
 		comp:   compressor{brotliLevel: cfg.BrotliLevel},
-		ready:  make(chan struct{}), ahead: make(chan *site, 4096), fatal: make(chan error, 1),
+		ready:  make(chan struct{}), ahead: make(chan *site, 4096), twins: make(chan twinJob, twinQueue), fatal: make(chan error, 1),
 		flights: flightGroup{m: map[string]*call{}}, zones: zoneCache{},
 		ctx: ctx, cancel: cancel, clock: clock,
 	}
@@ -134,6 +135,7 @@ func New(cfg Config) (*Server, error) {
 	for range 4 {
 		s.goBackground(s.renderAheadLoop)
 	}
+	s.goBackground(s.twinLoop)
 	return s, nil
 }
 
