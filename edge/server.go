@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,8 +18,9 @@ import (
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 )
 
-// ErrServerClosed is returned by Serve after Shutdown.
-var ErrServerClosed = errors.New("edge: server closed")
+// ErrServerClosed is returned by Serve and ServeWith after Shutdown (it
+// matches net.ErrClosed too).
+var ErrServerClosed = fmt.Errorf("edge: server closed: %w", net.ErrClosed)
 
 // Server is one edge node. Build it with New, serve with Serve or
 // ListenAndServe, stop it with Shutdown.
@@ -60,14 +62,15 @@ type Server struct {
 	metricH  fasthttp.RequestHandler
 	keyBufs  sync.Pool
 
-	closing  atomic.Bool
-	lnMu     sync.Mutex
-	lns      []net.Listener              // every listener Serve was given, closed by Shutdown
-	pressure atomic.Pointer[atomic.Bool] // the listener's pressure flag (nil before Serve)
-	ctx      context.Context
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	srv      *fasthttp.Server
+	closing atomic.Bool
+	lnMu    sync.Mutex
+	lns     []net.Listener     // every listener Serve and ServeWith were given, closed by Shutdown
+	servers []*fasthttp.Server // ServeWith's, shut down with srv
+	lim     *limiter           // every listener's connections
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	srv     *fasthttp.Server
 }
 
 // New validates cfg, builds the caches and starts the background work:
@@ -106,6 +109,7 @@ func New(cfg Config) (*Server, error) {
 	s.metricH = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{}))
 	s.srv = HTTPServer(s.PlainHandler(nil, false, "")) // pages, and pending domains' ownership tokens (https.go)
 	s.srv.Logger = slogPrinter{s.log}
+	s.lim = newLimiter(cfg.MaxConns, cfg.MaxConnsPerClient, cfg.PressureIdle, cfg.TrustedProxies, s.m)
 	if cfg.RedisAddr != "" {
 		s.l2 = &l2{addr: cfg.RedisAddr, ttl: cfg.RedisTTL, localTTL: cfg.RedisLocalTTL, timeout: cfg.RedisTimeout,
 			m: s.m, log: s.log, writes: make(chan l2Write, l2WriteQueue)}
@@ -259,7 +263,42 @@ func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
 
 // Serve answers visitors on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	lim := newLimitListener(ln, s.cfg.MaxConns, s.cfg.MaxConnsPerClient, s.cfg.PressureIdle, s.cfg.TrustedProxies, s.m)
+	return s.serveOn(s.srv, ln, nil)
+}
+
+// ServeWith answers on ln with h (HTTPSHandler, or the HTTPS layer's
+// PlainHandler) until Shutdown, in a server of its own with Serve's
+// timeouts (HTTPServer) and under the same connection limits: ln's
+// connections count against MaxConns and MaxConnsPerClient together with
+// every other listener's, accept failures are retried, and pressure cuts
+// them all. With tlsCfg, ln is served with TLS (the handshake inside the
+// read timeout).
+func (s *Server) ServeWith(ln net.Listener, tlsCfg *tls.Config, h fasthttp.RequestHandler) error {
+	srv := HTTPServer(h)
+	srv.Logger = s.srv.Logger
+	s.lnMu.Lock()
+	s.servers = append(s.servers, srv)
+	s.lnMu.Unlock()
+	return s.serveOn(srv, ln, tlsCfg)
+}
+
+// ServeMetrics answers GET /metrics (Prometheus text) on ln, and 404 to
+// anything else, until Shutdown: the operator's own address
+// (statusedge edge --metrics-listen), which visitors do not reach. The
+// visitors' listener answers /metrics only to a loopback peer that no
+// proxy forwarded (Server.operator).
+func (s *Server) ServeMetrics(ln net.Listener) error {
+	return s.ServeWith(ln, nil, func(ctx *fasthttp.RequestCtx) {
+		if string(ctx.Path()) != "/metrics" || !(ctx.IsGet() || ctx.IsHead()) {
+			ctx.Error("Not found.\n", fasthttp.StatusNotFound)
+			return
+		}
+		s.metricH(ctx)
+	})
+}
+
+func (s *Server) serveOn(srv *fasthttp.Server, ln net.Listener, tlsCfg *tls.Config) error {
+	lim := s.lim.listen(ln)
 	// A Serve that starts as Shutdown runs (or after it) must not accept:
 	// fasthttp closes only the listeners it already serves.
 	s.lnMu.Lock()
@@ -270,8 +309,11 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.lns = append(s.lns, lim)
 	s.lnMu.Unlock()
-	s.pressure.Store(&lim.pressure)
-	err := s.srv.Serve(lim)
+	var served net.Listener = lim
+	if tlsCfg != nil {
+		served = tls.NewListener(lim, tlsCfg)
+	}
+	err := srv.Serve(served)
 	if s.closing.Load() {
 		return ErrServerClosed
 	}
@@ -295,9 +337,14 @@ func (s *Server) ListenAndServe(addr string) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.lnMu.Lock()
 	s.closing.Store(true)
-	lns := s.lns
+	lns, servers := s.lns, s.servers
 	s.lnMu.Unlock()
 	err := s.srv.ShutdownWithContext(ctx)
+	for _, srv := range servers {
+		if serr := srv.ShutdownWithContext(ctx); err == nil {
+			err = serr
+		}
+	}
 	for _, ln := range lns { // one fasthttp had not taken up yet
 		_ = ln.Close()
 	}
