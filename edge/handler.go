@@ -79,7 +79,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		now = s.clock()
 	}
 	out := s.serve(ctx, now)
-	if p := s.pressure.Load(); p != nil && p.Load() {
+	if s.lim.pressure.Load() {
 		ctx.SetConnectionClose() // near MaxConns: no idle keep-alive holds a slot
 	}
 	if !out.fromBlock() {
