@@ -25,10 +25,10 @@ type SiteView struct {
 	HasPassword bool               `json:"has_password"`
 	// HasStaffPassword: an audience site's full view is open to staff
 	// (content.StaffLoginPath).
-	HasStaffPassword bool `json:"has_staff_password"`
-	Version     uint64             `json:"version"`
-	CreatedAt   time.Time          `json:"created_at"`
-	UpdatedAt   time.Time          `json:"updated_at"`
+	HasStaffPassword bool      `json:"has_staff_password"`
+	Version          uint64    `json:"version"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
 }
 
 // ViewSite returns the management view of s.
