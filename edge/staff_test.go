@@ -20,7 +20,7 @@ import (
 // returns the session cookie ("" if refused).
 func signInStaff(t *testing.T, e *testEdge, host, pw string) (string, resp) {
 	t.Helper()
-	r := e.do(t, http.MethodPost, host, loginPath, url.Values{"password": {pw}, "next": {"/"}, "staff": {"1"}})
+	r := e.postLogin(t, host, url.Values{"password": {pw}, "next": {"/"}, "staff": {"1"}})
 	return sessionOf(r), r
 }
 
@@ -245,6 +245,6 @@ func TestStaffSeeTheWholeAudienceSite(t *testing.T) {
 // loginAs posts the audience sign-in form naming audience.
 func loginAs(t *testing.T, e *testEdge, host, audience, pw string) (string, resp) {
 	t.Helper()
-	r := e.do(t, http.MethodPost, host, loginPath, url.Values{"password": {pw}, "audience": {audience}, "next": {"/"}})
+	r := e.postLogin(t, host, url.Values{"password": {pw}, "audience": {audience}, "next": {"/"}})
 	return sessionOf(r), r
 }

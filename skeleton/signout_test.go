@@ -2,8 +2,11 @@ package skeleton_test
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -180,11 +183,25 @@ func signsIn(t *testing.T, login, password string) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := c.Get(login) // the form's token, and its cookie in the jar
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	if m == nil {
+		return false
+	}
 	form := u.Query()
 	form.Set("password", password)
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := c.PostForm(u.Scheme+"://"+u.Host+u.Path, form)
-	if err != nil {
+	form.Set("csrf", string(m[1]))
+	if res, err = c.PostForm(u.Scheme+"://"+u.Host+u.Path, form); err != nil {
 		t.Fatal(err)
 	}
 	res.Body.Close()
