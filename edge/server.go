@@ -660,8 +660,16 @@ func (s *Server) renderAhead(st *site) {
 	day := st.today(s.cfg.Now())
 	for _, vw := range se.viewers() {
 		for _, p := range hotPaths {
+			// A live site's pages hold one minute: once a render of target
+			// said so (an earlier path, or a try before a retry), the fill
+			// looks for the page under the minute's key, rendered as of
+			// now, instead of guessing the day's and rendering it again.
+			now := s.cfg.Now()
 			r := fillReq{st: st, version: target, aud: vw[0], originAud: vw[1], day: day, path: p}
-			r.base = string(appendBaseKey(nil, st.id, target, vw[0], day, []byte(p)))
+			if r.minute = st.minute(target, now); r.minute != 0 {
+				r.at = now
+			}
+			r.base = string(appendMinuteKey(nil, st.id, target, vw[0], day, r.minute, []byte(p)))
 			if c := s.fillNow(r); c.err != nil {
 				s.log.Info("render-ahead failed; staying on current version", "site", st.id,
 					"version", target, "current", cur, "path", p, "err", c.err)
