@@ -234,8 +234,22 @@ func (s *Server) renderAheadLoop() {
 			}
 		}
 		s.m.aheadRenders.Inc()
+		s.bindAhead(&j.r)
 		s.aheadDone(j, nil, s.fillNow(j.r).err)
 	}
+}
+
+// bindAhead gives a version's render-ahead r its key as it starts: a live
+// site's pages hold one minute, so once a render of r's version said the
+// site is live (an earlier path, or a try before a retry), the fill looks
+// for the page under the minute's key, rendered as of now, instead of
+// guessing the day's and rendering it again.
+func (s *Server) bindAhead(r *fillReq) {
+	now := s.cfg.Now()
+	if r.minute = r.st.minute(r.version, now); r.minute != 0 {
+		r.at = now
+	}
+	r.base = string(appendMinuteKey(nil, r.st.id, r.version, r.aud, r.day, r.minute, []byte(r.path)))
 }
 
 // signal wakes one waiting worker (if none waits, the next to wait goes
@@ -270,7 +284,8 @@ func (s *Server) planAhead(st *site, target uint64) []fillReq {
 }
 
 // aheadRenders lists the hot-path renders of version ver of st (as of the
-// minute beginning at at when minute is not 0) for the viewers seen within
+// minute beginning at at when minute is not 0; else unkeyed, for bindAhead)
+// for the viewers seen within
 // RenderAheadSeen of now: each viewer's "/", most recent first, then their
 // other hot paths, at most RenderAheadPerSite in all.
 func (s *Server) aheadRenders(st *site, se *siteEntry, ver uint64, day int32, minute int64, at, now time.Time) []fillReq {
@@ -282,10 +297,8 @@ func (s *Server) aheadRenders(st *site, se *siteEntry, ver uint64, day int32, mi
 				return out
 			}
 			r := fillReq{st: st, version: ver, aud: vw[0], originAud: vw[1], day: day, minute: minute, at: at, path: p}
-			if minute != 0 {
+			if minute != 0 { // else bindAhead keys it as it starts
 				r.base = string(appendMinuteKey(nil, st.id, ver, vw[0], day, minute, []byte(p)))
-			} else {
-				r.base = string(appendBaseKey(nil, st.id, ver, vw[0], day, []byte(p)))
 			}
 			out = append(out, r)
 		}

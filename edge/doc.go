@@ -82,13 +82,16 @@
 // connections past MaxConnsPerClient (trusted proxies exempt), and under
 // pressure (past 3/4 of MaxConns, or out of descriptors) closes each
 // connection after its answer and cuts read deadlines to PressureIdle, so
-// idle keep-alives cannot hold the edge.
+// idle keep-alives cannot hold the edge. A connection holds an 8 KiB read
+// and a 16 KiB write buffer (a typical page and its headers go out in one
+// write; see HTTPServer).
 //
 // Each edge also leaves the registry in Redis, so an edge that starts while
 // the origin is down still routes and serves what Redis holds.
 //
 // Private and audience pages are cached (L1 and Redis) only under their own
-// audience's key ("private" or "a:<audience id>"): the audience in a key comes
+// audience's key ("private", "a:<audience id>", or "staff" for an audience
+// site's staff, who see it whole): the audience in a key comes
 // from a verified session or allowlist, never from the request, and access is
 // decided before any cache read, so no visitor of another audience can reach
 // such a key. Redis is internal to the region and never visitor-addressable.

@@ -143,11 +143,17 @@ func New(cfg Config) (*Server, error) {
 // HTTPServer is the fasthttp server an edge runs h in: its timeouts, limits
 // and buffers. The load benchmark runs its bare yardstick in the same one,
 // so that the comparison measures the edge's handler and nothing else.
+//
+// The write buffer holds a typical compressed page with its headers (up
+// to 16 KiB), so a cache hit goes out in one write; with fasthttp's 4 KiB
+// the headers and the start of the body went in one write and the rest in
+// another (two syscalls per hit: about a fifth more CPU per hit, measured
+// under wrk on the demo page). It costs 12 KiB more per open connection.
 func HTTPServer(h fasthttp.RequestHandler) *fasthttp.Server {
 	return &fasthttp.Server{
 		Handler: h, Name: "statusedge",
 		ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
-		MaxRequestBodySize: 16 << 10, ReadBufferSize: 8 << 10,
+		MaxRequestBodySize: 16 << 10, ReadBufferSize: 8 << 10, WriteBufferSize: 16 << 10,
 		DisablePreParseMultipartForm: true, NoDefaultContentType: true,
 	}
 }
