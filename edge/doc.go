@@ -89,7 +89,8 @@
 // the origin is down still routes and serves what Redis holds.
 //
 // Private and audience pages are cached (L1 and Redis) only under their own
-// audience's key ("private" or "a:<audience id>"): the audience in a key comes
+// audience's key ("private", "a:<audience id>", or "staff" for an audience
+// site's staff, who see it whole): the audience in a key comes
 // from a verified session or allowlist, never from the request, and access is
 // decided before any cache read, so no visitor of another audience can reach
 // such a key. Redis is internal to the region and never visitor-addressable.
