@@ -81,7 +81,10 @@
 // connections past MaxConnsPerClient (trusted proxies exempt), and under
 // pressure (past 3/4 of MaxConns, or out of descriptors) closes each
 // connection after its answer and cuts read deadlines to PressureIdle, so
-// idle keep-alives cannot hold the edge. A connection holds an 8 KiB read
+// idle keep-alives cannot hold the edge. A connection whose client sent
+// nothing by its read deadline is closed unanswered, never sent a 408
+// (a client writing its first request on it would take that for its
+// answer). A connection holds an 8 KiB read
 // and a 16 KiB write buffer (a typical page and its headers go out in one
 // write; see HTTPServer).
 //
