@@ -502,8 +502,11 @@ func fill(t *testing.T, dir string) string {
 // TestLeaderDiskFullIsLinearizable: the leader's data dir is on a small
 // tmpfs that fills up mid-burst (every write to raft.db fails with
 // ENOSPC). The cluster goes on writing through a healthy leader; once space
-// is freed the replica (restarted if it had to stop) catches up, and every
-// acknowledged write is on all three exactly once.
+// is freed the replica catches up, and every acknowledged write is on all
+// three exactly once. (Its raft term still saves: bbolt rewrites pages the
+// file already holds. A disk that refuses the term is
+// TestTermWriteRefusedStopsCleanly; a replica that gave up on its disk,
+// exit code 4, is restarted here.)
 func TestLeaderDiskFullIsLinearizable(t *testing.T) {
 	disk := mountTmpfs(t, 16<<20)
 	c := newProcCluster(t, 3, func(p *procNode) {
