@@ -447,7 +447,7 @@ func (s *System) StartEdge(ctx context.Context, i int) error {
 	reg.edgeDone = make(chan error, 1)
 	go func() { reg.edgeDone <- e.Serve(ln) }()
 	if reg.TLS != nil {
-		reg.TLS.Serve(e.HTTPSHandler(), func(acme fasthttp.RequestHandler, port string) fasthttp.RequestHandler {
+		reg.TLS.Serve(e.ServeWith, e.HTTPSHandler(), func(acme fasthttp.RequestHandler, port string) fasthttp.RequestHandler {
 			return e.PlainHandler(acme, true, port)
 		}, nil)
 	}

@@ -4,12 +4,12 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
-	"github.com/statusedge/statusedge/edge"
 	"github.com/statusedge/statusedge/origin"
 	setls "github.com/statusedge/statusedge/tls"
 )
@@ -22,6 +22,9 @@ type HTTPS struct {
 	// HTTPSAddr and HTTPAddr are the first region's listen addresses, where
 	// the CA validates (other regions take free ports; 127.0.0.1:0 when empty).
 	HTTPSAddr, HTTPAddr string
+	// NoHTTP gives the edges no plain-HTTP listener: the CA validates by
+	// TLS-ALPN-01 on the HTTPS port alone.
+	NoHTTP bool
 	// Limits, RenewalWindow, RenewCheck, CARetryMax and DisableARI: see setls.Config.
 	Limits        origin.CALimits
 	RenewalWindow float64
@@ -33,7 +36,8 @@ type HTTPS struct {
 }
 
 // listenHTTPS binds region i's HTTPS and HTTP listeners (the same
-// addresses again after a StopEdge) and builds its certificate manager.
+// addresses again after a StopEdge) and builds its certificate manager,
+// with its local copy of the certificates in the region's directory.
 func (s *System) listenHTTPS(i int) (*setls.Frontend, error) {
 	h, reg := s.cfg.HTTPS, s.Regions[i]
 	httpsAddr, httpAddr := "127.0.0.1:0", "127.0.0.1:0"
@@ -43,12 +47,15 @@ func (s *System) listenHTTPS(i int) (*setls.Frontend, error) {
 	case i == 0:
 		httpsAddr, httpAddr = orLoopback(h.HTTPSAddr), orLoopback(h.HTTPAddr)
 	}
+	if h.NoHTTP {
+		httpAddr = ""
+	}
 	f, err := setls.Listen(setls.FrontendConfig{
 		HTTPSAddr: httpsAddr, HTTPAddr: httpAddr,
 		Storage: setls.StorageConfig{OriginURL: reg.APIURL, Secret: s.sec.CertSecret, Owner: "edge-" + reg.Name},
 		CA:      h.CA, CARoots: h.CARoots, Limits: h.Limits,
 		RenewalWindow: h.RenewalWindow, RenewCheck: h.RenewCheck, CARetryMax: h.CARetryMax, DisableARI: h.DisableARI,
-		Logger: s.log.With("edge", reg.Name), CertmagicLogger: h.CertmagicLogger, NewServer: edge.HTTPServer,
+		CacheDir: filepath.Join(reg.dir, "edge-certs"), Logger: s.log.With("edge", reg.Name), CertmagicLogger: h.CertmagicLogger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dev: region %s: %w", reg.Name, err)

@@ -50,8 +50,10 @@ type variant struct {
 	// stands for, held weakly so that L1 pays for the bytes once.
 	target weak.Pointer[variant]
 	// twin is this page marked stale (see Server.staleTwin), built the
-	// first time it is served stale.
-	twin atomic.Pointer[variant]
+	// first time it is served stale; twinQueued is set while the twin
+	// worker encodes it.
+	twin       atomic.Pointer[variant]
+	twinQueued atomic.Bool
 }
 
 // clone is a copy of v (sharing the bytes) without its stale twin.
@@ -453,6 +455,26 @@ func (c *l2) getAll(ctx context.Context, keys ...[]byte) []*variant {
 		out[i] = v
 	}
 	return out
+}
+
+// getWithin is getAll of one key for a visitor's request: it answers
+// within the timeout whatever the client does (rueidis makes a caller
+// wait for a reconnect another caller started, under that caller's
+// deadline), a miss past it.
+func (c *l2) getWithin(ctx context.Context, key []byte) *variant {
+	if _, ok := c.up(); !ok {
+		return nil
+	}
+	got := make(chan *variant, 1)
+	go func() { got <- c.getAll(ctx, key)[0] }()
+	t := time.NewTimer(c.timeout)
+	defer t.Stop()
+	select {
+	case v := <-got:
+		return v
+	case <-t.C:
+		return nil
+	}
 }
 
 // l2Write is one queued SET.

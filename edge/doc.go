@@ -44,7 +44,10 @@
 // the note (HTML), the header and a short Cache-Control. The marked copy of
 // a cached page (its stale twin) is built once, the first time it is
 // served stale, and kept on the page, so a stale hit costs what a fresh one
-// does. An HTTPOrigin given fallbacks (other regions' replicas) renders
+// does. Nothing is compressed in a visitor's request for it (when the
+// origin fails every page needs its twin at once): the first stale answer
+// of a compressed page carries the note in identity encoding, and one
+// worker builds the twin in the page's encoding behind it. An HTTPOrigin given fallbacks (other regions' replicas) renders
 // from the next one when its own cannot answer. Before its first registry
 // the edge answers 503 (never "no page here"); GET /livez and /readyz on
 // any host that serves no site are its probes; an origin that refuses the

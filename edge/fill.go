@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"strings"
 	"sync"
 	"time"
 	"weak"
@@ -240,7 +241,7 @@ func (s *Server) lastVariant(site, aud, path string, e encoding) *variant {
 	if s.l2 == nil {
 		return nil
 	}
-	v := s.l2.getAll(s.ctx, k)[0]
+	v := s.l2.getWithin(s.ctx, k)
 	if v != nil {
 		s.l1.set(v, 0)
 	}
@@ -258,32 +259,125 @@ func (s *Server) staleVariant(se *siteEntry, site, aud, path string, rt route, e
 }
 
 // staleTwin is v marked stale: for an HTML page the same page with a
-// visible "last updated at T" note after <body>, encoded as v is, with its
-// own ETag. It is built once per variant and kept on it, so a stale hit
-// costs what a fresh one does; other pages are their own twin (the stale
-// header and Cache-Control mark them).
+// visible "last updated at T" note after <body>, with its own ETag; other
+// pages are their own twin (the stale header and Cache-Control mark them).
+// It is kept on v, so a stale hit costs what a fresh one does.
+//
+// No compression runs in a visitor's request: the moment the origin first
+// fails every HTML page at once needs its twin, and re-compressing them
+// all there (brotli at BrotliLevel) would stall every visitor for as long.
+// The first stale visitor of a compressed page gets the note in identity
+// encoding (the bytes of the page's identity variant, or v decoded), and
+// the twin in v's own encoding is built by the twin worker behind it.
 func (s *Server) staleTwin(v *variant, loc *time.Location) *variant {
 	if t := v.twin.Load(); t != nil {
+		if t.enc != v.enc {
+			s.queueTwin(v, t) // a full queue earlier: try again
+		}
 		return t
 	}
 	if v.status != 200 || !bytes.HasPrefix(v.ctype, ctHTMLType) {
 		v.twin.CompareAndSwap(nil, v)
 		return v
 	}
-	body, err := s.comp.decode(v.enc, v.body)
-	if err == nil {
-		body, err = s.comp.encode(v.enc, injectStaleNote(body, time.Unix(0, v.renderedAt).In(loc)))
-	}
-	if err != nil {
-		s.log.Warn("stale note", "key", v.key, "err", err)
+	t := s.plainTwin(v, loc)
+	if t == nil {
 		return v
 	}
-	t := v.clone()
-	t.body = body
-	t.etag = append(append([]byte(`"stale-`), v.etag[1:len(v.etag)-1]...), '"')
-	t.twin.Store(t)
-	v.twin.CompareAndSwap(nil, t)
+	if v.twin.CompareAndSwap(nil, t) && t.enc != v.enc {
+		s.queueTwin(v, t)
+	}
 	return v.twin.Load()
+}
+
+// plainTwin is v's page with the stale note, in identity encoding: from
+// the identity variant of the same render when L1 has it (and then kept on
+// that variant as its own twin), else decoded from v. Nil if v cannot be
+// decoded.
+func (s *Server) plainTwin(v *variant, loc *time.Location) *variant {
+	if v.enc == encIdentity {
+		t := v.clone()
+		t.body = injectStaleNote(v.body, time.Unix(0, v.renderedAt).In(loc))
+		t.etag = staleETag(v.etag)
+		t.twin.Store(t)
+		return t
+	}
+	if id := s.identitySibling(v); id != nil {
+		return s.staleTwin(id, loc)
+	}
+	body, err := s.comp.decode(v.enc, v.body)
+	if err != nil {
+		s.log.Warn("stale note", "key", v.key, "err", err)
+		return nil
+	}
+	plain := v.clone()
+	plain.enc, plain.body = encIdentity, body
+	// The page's ETag names its encoding last ("sum-br"): the sum is
+	// the page's, the same in every encoding.
+	plain.etag = append(bytes.TrimSuffix(v.etag[:len(v.etag)-1], []byte(encNames[v.enc])), encNames[encIdentity]+`"`...)
+	return s.plainTwin(plain, loc)
+}
+
+// identitySibling is the identity variant of v's render in L1 (same key
+// but the encoding, same version and render time), or nil.
+func (s *Server) identitySibling(v *variant) *variant {
+	i := strings.LastIndexByte(v.key, '|')
+	if i < 0 {
+		return nil
+	}
+	k := appendEnc([]byte(v.key[:i]), encIdentity)
+	id := s.l1.get(k)
+	if id != nil {
+		id = id.page()
+	}
+	if id == nil || id.enc != encIdentity || id.version != v.version || id.renderedAt != v.renderedAt || id.status != 200 {
+		return nil
+	}
+	return id
+}
+
+func staleETag(etag []byte) []byte {
+	return append(append([]byte(`"stale-`), etag[1:len(etag)-1]...), '"')
+}
+
+// twinJob asks the twin worker to encode plain (a stale twin in identity
+// encoding) as v is encoded and keep the result as v's twin.
+type twinJob struct{ v, plain *variant }
+
+// twinQueue bounds the twin builds waiting; past it a stale hit keeps the
+// identity twin and queues again on a later hit.
+const twinQueue = 1024
+
+func (s *Server) queueTwin(v, plain *variant) {
+	if !v.twinQueued.CompareAndSwap(false, true) {
+		return
+	}
+	select {
+	case s.twins <- twinJob{v: v, plain: plain}:
+	default:
+		v.twinQueued.Store(false)
+	}
+}
+
+// twinLoop builds the stale twins queued by staleTwin, one at a time (the
+// visitors keep the other cores).
+func (s *Server) twinLoop() {
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case j := <-s.twins:
+			body, err := s.comp.encode(j.v.enc, j.plain.body)
+			if err != nil {
+				s.log.Warn("stale note", "key", j.v.key, "err", err)
+				continue
+			}
+			t := j.v.clone()
+			t.body, t.etag = body, staleETag(j.v.etag)
+			t.twin.Store(t)
+			j.v.twin.Store(t)
+		}
+	}
 }
 
 // injectStaleNote puts a visible note just after the <body> tag (or first).

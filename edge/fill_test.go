@@ -124,10 +124,13 @@ func TestStaleNoteAndNeverRendered(t *testing.T) {
 		t.Fatalf("first visitor of the day: %d", r.status)
 	}
 	eventually(t, 5*time.Second, "the failed render noticed", func() bool { return counter(e.m.renderErrs) > 0 })
-	for _, enc := range []string{"", "gzip", "br"} {
+	// Every stale answer has the note. The first of a compressed page comes
+	// in identity encoding (no compression runs in a visitor's request);
+	// the page in the asked encoding follows from the twin worker.
+	stale := func(enc string) resp {
 		r := e.get(t, "one.test", "/", "Accept-Encoding: "+enc)
 		body := decode(t, r)
-		if r.status != 200 || r.header.Get("X-Statusedge-Stale") != "1" || r.header.Get("Content-Encoding") != enc {
+		if ce := r.header.Get("Content-Encoding"); r.status != 200 || r.header.Get("X-Statusedge-Stale") != "1" || (ce != enc && ce != "") {
 			t.Fatalf("stale %q: %d %v", enc, r.status, r.header)
 		}
 		i := strings.Index(body, `<body class="page">`)
@@ -137,6 +140,11 @@ func TestStaleNoteAndNeverRendered(t *testing.T) {
 		if !strings.Contains(body, marker("s1", 1, "", "/")) {
 			t.Fatalf("stale body is not the last page")
 		}
+		return r
+	}
+	for _, enc := range []string{"", "gzip", "br"} {
+		stale(enc)
+		eventually(t, 5*time.Second, "the stale page in "+enc, func() bool { return stale(enc).header.Get("Content-Encoding") == enc })
 	}
 	j := e.get(t, "one.test", "/api/v2/summary.json")
 	if j.status != 200 || j.header.Get("X-Statusedge-Stale") != "1" || strings.Contains(j.body, "se-stale") || !strings.Contains(j.body, "site=s1") {

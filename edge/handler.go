@@ -78,7 +78,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		now = s.clock()
 	}
 	out := s.serve(ctx, now)
-	if p := s.pressure.Load(); p != nil && p.Load() {
+	if s.lim.pressure.Load() {
 		ctx.SetConnectionClose() // near MaxConns: no idle keep-alive holds a slot
 	}
 	if !out.fromBlock() {
@@ -551,7 +551,8 @@ func (s *Server) loginForm(ctx *fasthttp.RequestCtx, se *siteEntry, status int, 
 	var b bytes.Buffer
 	name := html.EscapeString(se.e.Name)
 	b.WriteString(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">`)
-	b.WriteString(`<meta name="color-scheme" content="light dark"><title>` + name + " status: sign in</title><style>")
+	b.WriteString(`<meta name="color-scheme" content="light dark"><title>` + name + " status: sign in</title>")
+	b.WriteString(`<link rel="icon" href="` + html.EscapeString(style.Favicon(se.e.Branding.FaviconURL, se.e.Branding.AccentColor)) + `"><style>`)
 	b.WriteString(style.Sheet(se.e.Branding.AccentColor)) // ours; the accent is validated
 	b.WriteString(`</style></head><body><header class="site"><div class="wrap"><a class="brand" href="/">`)
 	if u := se.e.Branding.LogoURL; strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {

@@ -41,7 +41,9 @@ func defaultMaxConns() int {
 	return max(int(rl.Cur)-fdReserve, minMaxConns)
 }
 
-// limitListener wraps the visitors' listener. Accept:
+// limiter bounds the visitors' connections over every listener the edge
+// serves (Serve's, and the HTTPS layer's through ServeWith): one MaxConns
+// and one per-client count for all of them. Each listener's Accept:
 //   - retries temporary failures (EMFILE, ENFILE, ECONNABORTED, ...) with a
 //     backoff of 5 ms doubling to 1 s, as net/http does, instead of ending
 //     the server as fasthttp would;
@@ -55,8 +57,7 @@ func defaultMaxConns() int {
 //     each connection after its answer, so idle keep-alives (the cheapest
 //     way to hold a slot) give way at once to the visitors queued behind
 //     them, and a connection that sends nothing goes after pressureIdle.
-type limitListener struct {
-	net.Listener
+type limiter struct {
 	max, perClient int
 	pressureIdle   time.Duration
 	trusted        []netip.Prefix
@@ -71,14 +72,24 @@ type limitListener struct {
 	open    int
 	clients map[netip.Prefix]int
 	conns   map[*limitConn]struct{}
-	closed  bool
 }
 
-func newLimitListener(ln net.Listener, max, perClient int, pressureIdle time.Duration, trusted []netip.Prefix, m *metrics) *limitListener {
-	l := &limitListener{Listener: ln, max: max, perClient: perClient, pressureIdle: pressureIdle,
+func newLimiter(max, perClient int, pressureIdle time.Duration, trusted []netip.Prefix, m *metrics) *limiter {
+	l := &limiter{max: max, perClient: perClient, pressureIdle: pressureIdle,
 		trusted: trusted, m: m, clients: map[netip.Prefix]int{}, conns: map[*limitConn]struct{}{}}
 	l.cond = sync.NewCond(&l.mu)
 	return l
+}
+
+// limitListener is one listener under a limiter.
+type limitListener struct {
+	net.Listener
+	*limiter
+	closed bool // under limiter.mu
+}
+
+func (l *limiter) listen(ln net.Listener) *limitListener {
+	return &limitListener{Listener: ln, limiter: l}
 }
 
 // Accept implements net.Listener.
@@ -118,7 +129,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 }
 
 // admit counts c in, or closes it if its client is over its bound.
-func (l *limitListener) admit(c net.Conn) *limitConn {
+func (l *limiter) admit(c net.Conn) *limitConn {
 	var key netip.Prefix
 	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		addr := a.AddrPort().Addr().Unmap()
@@ -152,7 +163,7 @@ func (l *limitListener) admit(c net.Conn) *limitConn {
 
 // setPressureLocked turns pressure on or off; turning it on cuts every
 // open connection's read deadline. l.mu must be held.
-func (l *limitListener) setPressureLocked(on bool) {
+func (l *limiter) setPressureLocked(on bool) {
 	if on == l.pressure.Load() {
 		return
 	}
@@ -167,7 +178,7 @@ func (l *limitListener) setPressureLocked(on bool) {
 	}
 }
 
-func (l *limitListener) release(c *limitConn) {
+func (l *limiter) release(c *limitConn) {
 	l.mu.Lock()
 	if _, ok := l.conns[c]; ok {
 		delete(l.conns, c)
@@ -199,7 +210,7 @@ func (l *limitListener) Close() error {
 // later than pressureIdle from now is cut to it.
 type limitConn struct {
 	net.Conn
-	l    *limitListener
+	l    *limiter
 	key  netip.Prefix
 	once sync.Once
 }

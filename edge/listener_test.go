@@ -2,9 +2,15 @@ package edge
 
 import (
 	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/netip"
@@ -132,4 +138,91 @@ func TestRetryAccept(t *testing.T) {
 			t.Errorf("retryAccept(%v) = %v, want %v", tt.err, got, tt.want)
 		}
 	}
+}
+
+// selfSigned is a certificate for names, and a pool that trusts it.
+func selfSigned(tb testing.TB, names ...string) (tls.Certificate, *x509.CertPool) {
+	tb.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), DNSNames: names,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+}
+
+// The HTTPS layer's listeners (ServeWith) are under the edge's limits, and
+// one count covers every listener: a client holding connections on the
+// plain port has that many fewer on HTTPS; past its bound, a connection
+// gets no handshake. The page is served over TLS meanwhile.
+func TestServeWithSharesTheLimits(t *testing.T) {
+	o := startOrigin(t, testSite("site00000001", "a.test", content.Public))
+	e := startEdge(t, o, func(c *Config) { c.MaxConnsPerClient = 4 })
+	cert, pool := selfSigned(t, "a.test")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() {
+		served <- e.ServeWith(ln, &tls.Config{Certificates: []tls.Certificate{cert}}, e.HTTPSHandler())
+	}()
+	tlsAddr := ln.Addr().String()
+
+	dialTLS := func(t *testing.T, src string) (net.Conn, bool) {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 2 * time.Second}
+		raw, err := d.Dial("tcp", tlsAddr)
+		if err != nil {
+			t.Fatalf("dial from %s: %v", src, err)
+		}
+		t.Cleanup(func() { raw.Close() })
+		c := tls.Client(raw, &tls.Config{ServerName: "a.test", RootCAs: pool})
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		if err := c.Handshake(); err != nil {
+			return nil, false
+		}
+		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+		return c, true
+	}
+	tests := []struct {
+		name             string
+		src              string
+		plain, https     int
+		wantHTTPSAnswers int
+	}{
+		{"HTTPS alone, within the bound", "127.0.6.1", 0, 4, 4},
+		{"HTTPS alone, past the bound", "127.0.6.2", 0, 7, 4},
+		{"plain connections count against HTTPS", "127.0.6.3", 3, 3, 1},
+		{"the bound held on plain: no handshake", "127.0.6.4", 4, 2, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for range tt.plain {
+				if !answered(t, dialFrom(t, tt.src, e.addr, "a.test")) {
+					t.Fatal("plain connection within the bound refused")
+				}
+			}
+			got := 0
+			for range tt.https {
+				if c, ok := dialTLS(t, tt.src); ok && answered(t, c) {
+					got++
+				}
+			}
+			if got != tt.wantHTTPSAnswers {
+				t.Errorf("%d HTTPS connections answered, want %d", got, tt.wantHTTPSAnswers)
+			}
+		})
+	}
+	_ = served // ends with the edge's Shutdown (cleanup)
 }

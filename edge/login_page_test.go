@@ -9,7 +9,8 @@ import (
 )
 
 // The sign-in page wears the status page's stylesheet (accent, light and
-// dark), name and logo; signing out clears the session.
+// dark), name, logo and icon (so a browser asks for no /favicon.ico, which
+// would be a 401 on a private site); signing out clears the session.
 func TestLoginPageAndSignOut(t *testing.T) {
 	sites := accessSites()
 	sites[1].Branding.AccentColor, sites[1].Branding.LogoURL = "#7b2cbf", "https://priv.test/logo.png"
@@ -17,7 +18,7 @@ func TestLoginPageAndSignOut(t *testing.T) {
 	e := startEdge(t, o)
 	r := e.get(t, "priv.test", loginPath)
 	for _, want := range []string{style.Sheet("#7b2cbf"), `<img src="https://priv.test/logo.png" alt="">`, "<span>Site priv</span>",
-		`name="color-scheme" content="light dark"`, `<form method="post" action="` + loginPath + `">`} {
+		`name="color-scheme" content="light dark"`, `<link rel="icon" href="` + style.Icon("#7b2cbf") + `">`, `<form method="post" action="` + loginPath + `">`} {
 		if r.status != 200 || !strings.Contains(r.body, want) {
 			t.Errorf("sign-in page (%d) lacks %.80q", r.status, want)
 		}
@@ -34,5 +35,6 @@ func TestLoginPageAndSignOut(t *testing.T) {
 	if out.status != 303 || out.header.Get("Location") != loginPath || !strings.HasPrefix(sc, SessionCookie+"=;") || !strings.Contains(sc, "expires=Tue, 10 Nov 2009") {
 		t.Fatalf("sign out: %d %q %q", out.status, out.header.Get("Location"), sc)
 	}
-	// (The pages' Sign out button is the renderer's: origin/render.)
+	// (The pages' Sign out button is the renderer's, origin/render, and the
+	// shell's: skeleton's TestShellSignsOut clicks it in Chromium.)
 }

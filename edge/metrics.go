@@ -44,6 +44,11 @@ type metrics struct {
 	throttled   prometheus.Counter
 	redisErrors prometheus.Counter
 	aheads      prometheus.Counter
+	// Registry: whole-table loads and single entries fetched from the origin.
+	registryLoads, entryFetches prometheus.Counter
+	// aheadRenders counts render-ahead renders (new versions' and the
+	// next minute's hot paths).
+	aheadRenders prometheus.Counter
 	// Connection handling (limitListener).
 	conns          prometheus.Gauge
 	connsRefused   prometheus.Counter
@@ -72,17 +77,20 @@ func newMetrics(region string) *metrics {
 		[]string{"outcome"})
 	reg.MustRegister(hits, lat)
 	m := &metrics{
-		reg:         reg,
-		renders:     counter("origin_renders_total", "Renders requested from the origin."),
-		renderErrs:  counter("origin_errors_total", "Origin renders that failed."),
-		coalesced:   counter("coalesced_waits_total", "Misses that waited on an identical in-flight fill."),
-		previous:    counter("previous_serves_total", "Misses answered at once with the page's copy from an earlier day or version while the new one renders."),
-		skeletons:   counter("skeleton_serves_total", "Skeleton shells served past the render budget."),
-		stales:      counter("stale_serves_total", "Stale pages served because the origin failed."),
-		markedStale: counter("marked_stale_total", "Cached pages served marked stale: no origin answered, or a newer version is not served yet, for StaleAfter."),
-		throttled:   counter("login_throttled_total", "Password attempts refused for too many attempts or too busy a check queue."),
-		redisErrors: counter("redis_errors_total", "Redis errors (each opens the breaker for a second)."),
-		aheads:      counter("render_ahead_switches_total", "Sites switched to a newer version after rendering ahead."),
+		reg:           reg,
+		renders:       counter("origin_renders_total", "Renders requested from the origin."),
+		renderErrs:    counter("origin_errors_total", "Origin renders that failed."),
+		coalesced:     counter("coalesced_waits_total", "Misses that waited on an identical in-flight fill."),
+		previous:      counter("previous_serves_total", "Misses answered at once with the page's copy from an earlier day or version while the new one renders."),
+		skeletons:     counter("skeleton_serves_total", "Skeleton shells served past the render budget."),
+		stales:        counter("stale_serves_total", "Stale pages served because the origin failed."),
+		markedStale:   counter("marked_stale_total", "Cached pages served marked stale: no origin answered, or a newer version is not served yet, for StaleAfter."),
+		throttled:     counter("login_throttled_total", "Password attempts refused for too many attempts or too busy a check queue."),
+		redisErrors:   counter("redis_errors_total", "Redis errors (each opens the breaker for a second)."),
+		aheads:        counter("render_ahead_switches_total", "Sites switched to a newer version after rendering ahead."),
+		aheadRenders:  counter("render_ahead_renders_total", "Pages rendered ahead of visitors (a new version's or the next minute's hot paths, for viewers seen recently)."),
+		registryLoads: counter("registry_loads_total", "Whole registry tables loaded from the origin (at start, and to recover when too many sites moved at once)."),
+		entryFetches:  counter("registry_entry_fetches_total", "Single sites' registry entries fetched from the origin (a site's version passed its entry's, or a new site)."),
 
 		connsRefused:   counter("conns_refused_total", "Connections closed at accept: their client already held MaxConnsPerClient."),
 		acceptRetries:  counter("accept_retries_total", "Accept failures retried (descriptors exhausted, connection aborted)."),

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,8 +18,9 @@ import (
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 )
 
-// ErrServerClosed is returned by Serve after Shutdown.
-var ErrServerClosed = errors.New("edge: server closed")
+// ErrServerClosed is returned by Serve and ServeWith after Shutdown (it
+// matches net.ErrClosed too).
+var ErrServerClosed = fmt.Errorf("edge: server closed: %w", net.ErrClosed)
 
 // Server is one edge node. Build it with New, serve with Serve or
 // ListenAndServe, stop it with Shutdown.
@@ -50,7 +52,9 @@ type Server struct {
 	pinged    bool // the origin is a Pinger (so lastHeard is kept fresh)
 	fatal     chan error
 	ahead     chan *site
-	pending   sync.Map // site id → struct{}: queued for render-ahead
+	twins     chan twinJob // stale twins to encode (staleTwin)
+	pending   sync.Map     // site id → struct{}: queued for render-ahead
+	entries   entryFetcher
 
 	csp      []byte
 	ccPublic []byte
@@ -59,14 +63,15 @@ type Server struct {
 	metricH  fasthttp.RequestHandler
 	keyBufs  sync.Pool
 
-	closing  atomic.Bool
-	lnMu     sync.Mutex
-	lns      []net.Listener              // every listener Serve was given, closed by Shutdown
-	pressure atomic.Pointer[atomic.Bool] // the listener's pressure flag (nil before Serve)
-	ctx      context.Context
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	srv      *fasthttp.Server
+	closing atomic.Bool
+	lnMu    sync.Mutex
+	lns     []net.Listener     // every listener Serve and ServeWith were given, closed by Shutdown
+	servers []*fasthttp.Server // ServeWith's, shut down with srv
+	lim     *limiter           // every listener's connections
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	srv     *fasthttp.Server
 }
 
 // New validates cfg, builds the caches and starts the background work:
@@ -92,11 +97,12 @@ func New(cfg Config) (*Server, error) {
 		shell: cfg.Shell, signer: signer, m: newMetrics(cfg.Region), l1: c1,
 		logins: newLoginThrottle(cfg.LoginEvery, cfg.LoginBurst, cfg.LoginClients),
 		comp:   compressor{brotliLevel: cfg.BrotliLevel},
-		ready:  make(chan struct{}), ahead: make(chan *site, 4096), fatal: make(chan error, 1),
+		ready:  make(chan struct{}), ahead: make(chan *site, 4096), twins: make(chan twinJob, twinQueue), fatal: make(chan error, 1),
 		flights: flightGroup{m: map[string]*call{}}, zones: zoneCache{},
 		ctx: ctx, cancel: cancel, clock: clock,
 	}
 	s.keyBufs.New = func() any { b := make([]byte, 0, 256); return &b }
+	s.entries = entryFetcher{slots: make(chan struct{}, maxEntryFetches), absent: map[string]uint64{}}
 	s.table.Store(&table{byHost: map[string]*site{}, byID: map[string]*site{}})
 	s.csp = []byte(pageCSP)
 	s.ccPublic = buildPublicCC(cfg.PublicMaxAge)
@@ -104,6 +110,7 @@ func New(cfg Config) (*Server, error) {
 	s.metricH = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{}))
 	s.srv = HTTPServer(s.PlainHandler(nil, false, "")) // pages, and pending domains' ownership tokens (https.go)
 	s.srv.Logger = slogPrinter{s.log}
+	s.lim = newLimiter(cfg.MaxConns, cfg.MaxConnsPerClient, cfg.PressureIdle, cfg.TrustedProxies, s.m)
 	if cfg.RedisAddr != "" {
 		s.l2 = &l2{addr: cfg.RedisAddr, ttl: cfg.RedisTTL, localTTL: cfg.RedisLocalTTL, timeout: cfg.RedisTimeout,
 			m: s.m, log: s.log, writes: make(chan l2Write, l2WriteQueue)}
@@ -130,6 +137,7 @@ func New(cfg Config) (*Server, error) {
 	for range 4 {
 		s.goBackground(s.renderAheadLoop)
 	}
+	s.goBackground(s.twinLoop)
 	return s, nil
 }
 
@@ -226,9 +234,8 @@ func (s *Server) catchUp() {
 		s.log.Debug("catch up", "err", err)
 		return
 	}
-	s.clampVersions(vs)
-	for id, v := range vs.Sites {
-		s.Invalidate(id, v)
+	if err := s.takeVersions(vs); err != nil {
+		s.log.Debug("catch up", "err", err)
 	}
 }
 
@@ -257,7 +264,27 @@ func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
 
 // Serve answers visitors on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	lim := newLimitListener(ln, s.cfg.MaxConns, s.cfg.MaxConnsPerClient, s.cfg.PressureIdle, s.cfg.TrustedProxies, s.m)
+	return s.serveOn(s.srv, ln, nil)
+}
+
+// ServeWith answers on ln with h (HTTPSHandler, or the HTTPS layer's
+// PlainHandler) until Shutdown, in a server of its own with Serve's
+// timeouts (HTTPServer) and under the same connection limits: ln's
+// connections count against MaxConns and MaxConnsPerClient together with
+// every other listener's, accept failures are retried, and pressure cuts
+// them all. With tlsCfg, ln is served with TLS (the handshake inside the
+// read timeout).
+func (s *Server) ServeWith(ln net.Listener, tlsCfg *tls.Config, h fasthttp.RequestHandler) error {
+	srv := HTTPServer(h)
+	srv.Logger = s.srv.Logger
+	s.lnMu.Lock()
+	s.servers = append(s.servers, srv)
+	s.lnMu.Unlock()
+	return s.serveOn(srv, ln, tlsCfg)
+}
+
+func (s *Server) serveOn(srv *fasthttp.Server, ln net.Listener, tlsCfg *tls.Config) error {
+	lim := s.lim.listen(ln)
 	// A Serve that starts as Shutdown runs (or after it) must not accept:
 	// fasthttp closes only the listeners it already serves.
 	s.lnMu.Lock()
@@ -268,8 +295,11 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.lns = append(s.lns, lim)
 	s.lnMu.Unlock()
-	s.pressure.Store(&lim.pressure)
-	err := s.srv.Serve(lim)
+	var served net.Listener = lim
+	if tlsCfg != nil {
+		served = tls.NewListener(lim, tlsCfg)
+	}
+	err := srv.Serve(served)
 	if s.closing.Load() {
 		return ErrServerClosed
 	}
@@ -293,9 +323,14 @@ func (s *Server) ListenAndServe(addr string) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.lnMu.Lock()
 	s.closing.Store(true)
-	lns := s.lns
+	lns, servers := s.lns, s.servers
 	s.lnMu.Unlock()
 	err := s.srv.ShutdownWithContext(ctx)
+	for _, srv := range servers {
+		if serr := srv.ShutdownWithContext(ctx); err == nil {
+			err = serr
+		}
+	}
 	for _, ln := range lns { // one fasthttp had not taken up yet
 		_ = ln.Close()
 	}
@@ -320,16 +355,21 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // Invalidate tells the edge that site siteID has reached version (gossip
-// calls it; the versions long poll is the fallback). The edge renders the hot
-// paths of the new version in the background and switches when they are
-// ready. Older or unknown versions are ignored.
+// calls it; the versions long poll is the fallback). The edge fetches the
+// site's registry entry if it is older than version (or the site is new to
+// it), renders the hot paths of the new version in the background and
+// switches when they are ready. Older versions are ignored.
 func (s *Server) Invalidate(siteID string, version uint64) {
 	st := s.table.Load().byID[siteID]
 	if st == nil {
+		s.newSite(siteID, version)
 		return
 	}
 	if raise(&st.known, version) {
 		st.behindSince.CompareAndSwap(0, time.Now().UnixNano())
+		if st.entry.Load().e.Version < version {
+			s.refreshEntry(siteID) // its access rules or hostnames may have changed
+		}
 		s.queueAhead(st)
 	}
 }
@@ -372,12 +412,12 @@ func (s *Server) queueAhead(st *site) {
 	}
 }
 
-// applyRegistry swaps in a new routing table, keeping each site's state.
+// applyRegistry swaps in a new routing table built from a whole registry
+// (a full load), keeping each site's state.
 func (s *Server) applyRegistry(reg content.Registry) {
 	s.tableMu.Lock()
-	defer s.tableMu.Unlock()
 	old := s.table.Load()
-	nt := &table{version: reg.Version, byHost: make(map[string]*site, len(reg.Sites)), byID: make(map[string]*site, len(reg.Sites))}
+	order := make([]*site, 0, len(reg.Sites))
 	var raised []*site
 	for _, e := range reg.Sites {
 		if e.ID == "" {
@@ -387,45 +427,35 @@ func (s *Server) applyRegistry(reg content.Registry) {
 		if st == nil {
 			st = &site{id: e.ID}
 		}
-		se, errs := newSiteEntry(e, s.zones.load)
-		for _, err := range errs {
-			s.log.Warn("registry entry", "site", e.ID, "err", err)
-		}
-		st.entry.Store(se)
-		st.day.Store(nil)
-		nt.byID[e.ID] = st
-		nt.order = append(nt.order, st)
-		var hb [maxHost + 2]byte
-		for _, h := range e.Hostnames {
-			n, ok := parseHost(&hb, []byte(h))
-			if !ok {
-				s.log.Warn("registry: bad hostname", "site", e.ID, "host", h)
-				continue
-			}
-			if other, dup := nt.byHost[string(n)]; dup && other != st {
-				s.log.Warn("registry: hostname on two sites", "host", h, "site", e.ID, "kept", other.id)
-				continue
-			}
-			nt.byHost[string(n)] = st
-		}
+		s.storeEntry(st, e)
+		order = append(order, st)
 		if raise(&st.known, e.Version) {
 			raised = append(raised, st)
 		}
 	}
-	s.table.Store(nt)
-	s.setDomains(reg)
+	s.install(reg.Version, order)
+	s.tableMu.Unlock()
 	for _, st := range raised {
 		s.queueAhead(st)
 	}
 	s.readyMu.Do(func() { close(s.ready) })
 }
 
-// follow loads the registry and then follows the versions long poll,
-// reloading the registry whenever its version moves.
+// follow loads the registry and then follows the versions long poll (or,
+// gossip only, asks for the versions every DefaultVersionsWait), fetching
+// the entries of the sites that moved (takeVersions). The whole registry is
+// loaded again only when too many sites moved at once (errRegistryGap).
 func (s *Server) follow() {
 	backoff := 100 * time.Millisecond
 	var after uint64
 	loaded := false
+	retry := func() bool {
+		if !sleepCtx(s.ctx, backoff) {
+			return false
+		}
+		backoff = min(backoff*2, maxOriginBackoff)
+		return true
+	}
 	for s.ctx.Err() == nil {
 		if !loaded {
 			ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RenderTimeout)
@@ -439,13 +469,13 @@ func (s *Server) follow() {
 			if err != nil {
 				s.log.Warn("registry load failed", "err", err)
 				s.registryFromRedis()
-				if !sleepCtx(s.ctx, backoff) {
+				if !retry() {
 					return
 				}
-				backoff = min(backoff*2, maxOriginBackoff)
 				continue
 			}
 			s.heard()
+			s.m.registryLoads.Inc()
 			s.applyRegistry(reg)
 			if s.l2 != nil { // else the Redis connect puts it once it is up
 				if b, err := json.Marshal(reg); err == nil {
@@ -455,35 +485,43 @@ func (s *Server) follow() {
 			after, loaded, backoff = reg.Version, true, 100*time.Millisecond
 			continue
 		}
+		var vs Versions
+		var err error
 		if s.cfg.VersionsWait < 0 {
 			if !sleepCtx(s.ctx, DefaultVersionsWait) {
 				return
 			}
-			loaded = false
-			continue
+			ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RenderTimeout)
+			vs, err = s.origin.Versions(ctx, 0, 0)
+			cancel()
+		} else {
+			ctx, cancel := context.WithTimeout(s.ctx, s.cfg.VersionsWait+10*time.Second)
+			vs, err = s.origin.Versions(ctx, after, s.cfg.VersionsWait)
+			cancel()
 		}
-		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.VersionsWait+10*time.Second)
-		vs, err := s.origin.Versions(ctx, after, s.cfg.VersionsWait)
-		cancel()
 		if err != nil {
 			if s.ctx.Err() != nil {
 				return
 			}
 			s.log.Warn("versions poll failed", "err", err)
-			if !sleepCtx(s.ctx, backoff) {
+			if !retry() {
 				return
 			}
-			backoff = min(backoff*2, maxOriginBackoff)
 			continue
 		}
 		s.heard()
-		backoff = 100 * time.Millisecond
-		if vs.Version != after {
-			loaded = false // routing or access may have changed
-		}
-		s.clampVersions(vs)
-		for id, v := range vs.Sites {
-			s.Invalidate(id, v)
+		switch err := s.takeVersions(vs); {
+		case errors.Is(err, errRegistryGap):
+			s.log.Info("many sites moved at once: loading the whole registry", "err", err)
+			loaded = false
+		case err != nil:
+			// Some entries could not be fetched: ask again (the answer
+			// comes at once, after stays behind) after a pause.
+			if !retry() {
+				return
+			}
+		default:
+			after, backoff = vs.Version, 100*time.Millisecond
 		}
 	}
 }
@@ -591,6 +629,19 @@ func (s *Server) renderAhead(st *site) {
 		return
 	}
 	se := st.entry.Load()
+	if se.e.Version < target {
+		// Render for the viewers the new version has (an access change
+		// moves the version too). A replica behind the news answers with
+		// an older entry: the renders then wait for the version at the
+		// origin, and refuse a viewer it no longer admits.
+		c := s.refreshEntry(st.id)
+		select {
+		case <-c.done:
+		case <-s.ctx.Done():
+			return
+		}
+		se = st.entry.Load()
+	}
 	day := st.today(s.cfg.Now())
 	for _, vw := range se.viewers() {
 		for _, p := range hotPaths {
@@ -668,24 +719,7 @@ func (s *Server) fillNow(r fillReq) *call {
 // render, so it is taken even if a replica behind the news is older than
 // the version the edge heard of.
 func (s *Server) freshEntry(st *site) *siteEntry {
-	known := st.known.Load()
-	key := "entry|" + st.id
-	c, leader := s.flights.join(key)
-	if leader {
-		s.goBackground(func() {
-			defer s.flights.finish(key, c)
-			ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RenderTimeout)
-			e, err := s.origin.Entry(ctx, st.id)
-			cancel()
-			if err != nil {
-				c.err = err
-				s.log.Warn("registry entry refresh failed", "site", st.id, "err", err)
-				return
-			}
-			s.applyEntry(e)
-			raise(&st.entryChecked, known)
-		})
-	}
+	c := s.refreshEntry(st.id)
 	t := time.NewTimer(s.cfg.RenderBudget)
 	defer t.Stop()
 	select {
@@ -696,21 +730,5 @@ func (s *Server) freshEntry(st *site) *siteEntry {
 	if c.err != nil {
 		return nil
 	}
-	// The table may hold a new *site for the id; st's entry is updated too.
 	return st.entry.Load()
-}
-
-// applyEntry swaps one site's entry into the routing table.
-func (s *Server) applyEntry(e content.RegistryEntry) {
-	reg := s.table.Load().registry()
-	found := false
-	for i := range reg.Sites {
-		if reg.Sites[i].ID == e.ID {
-			reg.Sites[i], found = e, true
-		}
-	}
-	if !found {
-		reg.Sites = append(reg.Sites, e)
-	}
-	s.applyRegistry(reg)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -80,6 +81,8 @@ type siteEntry struct {
 	shells  shellMemo
 	// pwTag is passwordTag of the site's password (private sites).
 	pwTag string
+	// hosts are the entry's hostnames, normalized as parseHost does.
+	hosts []string
 }
 
 // audienceNamed finds the audience a visitor named at login: by id, or
@@ -165,6 +168,15 @@ func newSiteEntry(e content.RegistryEntry, loadLoc func(string) (*time.Location,
 	}
 	for _, a := range e.Audiences {
 		se.audKeys[a.ID] = audKey{key: "a:" + a.ID, id: a.ID, pwTag: passwordTag(a.PasswordHash)}
+	}
+	var hb [maxHost + 2]byte
+	for _, h := range e.Hostnames {
+		n, ok := parseHost(&hb, []byte(h))
+		if !ok {
+			errs = append(errs, fmt.Errorf("bad hostname %q", h))
+			continue
+		}
+		se.hosts = append(se.hosts, string(n))
 	}
 	return se, errs
 }

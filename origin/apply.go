@@ -2,6 +2,7 @@ package origin
 
 import (
 	"cmp"
+	"encoding/json"
 	"slices"
 	"strings"
 	"time"
@@ -161,6 +162,9 @@ func (a *applier) importSite() *Result {
 		s.History.Components = map[string]*content.ComponentHistory{}
 	}
 	s.Domains = nil // a domain is claimed and verified here, never imported
+	if err := a.checkEntryBytes(nil, s); err != nil {
+		return fail(err)
+	}
 	if a.cmd.TokenHash != "" {
 		a.st.setToken(s.ID, a.cmd.TokenHash)
 	}
@@ -1005,3 +1009,55 @@ func (s *state) dueTransitions(now time.Time) []*Command {
 }
 
 var _ = strings.TrimSpace
+
+// entryField names the input whose change made a site's registry entry
+// too big under op (the field a refusal names), or "" for ops that cannot
+// grow the entry, which are not checked (an incident's updates are not in it).
+func entryField(op Op) string {
+	switch op {
+	case OpImportSite:
+		return "import"
+	case OpUpdateSite, OpPatchSite:
+		return "site"
+	case OpCreateComponent, OpUpdateComponent:
+		return "component"
+	case OpCreateGroup, OpUpdateGroup:
+		return "group"
+	case OpCreateIncident:
+		return "incident"
+	case OpCreateMaintenance:
+		return "maintenance"
+	case OpCreateAudience, OpUpdateAudience:
+		return "audience"
+	case OpAddDomain, OpVerifyDomain:
+		return "domain"
+	}
+	return ""
+}
+
+// checkEntryBytes refuses a change (under LimitsEntryBytes) that makes
+// site's registry entry, as next would be, larger than MaxEntryBytes and
+// larger than it was (prev; nil for a new site): a site over the bound from
+// before it can still shrink or change in place.
+func (a *applier) checkEntryBytes(prev, next *content.Site) *Error {
+	field := entryField(a.cmd.Op)
+	if field == "" || a.cmd.Limits < LimitsEntryBytes {
+		return nil
+	}
+	n := entryBytes(next)
+	if n <= MaxEntryBytes || prev != nil && n <= entryBytes(prev) {
+		return nil
+	}
+	return invalid(field, "a site's registry entry is at most %d bytes; this change makes it %d", MaxEntryBytes, n)
+}
+
+// entryBytes is the size of s's registry entry as JSON.
+func entryBytes(s *content.Site) int {
+	var c byteCounter
+	_ = json.NewEncoder(&c).Encode(s.Entry())
+	return int(c) - 1 // Encode's newline
+}
+
+type byteCounter int
+
+func (c *byteCounter) Write(p []byte) (int, error) { *c += byteCounter(len(p)); return len(p), nil }

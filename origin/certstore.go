@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"path"
@@ -357,6 +358,29 @@ func announceCert(n *Node, p Publisher, c Change) {
 	}
 }
 
+// SealCertValue seals a certificate storage value under key: a random
+// nonce, then the AES-GCM box with key as additional data (so a value
+// cannot be moved to another key). Raft's copy is sealed with the cluster's
+// CertKey, an edge's local copy (tls) with its own.
+func SealCertValue(g cipher.AEAD, key string, data []byte) []byte {
+	nonce := make([]byte, g.NonceSize(), g.NonceSize()+len(data)+g.Overhead())
+	rand.Read(nonce)
+	return g.Seal(nonce, nonce, data, []byte(key))
+}
+
+// OpenCertValue opens what SealCertValue sealed under key.
+func OpenCertValue(g cipher.AEAD, key string, sealed []byte) ([]byte, error) {
+	ns := g.NonceSize()
+	if len(sealed) < ns {
+		return nil, errors.New("origin: sealed cert value too short")
+	}
+	plain, err := g.Open(nil, sealed[:ns], sealed[ns:], []byte(key))
+	if err != nil {
+		return nil, fmt.Errorf("origin: open cert value %s: %w", key, err)
+	}
+	return plain, nil
+}
+
 // sealer encrypts storage values with the cluster's CertKey.
 func (n *Node) sealer() (cipher.AEAD, *Error) {
 	if len(n.cfg.CertKey) != 32 {
@@ -439,11 +463,7 @@ func (n *Node) certLoad(w http.ResponseWriter, r *http.Request, _ principal) err
 	if !ok {
 		return notFound("key", "key")
 	}
-	ns := g.NonceSize()
-	if len(v.Data) < ns {
-		return &Error{Status: http.StatusInternalServerError, Message: "sealed value too short", Err: errors.New("origin: cert value too short")}
-	}
-	plain, err := g.Open(nil, v.Data[:ns], v.Data[ns:], []byte(key))
+	plain, err := OpenCertValue(g, key, v.Data)
 	if err != nil {
 		return &Error{Status: http.StatusInternalServerError, Message: "cannot open a sealed value", Err: err}
 	}
@@ -469,9 +489,7 @@ func (n *Node) certStore(w http.ResponseWriter, r *http.Request, p principal) er
 	if err != nil {
 		return decodeError(err)
 	}
-	nonce := make([]byte, g.NonceSize(), g.NonceSize()+len(data)+g.Overhead())
-	rand.Read(nonce)
-	sealed := g.Seal(nonce, nonce, data, []byte(key))
+	sealed := SealCertValue(g, key, data)
 	return n.certPropose(w, r, &Command{Op: OpCertPut, Cert: &CertCommand{Key: key, Data: sealed}}, func(res *Result) any {
 		return CertStored{Version: res.Index}
 	})

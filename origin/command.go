@@ -121,7 +121,10 @@ const (
 	// MaxAudienceRefs component references across a site's audiences;
 	// groups count against MaxComponents.
 	LimitsAudiences = 1
-	CurrentLimits   = LimitsAudiences
+	// LimitsEntryBytes: a change may not grow a site's registry entry
+	// (content.RegistryEntry as JSON) past MaxEntryBytes.
+	LimitsEntryBytes = 2
+	CurrentLimits    = LimitsEntryBytes
 )
 
 // Per-site limits from LimitsAudiences on. With MaxComponents they bound a
@@ -130,6 +133,12 @@ const (
 const (
 	MaxAudiences    = 100
 	MaxAudienceRefs = 10_000
+	// MaxEntryBytes bounds a site's registry entry as the edges fetch it
+	// (from LimitsEntryBytes on): what one tenant can make every edge hold
+	// and fetch on each of its changes. The other bounds leave room for it
+	// only with short texts (1,000 components with 4 KB descriptions would
+	// not fit), so it is checked on its own.
+	MaxEntryBytes = 1 << 20
 )
 
 // IdemKey scopes an Idempotency-Key to its principal and fingerprints the

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -115,19 +116,32 @@ func (n *Node) internalApply(w http.ResponseWriter, r *http.Request) {
 
 func (n *Node) internalRegistry(w http.ResponseWriter, r *http.Request) {
 	if id := r.URL.Query().Get("site"); id != "" {
-		// One site's entry: what an edge refreshes when it hears of a
-		// version newer than the entry it routes with.
+		// One site's entry: what an edge fetches when a site's version
+		// passes its entry's (and for a site it has not seen yet).
 		s := n.Site(id)
 		if s == nil {
 			writeError(w, notFound("site", "site"))
 			return
 		}
-		writeJSON(w, http.StatusOK, s.Entry())
+		n.writeRegistry(w, "entry", s.Entry())
 		return
 	}
 	reg := n.Registry()
 	w.Header().Set("X-Statusedge-Version", strconv.FormatUint(reg.Version, 10))
-	writeJSON(w, http.StatusOK, reg)
+	n.writeRegistry(w, "full", reg)
+}
+
+// writeRegistry writes a registry answer and counts it by kind.
+func (n *Node) writeRegistry(w http.ResponseWriter, kind string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, asError(err))
+		return
+	}
+	n.m.registry.WithLabelValues(kind).Inc()
+	n.m.registryBytes.WithLabelValues(kind).Add(float64(len(b)))
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b)
 }
 
 // VersionsAnswer is the answer of GET /internal/v1/versions. Applied is

@@ -3,7 +3,10 @@ package origin
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
+
+	"github.com/statusedge/statusedge/content"
 )
 
 // A tenant filling its audiences hits MaxAudiences and MaxAudienceRefs, so
@@ -147,5 +150,68 @@ func TestGroupsCountAgainstComponentLimit(t *testing.T) {
 	}
 	if r := group("g2", 0); r.Err != nil {
 		t.Errorf("an entry from before the limits: %v", r.Err)
+	}
+}
+
+// A tenant that fills its components with the longest descriptions would
+// make its registry entry (what every edge fetches on each of its changes)
+// several megabytes: from LimitsEntryBytes on, a change that grows an entry
+// past MaxEntryBytes is refused naming the field; one that shrinks it or
+// keeps its size passes, and commands from before the bound replay as
+// they were applied.
+func TestEntryByteBound(t *testing.T) {
+	m := newMachine(t)
+	s := m.site("acme")
+	other := m.site("other")
+	desc := strings.Repeat("d", MaxDescBytes)
+	create := func(site, id string, limits int, desc string) *Result {
+		name := "component " + id
+		return m.apply(&Command{Op: OpCreateComponent, Site: site, NewIDs: []string{id}, Limits: limits,
+			ComponentIn: &ComponentInput{Name: &name, Description: &desc}})
+	}
+	// Fill past the bound under the limits of before it (as the log may hold).
+	for i := 0; entryBytes(m.st.Sites[s]) <= MaxEntryBytes; i++ {
+		if r := create(s, fmt.Sprintf("c%03d", i), LimitsAudiences, desc); r.Err != nil {
+			t.Fatalf("component %d: %v", i, r.Err)
+		}
+	}
+	over := entryBytes(m.st.Sites[s])
+	short := "short"
+	tests := []struct {
+		name  string
+		cmd   func() *Result
+		field string // "" = applies
+	}{
+		{"a component past the bound", func() *Result { return create(s, "new1", CurrentLimits, desc) }, "component"},
+		{"a tiny component past the bound", func() *Result { return create(s, "new2", CurrentLimits, "") }, "component"},
+		{"an audience past the bound", func() *Result {
+			return m.apply(&Command{Op: OpCreateAudience, Site: s, NewIDs: []string{"aud1"}, Limits: CurrentLimits, AudienceIn: &AudienceInput{Name: ptrTo("A")}})
+		}, "audience"},
+		{"an incident past the bound", func() *Result {
+			return m.apply(&Command{Op: OpCreateIncident, Site: s, NewIDs: []string{"inc1", "upd1"}, Limits: CurrentLimits,
+				IncidentIn: &IncidentInput{Name: ptrTo("Down"), Status: ptrTo(content.Investigating), Body: ptrTo("down")}})
+		}, "incident"},
+		{"a site rename that grows it", func() *Result {
+			return m.apply(&Command{Op: OpPatchSite, Site: s, Limits: CurrentLimits, SiteIn: &SiteInput{Name: ptrTo("acme renamed")}})
+		}, "site"},
+		{"an update that shrinks it", func() *Result {
+			return m.apply(&Command{Op: OpUpdateComponent, Site: s, ID: "c000", Limits: CurrentLimits, ComponentIn: &ComponentInput{Description: &short}})
+		}, ""},
+		{"a component from before the bound", func() *Result { return create(s, "legacy", LimitsAudiences, desc) }, ""},
+		{"another tenant's component", func() *Result { return create(other, "theirs", CurrentLimits, desc) }, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := tt.cmd()
+			switch {
+			case tt.field == "" && r.Err != nil:
+				t.Fatalf("err %v", r.Err)
+			case tt.field != "" && (r.Err == nil || r.Err.Status != http.StatusUnprocessableEntity || r.Err.Field != tt.field):
+				t.Fatalf("got %+v, want 422 on %q", r.Err, tt.field)
+			}
+		})
+	}
+	if over <= MaxEntryBytes || entryBytes(m.st.Sites[other]) > MaxEntryBytes {
+		t.Fatalf("entry sizes: acme %d, other %d", over, entryBytes(m.st.Sites[other]))
 	}
 }

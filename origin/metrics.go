@@ -20,7 +20,11 @@ type metrics struct {
 	proposals *prometheus.HistogramVec // by outcome
 	// diskStalls counts the times this replica stepped down on a stalled disk.
 	diskStalls prometheus.Counter
-	handler    http.Handler
+	// registry counts what the internal registry route served: the whole
+	// table ("full") or one site's entry ("entry"), and registryBytes their
+	// encoded bytes.
+	registry, registryBytes *prometheus.CounterVec
+	handler                 http.Handler
 }
 
 func newMetrics(n *Node) *metrics {
@@ -40,7 +44,13 @@ func newMetrics(n *Node) *metrics {
 	m.diskStalls = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "statusedge_origin_disk_stalls_total", Help: "Times this replica stepped down because a write to raft.db took longer than the stall bound.",
 	})
-	m.reg.MustRegister(m.requests, m.proposals, m.diskStalls,
+	m.registry = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "statusedge_origin_registry_served_total", Help: "Registry answers to edges: the whole table (kind=full) or one site's entry (kind=entry).",
+	}, []string{"kind"})
+	m.registryBytes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "statusedge_origin_registry_served_bytes_total", Help: "Bytes of registry answers to edges, by kind (full, entry).",
+	}, []string{"kind"})
+	m.reg.MustRegister(m.requests, m.proposals, m.diskStalls, m.registry, m.registryBytes,
 		gauge("fenced", "1 while this replica is cut off from raft because its disk stalled.", func() float64 { return b2f(n.Fenced()) }),
 		gauge("is_leader", "1 while this replica is the raft leader.", func() float64 { return b2f(n.IsLeader()) }),
 		gauge("ready", "1 once this replica has caught up with what it served before its last stop.", func() float64 { return b2f(n.Ready()) }),

@@ -316,6 +316,9 @@ func (a *applier) run() *Result {
 	default:
 		err = invalid("op", "unknown command %q", truncate(string(c.Op)))
 	}
+	if err == nil {
+		err = a.checkEntryBytes(site, t.s)
+	}
 	if err != nil {
 		return fail(err)
 	}

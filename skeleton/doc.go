@@ -10,7 +10,8 @@
 // stylesheet by hash (ScriptHash, StyleHash, or the whole header value from
 // ContentSecurityPolicy); never 'unsafe-inline'.
 //
-// The shell is origin/render's index page with placeholders: the same header,
+// The shell is origin/render's index page with placeholders: the same header
+// (with its Sign out button on private and audience sites),
 // stylesheet (origin/render/style, then the placeholder rules) and footer, and a
 // placeholder row, description line and uptime bar for every component the
 // audience may see, each the size of the real one. The script (at most

@@ -176,6 +176,9 @@ type shellData struct {
 	Script      template.JS
 	Rows        []row
 	More        int
+	// SignedIn: a private or audience site, whose visitors signed in at
+	// the edge; the header offers to sign out, as the server render's.
+	SignedIn bool
 }
 
 func (s *Skeleton) render(e content.RegistryEntry, rows []row, total, limit int) []byte {
@@ -192,6 +195,7 @@ func (s *Skeleton) render(e content.RegistryEntry, rows []row, total, limit int)
 		Script:      template.JS(s.script),         // our own script, allowed by its hash
 		Rows:        truncate(rows, limit),
 		More:        total - min(limit, total),
+		SignedIn:    e.Visibility != content.Public,
 	}
 	var buf bytes.Buffer
 	buf.Grow(8 << 10)
@@ -227,10 +231,7 @@ func zoneName(tz string) string {
 // favicon is the page's icon, as the renderer's: the branding's (http or
 // https) or the inline dot in the accent colour.
 func favicon(b content.Branding) template.URL {
-	if u := logoURL(b.FaviconURL); strings.HasPrefix(u, "http") { // absolute only, as the renderer
-		return template.URL(u)
-	}
-	return template.URL(style.Icon(b.AccentColor)) // ours: a validated colour in a constant
+	return template.URL(style.Favicon(b.FaviconURL, b.AccentColor)) // an http(s) URL, or ours
 }
 
 func logoURL(u string) string {

@@ -22,6 +22,13 @@
 // orders counted cluster-wide against the CA's limits, a failing name
 // backing off (origin's cert.order).
 //
+// Out too, with Config.CacheDir: a sealed copy of the certificates the edge
+// serves on its disk (certmagic's LocalCache), read first when one is
+// loaded.
+//
 // Held certificates stay in memory: an edge keeps serving them while the
-// origin or the CA is down, and renewal is retried until it succeeds.
+// origin or the CA is down, and renewal is retried until it succeeds; an
+// edge restarted while the origin is down serves them from its local copy.
+// The listeners are served by the edge (Frontend.Serve with
+// edge.Server.ServeWith), under its timeouts and connection limits.
 package tls

@@ -38,12 +38,16 @@ type FrontendConfig struct {
 	RenewCheck      time.Duration
 	CARetryMax      time.Duration
 	DisableARI      bool
+	CacheDir        string
 	Logger          *slog.Logger
 	CertmagicLogger *zap.Logger
-	// NewServer makes the fasthttp server a handler runs in (the edge's
-	// timeouts and limits: edge.HTTPServer); nil is a plain fasthttp.Server.
-	NewServer func(fasthttp.RequestHandler) *fasthttp.Server
 }
+
+// ServeFunc serves h on ln, with TLS when cfg is not nil, until the edge
+// shuts down: edge.Server.ServeWith, so that the HTTPS listeners have the
+// edge's connection limits, accept retries and timeouts, counted with its
+// other listeners'.
+type ServeFunc func(ln net.Listener, cfg *tls.Config, h fasthttp.RequestHandler) error
 
 // Frontend is one edge's HTTPS (and plain-HTTP) listeners and the
 // certificate manager behind them.
@@ -53,10 +57,9 @@ type Frontend struct {
 	mgr       *Manager
 	httpsLn   net.Listener
 	httpLn    net.Listener
-	servers   []*fasthttp.Server
+	served    bool
 	mu        sync.Mutex
 	prev      map[string]bool
-	wg        sync.WaitGroup
 	httpsPort string
 	shutOnce  sync.Once
 	shutErr   error
@@ -87,7 +90,7 @@ func Listen(cfg FrontendConfig) (*Frontend, error) {
 	mc := Config{
 		Storage: st, Names: f.names, CA: cfg.CA, CARoots: cfg.CARoots, Email: cfg.Email, Limits: cfg.Limits,
 		RenewalWindow: cfg.RenewalWindow, RenewCheck: cfg.RenewCheck, CARetryMax: cfg.CARetryMax, DisableARI: cfg.DisableARI,
-		Logger: cfg.Logger, CertmagicLogger: cfg.CertmagicLogger,
+		CacheDir: cfg.CacheDir, Logger: cfg.Logger, CertmagicLogger: cfg.CertmagicLogger,
 	}
 	mc.ListenHost, mc.TLSPort = hostPort(f.httpsLn)
 	f.httpsPort = strconv.Itoa(mc.TLSPort)
@@ -144,65 +147,55 @@ func (f *Frontend) OnDomains(verified []string) {
 	f.mgr.Forget(gone)
 }
 
-// Serve starts serving: https on the HTTPS listener, and on the plain one
-// what plain builds around the ACME HTTP-01 handler (given the HTTPS port
-// for redirects). Errors from the servers go to errc.
-func (f *Frontend) Serve(https fasthttp.RequestHandler, plain func(acme fasthttp.RequestHandler, httpsPort string) fasthttp.RequestHandler, errc chan<- error) {
-	newServer := f.cfg.NewServer
-	if newServer == nil {
-		newServer = func(h fasthttp.RequestHandler) *fasthttp.Server { return &fasthttp.Server{Handler: h} }
-	}
-	hs := newServer(https)
-	hs.Logger = debugPrinter{f.mgr.log}
-	f.servers = append(f.servers, hs)
-	f.run(hs, tls.NewListener(f.httpsLn, f.mgr.TLSConfig()), errc)
+// Serve starts serving through serve (the edge's): https on the HTTPS
+// listener, and on the plain one what plain builds around the ACME HTTP-01
+// handler (given the HTTPS port for redirects). Errors from the servers go
+// to errc. The edge's Shutdown stops them.
+func (f *Frontend) Serve(serve ServeFunc, https fasthttp.RequestHandler, plain func(acme fasthttp.RequestHandler, httpsPort string) fasthttp.RequestHandler, errc chan<- error) {
+	f.mu.Lock()
+	f.served = true
+	f.mu.Unlock()
+	run(serve, f.httpsLn, f.mgr.TLSConfig(), https, errc)
 	if f.httpLn != nil {
 		acme := fasthttpadaptor.NewFastHTTPHandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !f.mgr.HTTPChallenge(w, r) {
 				http.NotFound(w, r)
 			}
 		})
-		ps := newServer(plain(acme, f.httpsPort))
-		ps.Logger = debugPrinter{f.mgr.log}
-		f.servers = append(f.servers, ps)
-		f.run(ps, f.httpLn, errc)
+		run(serve, f.httpLn, nil, plain(acme, f.httpsPort), errc)
 	}
 }
 
-func (f *Frontend) run(s *fasthttp.Server, ln net.Listener, errc chan<- error) {
-	f.wg.Add(1)
+func run(serve ServeFunc, ln net.Listener, cfg *tls.Config, h fasthttp.RequestHandler, errc chan<- error) {
+	addr := ln.Addr()
 	go func() {
-		defer f.wg.Done()
-		if err := s.Serve(ln); err != nil && errc != nil {
+		if err := serve(ln, cfg, h); err != nil && !errors.Is(err, net.ErrClosed) && errc != nil {
 			select {
-			case errc <- fmt.Errorf("tls: serve %s: %w", ln.Addr(), err):
+			case errc <- fmt.Errorf("tls: serve %s: %w", addr, err):
 			default:
 			}
 		}
 	}()
 }
 
-// Shutdown stops the listeners (draining requests until ctx ends) and the
-// certificate maintenance. Calls after the first return its result.
+// Shutdown stops the certificate maintenance and the storage's lease
+// renewals, and closes the listeners if Serve never took them (the edge's
+// Shutdown stops served ones). Calls after the first return its result.
 func (f *Frontend) Shutdown(ctx context.Context) error {
 	f.shutOnce.Do(func() { f.shutErr = f.shutdown(ctx) })
 	return f.shutErr
 }
 
-func (f *Frontend) shutdown(ctx context.Context) error {
-	var first error
-	for _, s := range f.servers {
-		if err := s.ShutdownWithContext(ctx); err != nil && first == nil {
-			first = err
-		}
-	}
-	if len(f.servers) == 0 {
+func (f *Frontend) shutdown(context.Context) error {
+	f.mu.Lock()
+	served := f.served
+	f.mu.Unlock()
+	if !served {
 		f.close()
 	}
-	f.wg.Wait()
 	f.mgr.Stop()
 	f.mgr.cfg.Storage.Close()
-	return first
+	return nil
 }
 
 func (f *Frontend) close() {
@@ -211,9 +204,3 @@ func (f *Frontend) close() {
 		f.httpLn.Close()
 	}
 }
-
-// debugPrinter sends fasthttp's per-connection complaints (a refused
-// handshake: every scanner's random name) to the debug log.
-type debugPrinter struct{ l *slog.Logger }
-
-func (p debugPrinter) Printf(format string, args ...any) { p.l.Debug(fmt.Sprintf(format, args...)) }

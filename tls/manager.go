@@ -53,6 +53,12 @@ type Config struct {
 	// DisableARI ignores the CA's renewal information (tests that set the
 	// renewal window themselves).
 	DisableARI bool
+	// CacheDir is where the edge keeps a local copy of the certificates
+	// it serves (sealed with a key derived from the cert secret), read
+	// first when a certificate is loaded, so that a restarted edge serves
+	// them while the origin cannot be reached; "" keeps none (a restarted
+	// edge then needs the origin before its first handshake).
+	CacheDir string
 	// Logger gets the TLS layer's events; nil is slog.Default().
 	Logger *slog.Logger
 	// CertmagicLogger gets certmagic's own logs; nil discards them.
@@ -66,6 +72,7 @@ type Manager struct {
 	cache  *certmagic.Cache
 	magic  *certmagic.Config
 	acme   *certmagic.ACMEIssuer
+	local  *sealedFiles // nil without CacheDir
 	tlsCfg *tls.Config
 }
 
@@ -87,6 +94,14 @@ func NewManager(cfg Config) (*Manager, error) {
 		cfg.CertmagicLogger = zap.NewNop()
 	}
 	m := &Manager{cfg: cfg, log: cfg.Logger.With("component", "tls")}
+	var local certmagic.Storage
+	if cfg.CacheDir != "" {
+		sf, err := newSealedFiles(cfg.CacheDir, cfg.Storage.cfg.Secret)
+		if err != nil {
+			return nil, err
+		}
+		m.local, local = sf, sf
+	}
 	m.cache = certmagic.NewCache(certmagic.CacheOptions{
 		GetConfigForCert:   func(certmagic.Certificate) (*certmagic.Config, error) { return m.magic, nil },
 		RenewCheckInterval: cfg.RenewCheck,
@@ -95,6 +110,7 @@ func NewManager(cfg Config) (*Manager, error) {
 	})
 	m.magic = certmagic.New(m.cache, certmagic.Config{
 		Storage:            cfg.Storage,
+		LocalCache:         local,
 		OnDemand:           &certmagic.OnDemandConfig{DecisionFunc: cfg.Names.Decide},
 		RenewalWindowRatio: cfg.RenewalWindow,
 		DisableARI:         cfg.DisableARI,
@@ -169,8 +185,19 @@ func (m *Manager) CertChanged(name string, version uint64) {
 	}()
 }
 
-// Reload replaces the held certificate of name with the one in storage.
+// Reload replaces the held certificate of name with the one in storage
+// (and the local copy with it, once the origin answered).
 func (m *Manager) Reload(ctx context.Context, name string) error {
+	if m.local != nil {
+		// certmagic reads the local copy first: drop it once the origin
+		// is known to have one to read instead.
+		if _, err := m.cfg.Storage.Stat(ctx, certmagic.StorageKeys.SiteCert(m.acme.IssuerKey(), name)); err != nil {
+			return fmt.Errorf("tls: reload %s: %w", name, err)
+		}
+		if err := m.local.forget(ctx, m.acme.IssuerKey(), name); err != nil {
+			m.log.Warn("drop the local copy", "name", name, "err", err)
+		}
+	}
 	cert, err := m.magic.CacheManagedCertificate(ctx, name)
 	if err != nil {
 		return fmt.Errorf("tls: reload %s: %w", name, err)
@@ -183,11 +210,17 @@ func (m *Manager) Reload(ctx context.Context, name string) error {
 	return nil
 }
 
-// Forget drops the held certificates of names that are no longer served.
+// Forget drops the held certificates of names that are no longer served,
+// and their local copies.
 func (m *Manager) Forget(names []string) {
 	var subjects []certmagic.SubjectIssuer
 	for _, n := range names {
 		subjects = append(subjects, certmagic.SubjectIssuer{Subject: n})
+		if m.local != nil {
+			if err := m.local.forget(context.Background(), m.acme.IssuerKey(), n); err != nil {
+				m.log.Warn("drop the local copy", "name", n, "err", err)
+			}
+		}
 	}
 	if len(subjects) > 0 {
 		m.cache.RemoveManaged(subjects)

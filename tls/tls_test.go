@@ -8,11 +8,15 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -33,6 +37,7 @@ type rig struct {
 	t      *testing.T
 	sys    *dev.System
 	pebble *testenv.Pebble
+	dir    string // the system's DataDir
 }
 
 func freeAddr(t *testing.T) string {
@@ -53,6 +58,7 @@ func port(addr string) int {
 
 func newRig(t *testing.T, validity time.Duration, h dev.HTTPS) *rig {
 	t.Helper()
+	// With NoHTTP, Pebble's HTTP-01 port has no listener: only TLS-ALPN-01 can pass.
 	httpsAddr, httpAddr := freeAddr(t), freeAddr(t)
 	p := testenv.StartPebble(t, acmeserver.Config{HTTPPort: port(httpAddr), TLSPort: port(httpsAddr), Validity: validity})
 	h.CA, h.CARoots, h.HTTPSAddr, h.HTTPAddr = p.DirectoryURL, p.TLSRoots, httpsAddr, httpAddr
@@ -62,7 +68,8 @@ func newRig(t *testing.T, validity time.Duration, h dev.HTTPS) *rig {
 	t.Cleanup(func() { tw.done.Store(true) }) // runs after the system's Shutdown
 	log := slog.New(slog.NewTextHandler(tw, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	h.CertmagicLogger = zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()), zapcore.AddSync(tw), zap.DebugLevel))
-	sys, err := dev.Start(ctx, dev.Config{DataDir: t.TempDir(), Regions: 2, Fast: true, DomainDNS: p.DNSAddr, HTTPS: &h, Logger: log})
+	dir := t.TempDir()
+	sys, err := dev.Start(ctx, dev.Config{DataDir: dir, Regions: 2, Fast: true, StartRedis: true, DomainDNS: p.DNSAddr, HTTPS: &h, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +78,7 @@ func newRig(t *testing.T, validity time.Duration, h dev.HTTPS) *rig {
 		defer cancel()
 		sys.Shutdown(ctx)
 	})
-	return &rig{t: t, sys: sys, pebble: p}
+	return &rig{t: t, sys: sys, pebble: p, dir: dir}
 }
 
 // uniqueName is a fresh domain name for one test: certmagic keeps which
@@ -138,7 +145,29 @@ func (r *rig) addDomain(site, name string, verify bool, opts map[string]any) {
 		r.t.Fatalf("verify %s: %d %s", name, status, b)
 	}
 	for i := range r.sys.Regions {
-		r.waitPlain(i, name, func(status int) bool { return status == 200 || status == 308 })
+		r.waitPage(i, name)
+	}
+}
+
+// waitPage waits until region i's edge serves host's page (its page
+// listener, which every edge has).
+func (r *rig) waitPage(i int, host string) {
+	r.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		req, _ := http.NewRequest("GET", r.sys.Regions[i].PageURL+"/", nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("region %d, host %s: still %v %v", i, host, resp, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -440,5 +469,90 @@ func rootsOf(t *testing.T, r *rig) []*x509.Certificate {
 			t.Fatal(err)
 		}
 		out = append(out, c)
+	}
+}
+
+// An edge restarted while both origins are down serves the certificates it
+// held, from its local copy (sealed on disk): no order, no origin.
+func TestRestartedEdgeServesHeldCertsWithTheOriginsDown(t *testing.T) {
+	r := newRig(t, 0, dev.HTTPS{DisableARI: true})
+	name := uniqueName("restart")
+	r.addDomain("acme", name, true, nil)
+	roots := r.pebble.Roots()
+	_, _, first, err := r.httpsGet(1, roots, name, name)
+	if err != nil {
+		t.Fatalf("first HTTPS request: %v\n%s", err, r.pebble.Log())
+	}
+	// The local copy is sealed: neither the key nor the certificate in clear.
+	files := 0
+	filepath.WalkDir(r.dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.Contains(p, "edge-certs") {
+			return nil
+		}
+		files++
+		b, _ := os.ReadFile(p)
+		if bytes.Contains(b, []byte("PRIVATE KEY")) || bytes.Contains(b, []byte("BEGIN CERTIFICATE")) {
+			t.Errorf("%s holds a PEM block in clear", p)
+		}
+		return nil
+	})
+	if files == 0 {
+		t.Fatal("no local copy of the certificate on disk")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := range r.sys.Regions { // off the network: no API, no storage
+		if err := r.sys.StopOrigin(ctx, i); err != nil {
+			t.Fatalf("stop origin: %v", err)
+		}
+	}
+	if err := r.sys.StopEdge(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	// It starts from Redis's registry; its gossip cannot sync (no origin
+	// to join), which StartEdge reports once its wait ends.
+	sctx, scancel := context.WithTimeout(ctx, 15*time.Second)
+	defer scancel()
+	if err := r.sys.StartEdge(sctx, 1); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("restart: %v", err)
+	}
+	resp, body, leaf, err := r.httpsGet(1, roots, name, name)
+	if err != nil {
+		t.Fatalf("restarted edge with the origins down: %v", err)
+	}
+	if !leaf.Equal(first) || resp.StatusCode != 200 || !bytes.Contains(body, []byte("Acme Cloud")) {
+		t.Fatalf("restarted edge: serial %s (held %s), %d %q", leaf.SerialNumber, first.SerialNumber, resp.StatusCode, body[:min(len(body), 200)])
+	}
+	if n := r.pebble.Orders(); n != 1 {
+		t.Fatalf("Pebble saw %d orders, want 1", n)
+	}
+}
+
+// With no plain-HTTP listener on any edge, and nothing on the port where
+// Pebble would validate HTTP-01, the certificate comes by TLS-ALPN-01 on
+// the HTTPS port alone.
+func TestTLSALPNChallengeAlone(t *testing.T) {
+	r := newRig(t, 0, dev.HTTPS{DisableARI: true, NoHTTP: true})
+	if a := r.sys.Regions[0].HTTPAddr; a != "" {
+		t.Fatalf("the edge has a plain-HTTP listener at %s", a)
+	}
+	name := uniqueName("alpn")
+	r.addDomain("acme", name, true, nil)
+	roots := r.pebble.Roots()
+	resp, _, leaf, err := r.httpsGet(1, roots, name, name) // verified against Pebble's roots
+	if err != nil {
+		t.Fatalf("HTTPS request: %v\n%s", err, r.pebble.Log())
+	}
+	if resp.StatusCode != 200 || len(leaf.DNSNames) != 1 || leaf.DNSNames[0] != name {
+		t.Fatalf("%d, certificate for %v", resp.StatusCode, leaf.DNSNames)
+	}
+	log := r.pebble.Log()
+	if n := r.pebble.Orders(); n != 1 {
+		t.Fatalf("Pebble saw %d orders, want 1", n)
+	}
+	// Nothing answers HTTP-01 and no DNS-01 solver exists: the valid
+	// authorization is TLS-ALPN-01's, and Pebble never tried HTTP.
+	if !strings.Contains(log, "set VALID by completed challenge") || strings.Contains(log, "Attempting to validate w/ HTTP") {
+		t.Fatalf("Pebble did not validate by TLS-ALPN-01 alone:\n%s", log)
 	}
 }

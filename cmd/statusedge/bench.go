@@ -29,8 +29,8 @@ import (
 )
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	usage := func() {
-		fmt.Fprintln(stderr, `usage: statusedge bench <scenario> [flags]
+	usage := func(w io.Writer) {
+		fmt.Fprintln(w, `usage: statusedge bench <scenario> [flags]
 
 Scenarios run against a local system they start (one region, or --regions N)
 or against edges named with --target (loopback, or hosts named by --allow-host).
@@ -50,7 +50,7 @@ Load is open loop (vegeta); each writes report.md, report.json and plots.
 statusedge bench <scenario> -h lists its flags.`)
 	}
 	if len(args) == 0 {
-		usage()
+		usage(stderr)
 		return 2
 	}
 	switch args[0] {
@@ -64,19 +64,17 @@ statusedge bench <scenario> -h lists its flags.`)
 		fmt.Fprintln(stderr, "statusedge bench tls: not yet: the tls scenario comes with the tls issue (HTTPS hits and new handshakes next to nginx)")
 		return 2
 	case "bare": // internal: the bare fasthttp yardstick, run pinned by "load"
-		return benchBare(ctx, args[1:], stderr)
+		return benchBare(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
-		usage()
+		usage(stdout)
 		return 0
 	}
-	fmt.Fprintf(stderr, "statusedge bench: unknown benchmark %q\n", args[0])
-	usage()
+	fmt.Fprintf(stderr, "statusedge bench: unknown benchmark %q (see statusedge bench -h)\n", args[0])
 	return 2
 }
 
 func benchLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("statusedge bench load", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	out := fs.String("out", "bench-out/load", "directory for report.md, report.json and plots")
 	dur := fs.Duration("duration", 10*time.Second, "length of each wrk run")
 	conns := fs.Int("connections", 64, "wrk connections")
@@ -211,9 +209,8 @@ func benchLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int
 // benchBare serves one gzip file for every request with bare fasthttp, in
 // the edge's server settings: the ceiling the edge's cache-hit path is
 // compared to.
-func benchBare(ctx context.Context, args []string, stderr io.Writer) int {
+func benchBare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("statusedge bench bare", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:0", "address")
 	file := fs.String("file", "", "gzip file to serve")
 	var extra [][2]string
@@ -225,7 +222,11 @@ func benchBare(ctx context.Context, args []string, stderr io.Writer) int {
 		extra = append(extra, [2]string{strings.TrimSpace(k), strings.TrimSpace(v)})
 		return nil
 	})
-	if err := fs.Parse(args); err != nil || *file == "" {
+	if ok, code := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
+	}
+	if *file == "" {
+		fmt.Fprintln(stderr, "statusedge bench bare: --file is required")
 		return 2
 	}
 	body, err := os.ReadFile(*file)

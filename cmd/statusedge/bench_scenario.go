@@ -151,7 +151,6 @@ func benchScenario(ctx context.Context, name string, args []string, stdout, stde
 func parseScenario(name string, args []string, stdout, stderr io.Writer) (*scenario, int) {
 	sc := &scenario{name: name, stdout: stdout, command: "statusedge bench " + strings.Join(append([]string{name}, args...), " ")}
 	fs := flag.NewFlagSet("statusedge bench "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	defDur, defRate, defSites := 20*time.Second, 1000, 100
 	switch name {
 	case "steady":
@@ -202,11 +201,8 @@ func parseScenario(name string, args []string, stdout, stderr io.Writer) (*scena
 	fs.Float64Var(&sc.loss, "loss", 0.3, "propagation: gossip packet loss of the loss variant")
 	variants := fs.String("variants", "plain,spike,loss", "propagation: which variants to run (plain, spike, loss)")
 	fs.BoolVar(&sc.gossipOnly, "gossip-only", false, "propagation: edges learn of versions by gossip alone (the versions long poll off), to measure gossip itself")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, 0
-		}
-		return nil, 2
+	if ok, code := parseFlags(fs, args, stdout, stderr); !ok {
+		return nil, code
 	}
 	usage := func(format string, a ...any) (*scenario, int) {
 		fmt.Fprintf(stderr, "statusedge bench %s: "+format+"\n", append([]any{name}, a...)...)

@@ -30,11 +30,10 @@ var standardSet = []struct {
 
 func benchStandard(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("statusedge bench standard", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	out := fs.String("out", "bench-out", "directory; each scenario writes into its own subdirectory")
 	skip := fs.String("skip", "", "comma-separated scenarios to leave out")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if ok, code := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "statusedge bench standard: unexpected argument %q\n", fs.Arg(0))

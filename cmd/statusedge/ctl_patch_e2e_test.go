@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -218,5 +220,88 @@ func TestCtlTimesInTheSitesZone(t *testing.T) {
 	}
 	if ahead := time.Until(ms[0].ScheduledFor); ahead < 50*time.Minute || ahead > 70*time.Minute {
 		t.Fatalf("starts in %s, want about 1h", ahead)
+	}
+}
+
+// --favicon-url and --description set the branding fields the API takes,
+// each on its own (the logo and accent stay), an empty value restores the
+// default; a bad URL or an overlong description exits 2 naming the flag,
+// before anything is sent (the site is unchanged).
+func TestCtlSetsFaviconAndDescription(t *testing.T) {
+	api := startCtlOrigin(t)
+	env := map[string]string{"STATUSEDGE_ORIGIN": api, "STATUSEDGE_TOKEN": ctlTestOperator, "STATUSEDGE_SITE": "acme"}
+	ctlMust(t, env, "", "site", "create", "--name", "Acme", "--slug", "acme", "--hostname", "acme.status.test",
+		"--accent-color", "#123456", "--logo-url", "https://acme.test/logo.png", "--description", "Acme's status.")
+	get := func() content.Branding {
+		t.Helper()
+		var v origin.SiteView
+		if err := json.Unmarshal([]byte(ctlMust(t, env, "", "--json", "site", "get", "acme")), &v); err != nil {
+			t.Fatal(err)
+		}
+		return v.Branding
+	}
+	if b := get(); b.Description != "Acme's status." {
+		t.Fatalf("created with --description: %+v", b)
+	}
+	steps := []struct {
+		name string
+		args []string
+		want content.Branding
+	}{
+		{"favicon alone", []string{"--favicon-url", "https://acme.test/icon.png"},
+			content.Branding{LogoURL: "https://acme.test/logo.png", AccentColor: "#123456", FaviconURL: "https://acme.test/icon.png", Description: "Acme's status."}},
+		{"description alone", []string{"--description", "Is Acme up? Live status of the API and the dashboard."},
+			content.Branding{LogoURL: "https://acme.test/logo.png", AccentColor: "#123456", FaviconURL: "https://acme.test/icon.png", Description: "Is Acme up? Live status of the API and the dashboard."}},
+		{"both cleared", []string{"--favicon-url", "", "--description", ""},
+			content.Branding{LogoURL: "https://acme.test/logo.png", AccentColor: "#123456"}},
+		{"both at once", []string{"--favicon-url", "http://cdn.acme.test/i.ico", "--description", "Acme."},
+			content.Branding{LogoURL: "https://acme.test/logo.png", AccentColor: "#123456", FaviconURL: "http://cdn.acme.test/i.ico", Description: "Acme."}},
+	}
+	for _, st := range steps {
+		ctlMust(t, env, "", append([]string{"site", "update", "acme"}, st.args...)...)
+		if got := get(); got != st.want {
+			t.Errorf("%s: branding %+v, want %+v", st.name, got, st.want)
+		}
+	}
+	before := get()
+	for _, bad := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"not a URL", []string{"--favicon-url", "icon.png"}, "--favicon-url: must be an http or https URL"},
+		{"javascript URL", []string{"--favicon-url", "javascript:alert(1)"}, "--favicon-url: must be an http or https URL"},
+		{"data URL", []string{"--favicon-url", "data:image/png;base64,AAAA"}, "--favicon-url: must be an http or https URL"},
+		{"no host", []string{"--favicon-url", "https:///icon.png"}, "--favicon-url: must be an http or https URL"},
+		{"description too long", []string{"--description", strings.Repeat("x", content.MaxDescription+1)}, "--description: must be at most 300 bytes"},
+		{"description not UTF-8", []string{"--description", "bad \xff byte"}, "--description: must be valid UTF-8"},
+		{"a bad one next to a good one", []string{"--description", "fine", "--favicon-url", "ftp://acme.test/i.ico"}, "--favicon-url"},
+	} {
+		code, stdout, stderr := runCtlTest(t, env, "", append([]string{"site", "update", "acme"}, bad.args...)...)
+		if code != 2 || !strings.Contains(stderr, bad.want) || strings.Count(stderr, "\n") != 1 || stdout != "" {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q (want exit 2 naming %q)", bad.name, code, stdout, stderr, bad.want)
+		}
+	}
+	if got := get(); got != before {
+		t.Errorf("refused updates changed the branding: %+v, was %+v", got, before)
+	}
+	// The API refuses what ctl would not send, naming the field.
+	code, _, stderr := runCtlTest(t, env, "", "site", "update", "acme", "--favicon-url", "https://acme.test/ok.png")
+	if code != 0 {
+		t.Fatalf("a good favicon: exit %d %s", code, stderr)
+	}
+	req, err := http.NewRequest(http.MethodPatch, api+"/v1/sites/acme", strings.NewReader(`{"branding":{"favicon_url":"icon.png"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+ctlTestOperator)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 422 || !strings.Contains(string(body), `"field":"branding.favicon_url"`) {
+		t.Errorf("API with a bad favicon_url: %d %s", res.StatusCode, body)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/statusedge/statusedge/content"
 	"github.com/statusedge/statusedge/origin/client"
+	"github.com/statusedge/statusedge/origin/render/style"
 )
 
 func siteNoun() ctlNoun {
@@ -28,6 +29,7 @@ func siteNoun() ctlNoun {
 // siteFlags are the settable fields of a site.
 type ctlSiteFlags struct {
 	name, slug, timeZone, visibility, url, logoURL, accent, password string
+	faviconURL, description                                          string
 	hostnames, cidrs                                                 ctlMulti
 	addHostnames, removeHostnames                                    ctlMulti
 }
@@ -39,11 +41,13 @@ func registerSiteFlags(fs *flag.FlagSet) *ctlSiteFlags {
 	fs.Var(&f.hostnames, "hostname", "a hostname of the page, repeatable (the default subdomain first); on update it replaces the list")
 	fs.Var(&f.addHostnames, "add-hostname", "update: add a hostname (e.g. a custom domain), keeping the others; repeatable")
 	fs.Var(&f.removeHostnames, "remove-hostname", "update: remove a hostname, keeping the others; repeatable")
-	fs.StringVar(&f.timeZone, "time-zone", "", "IANA time zone, e.g. Europe/Berlin")
-	fs.StringVar(&f.visibility, "visibility", "", "one of "+ctlEnumList(content.Visibilities))
-	fs.StringVar(&f.url, "url", "", "the page's public URL")
-	fs.StringVar(&f.logoURL, "logo-url", "", "logo image URL")
-	fs.StringVar(&f.accent, "accent-color", "", "accent colour #rrggbb")
+	fs.StringVar(&f.timeZone, "time-zone", "", "IANA time zone, e.g. Europe/Berlin (a new site's default UTC)")
+	fs.StringVar(&f.visibility, "visibility", "", "one of "+ctlEnumList(content.Visibilities)+" (a new site's default public)")
+	fs.StringVar(&f.url, "url", "", "the page's public URL (a new site's default https://<first hostname>)")
+	fs.StringVar(&f.logoURL, "logo-url", "", "logo image URL, http or https (default: none, the name alone; empty removes it)")
+	fs.StringVar(&f.accent, "accent-color", "", "accent colour #rrggbb (default "+style.DefaultAccent+"; empty restores it)")
+	fs.StringVar(&f.faviconURL, "favicon-url", "", "the page's icon, an http or https URL (default: a dot in the accent colour; empty restores it)")
+	fs.StringVar(&f.description, "description", "", fmt.Sprintf("the page's meta description for search results and link previews, at most %d bytes (default: a sentence naming the site; empty restores it)", content.MaxDescription))
 	fs.StringVar(&f.password, "password", "", "page password of a private site (8-72 bytes; empty removes it)")
 	fs.Var(&f.cidrs, "allow-cidr", "admit visitors from this prefix without a password, repeatable")
 	return f
@@ -108,7 +112,7 @@ func (f *ctlSiteFlags) input(set map[string]bool, create bool) (client.SiteInput
 		}
 		in.URL = &f.url
 	}
-	if set["logo-url"] || set["accent-color"] {
+	if set["logo-url"] || set["accent-color"] || set["favicon-url"] || set["description"] {
 		// Only the flags given change (an empty value clears that one).
 		in.Branding = &client.BrandingInput{}
 		if set["logo-url"] {
@@ -122,6 +126,18 @@ func (f *ctlSiteFlags) input(set map[string]bool, create bool) (client.SiteInput
 				return in, ctlFlagErr("accent-color", "must be #rrggbb")
 			}
 			in.Branding.AccentColor = &f.accent
+		}
+		if set["favicon-url"] {
+			if err := ctlCheckURL("favicon-url", f.faviconURL); err != nil {
+				return in, err
+			}
+			in.Branding.FaviconURL = &f.faviconURL
+		}
+		if set["description"] {
+			if err := ctlCheckText("description", f.description, content.MaxDescription); err != nil {
+				return in, err
+			}
+			in.Branding.Description = &f.description
 		}
 	}
 	if set["password"] || set["allow-cidr"] {

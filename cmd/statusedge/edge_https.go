@@ -16,7 +16,7 @@ import (
 
 // edgeHTTPSFlags are the edge's HTTPS flags (off unless --https-listen).
 type edgeHTTPSFlags struct {
-	httpsListen, httpListen, ca, caRoots, email, certSecret string
+	httpsListen, httpListen, ca, caRoots, email, certSecret, certCache string
 }
 
 func registerHTTPSFlags(fs *flag.FlagSet) *edgeHTTPSFlags {
@@ -26,6 +26,7 @@ func registerHTTPSFlags(fs *flag.FlagSet) *edgeHTTPSFlags {
 	fs.StringVar(&f.ca, "acme-ca", "", "ACME directory `URL` (default: Let's Encrypt)")
 	fs.StringVar(&f.caRoots, "acme-ca-roots", "", "PEM `file` of roots that verify the ACME CA's own HTTPS (a local CA's)")
 	fs.StringVar(&f.email, "acme-email", "", "contact `address` of the ACME account")
+	fs.StringVar(&f.certCache, "cert-cache", "", "`directory` for a local copy of the certificates this edge serves (sealed with a key derived from the cert secret), so that a restarted edge serves them while the origin is down (empty: none)")
 	fs.StringVar(&f.certSecret, "cert-secret", "", "the origins' cert secret, for the shared certificate storage (or $STATUSEDGE_CERT_SECRET)")
 	return f
 }
@@ -57,13 +58,13 @@ func (f *edgeHTTPSFlags) frontend(originURL string, log *slog.Logger) (*setls.Fr
 	return setls.Listen(setls.FrontendConfig{
 		HTTPSAddr: f.httpsListen, HTTPAddr: f.httpListen,
 		Storage: setls.StorageConfig{OriginURL: originURL, Secret: secret},
-		CA:      f.ca, CARoots: roots, Email: f.email, Logger: log, NewServer: edge.HTTPServer,
+		CA:      f.ca, CARoots: roots, Email: f.email, CacheDir: f.certCache, Logger: log,
 	})
 }
 
 // serveHTTPS starts the HTTPS (and plain-HTTP) listeners in front of srv.
 func serveHTTPS(tf *setls.Frontend, srv *edge.Server, errc chan<- error) {
-	tf.Serve(srv.HTTPSHandler(), func(acme fasthttp.RequestHandler, port string) fasthttp.RequestHandler {
+	tf.Serve(srv.ServeWith, srv.HTTPSHandler(), func(acme fasthttp.RequestHandler, port string) fasthttp.RequestHandler {
 		return srv.PlainHandler(acme, true, port)
 	}, errc)
 }

@@ -29,6 +29,15 @@ func TestUsageIsConsistent(t *testing.T) {
 		{"dev bad flag", []string{"dev", "--bogus"}, 2, "", "statusedge dev: flag provided but not defined: -bogus"},
 		{"origin bad flag", []string{"origin", "--bogus"}, 2, "", "statusedge origin: flag provided but not defined: -bogus"},
 		{"edge bad flag", []string{"edge", "--bogus"}, 2, "", "statusedge edge: flag provided but not defined: -bogus"},
+		{"bench -h", []string{"bench", "-h"}, 0, "usage: statusedge bench <scenario>", ""},
+		{"bench unknown scenario", []string{"bench", "nope"}, 2, "", "statusedge bench: unknown benchmark \"nope\""},
+		{"bench steady -h", []string{"bench", "steady", "-h"}, 0, "-rate int", ""},
+		{"bench outage bad flag", []string{"bench", "outage", "--bogus"}, 2, "", "statusedge bench outage: flag provided but not defined: -bogus"},
+		{"bench load -h", []string{"bench", "load", "-h"}, 0, "-rounds int", ""},
+		{"bench load bad flag", []string{"bench", "load", "--rounds", "x"}, 2, "", "statusedge bench load: invalid value"},
+		{"bench standard -h", []string{"bench", "standard", "-h"}, 0, "-skip string", ""},
+		{"bench standard bad flag", []string{"bench", "standard", "--bogus"}, 2, "", "statusedge bench standard: flag provided but not defined: -bogus"},
+		{"bench bare bad flag", []string{"bench", "bare", "--bogus"}, 2, "", "statusedge bench bare: flag provided but not defined: -bogus"},
 		{"edge bad log level", []string{"edge", "--log-level", "loud", "--origin", "http://127.0.0.1:1", "--edge-secret", "s"}, 2, "", "statusedge edge: --log-level"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

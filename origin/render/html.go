@@ -75,10 +75,7 @@ type siteInfo struct {
 // favicon is the site's icon URL: its branding's (http or https), or the
 // inline default in the accent colour.
 func favicon(b content.Branding) template.URL {
-	if u := logoURL(b.FaviconURL); u != "" {
-		return template.URL(u)
-	}
-	return template.URL(style.Icon(b.AccentColor)) // ours: a validated colour in a constant
+	return template.URL(style.Favicon(b.FaviconURL, b.AccentColor)) // an http(s) URL, or ours
 }
 
 // timeVal is a time for <time datetime=ISO>Text</time>, in the site's zone.

@@ -2,6 +2,7 @@ package style
 
 import (
 	_ "embed"
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -36,6 +37,16 @@ func Icon(accent string) string {
 	// Percent-encoded throughout, so HTML templates keep it byte for byte.
 	return "data:image/svg+xml,%3Csvg%20xmlns=%27http://www.w3.org/2000/svg%27%20viewBox=%270%200%2016%2016%27%3E" +
 		"%3Ccircle%20cx=%278%27%20cy=%278%27%20r=%277%27%20fill=%27%23" + strings.TrimPrefix(Accent(accent), "#") + "%27/%3E%3C/svg%3E"
+}
+
+// Favicon is a page's icon: iconURL when it is an absolute http or https
+// URL, else Icon(accent). The renderer, the skeleton and the edge's sign-in
+// page all use it, so a browser never asks any of them for /favicon.ico.
+func Favicon(iconURL, accent string) string {
+	if u, err := url.Parse(iconURL); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
+		return u.String()
+	}
+	return Icon(accent)
 }
 
 // Sheet is the stylesheet with the accent colour accent (validated by
