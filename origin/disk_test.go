@@ -135,6 +135,7 @@ func loopDisks(t testing.TB, ids ...string) (map[string]*loopDisk, func(*procNod
 // and writes resume; once thawed, the old leader follows and catches up,
 // and every acknowledged write is on all three exactly once.
 func TestLeaderFrozenDiskIsLinearizable(t *testing.T) {
+	t.Parallel()
 	disks, on := loopDisks(t, "n0", "n1", "n2")
 	c := newProcCluster(t, 3, on)
 	pb := startProcBurst(t, c)
@@ -165,6 +166,7 @@ func TestLeaderFrozenDiskIsLinearizable(t *testing.T) {
 // one line; the others keep writing, and the replica restarted on a new
 // disk catches up with every acknowledged write.
 func TestTermWriteRefusedStopsCleanly(t *testing.T) {
+	t.Parallel()
 	disks, on := loopDisks(t, "n1")
 	c := newProcCluster(t, 3, on)
 	n1 := c.nodes[1]

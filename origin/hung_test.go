@@ -19,6 +19,7 @@ import (
 // gave up without trying the next replica, and every ping spent its bound
 // on the hung one, so pages were marked stale.)
 func TestEdgeMovesOnFromAHungReplica(t *testing.T) {
+	t.Parallel()
 	c := newProcCluster(t, 3)
 	pb := procFixture(t, c)
 	leader := c.waitLeader()
