@@ -283,6 +283,21 @@ func (s *Server) ServeWith(ln net.Listener, tlsCfg *tls.Config, h fasthttp.Reque
 	return s.serveOn(srv, ln, tlsCfg)
 }
 
+// ServeMetrics answers GET /metrics (Prometheus text) on ln, and 404 to
+// anything else, until Shutdown: the operator's own address
+// (statusedge edge --metrics-listen), which visitors do not reach. The
+// visitors' listener answers /metrics only to a loopback peer that no
+// proxy forwarded (Server.operator).
+func (s *Server) ServeMetrics(ln net.Listener) error {
+	return s.ServeWith(ln, nil, func(ctx *fasthttp.RequestCtx) {
+		if string(ctx.Path()) != "/metrics" || !(ctx.IsGet() || ctx.IsHead()) {
+			ctx.Error("Not found.\n", fasthttp.StatusNotFound)
+			return
+		}
+		s.metricH(ctx)
+	})
+}
+
 func (s *Server) serveOn(srv *fasthttp.Server, ln net.Listener, tlsCfg *tls.Config) error {
 	lim := s.lim.listen(ln)
 	// A Serve that starts as Shutdown runs (or after it) must not accept:
