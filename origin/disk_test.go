@@ -176,8 +176,8 @@ func TestTermWriteRefusedStopsCleanly(t *testing.T) {
 	<-n1.done
 	c.start(1, "--disk-fail-timeout", "2s")
 	c.waitMembers()
-	pb := startProcBurst(t, c)
-	pb.waitAcks(t, 60, "writes before the disk fails")
+	pb := startProcBurstN(t, c, 2)
+	pb.waitAcks(t, 30, "writes before the disk fails")
 	disks["n1"].fail()
 	// A new term: the leader goes (n1, if it led, steps down by itself
 	// when it cannot store its log).
@@ -186,6 +186,7 @@ func TestTermWriteRefusedStopsCleanly(t *testing.T) {
 		c.kill(i)
 		c.start(i)
 	}
+	pb.waitAcks(t, 30, "writes with n1's disk failed")
 	select {
 	case <-n1.done:
 	case <-time.After(30 * time.Second):
@@ -198,11 +199,14 @@ func TestTermWriteRefusedStopsCleanly(t *testing.T) {
 	if bytes.Contains(log, []byte("panic")) || !bytes.Contains(log, []byte("statusedge origin: origin: disk failed: cannot save the raft term")) {
 		t.Fatalf("n1's log should end in one line naming the raft term:\n%s", c.logTail(n1))
 	}
-	pb.waitAcks(t, 60, "writes without n1")
+	pb.waitAcks(t, 30, "writes without n1")
+	pb.settle(t, c, c.live())
 	// A new disk: n1 starts empty and is caught up by the cluster.
 	disks["n1"].unmount()
 	n1.dir = filepath.Join(t.TempDir(), "n1")
 	c.start(1)
-	pb.waitAcks(t, 30, "writes with n1 back")
-	pb.settle(t, c, c.nodes)
+	want := waitTimelineEndsWith(t, c.nodes[0], pb.token, pb.incident, "barrier")
+	if got := waitTimelineEndsWith(t, n1, pb.token, pb.incident, "barrier"); !slices.Equal(got, want) {
+		t.Fatalf("n1 restarted on a new disk has %d updates, the others %d", len(got), len(want))
+	}
 }

@@ -209,12 +209,19 @@ type procBurst struct {
 
 func startProcBurst(t *testing.T, c *procCluster) *procBurst {
 	t.Helper()
+	return startProcBurstN(t, c, 6)
+}
+
+// startProcBurstN is startProcBurst with clients clients (fewer for a long
+// test: an incident takes at most MaxUpdates updates).
+func startProcBurstN(t *testing.T, c *procCluster, clients int) *procBurst {
+	t.Helper()
 	pb := procFixture(t, c)
 	var urls []string
 	for _, p := range c.nodes {
 		urls = append(urls, p.url())
 	}
-	pb.burst = startBurst(6, urls, pb.path, pb.token, pb.initial)
+	pb.burst = startBurst(clients, urls, pb.path, pb.token, pb.initial)
 	t.Cleanup(func() {
 		select {
 		case <-pb.stop:
