@@ -2,12 +2,16 @@ package origin
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
 
 	"github.com/statusedge/statusedge/content"
 )
@@ -231,5 +235,51 @@ func TestReservedSlugs(t *testing.T) {
 				t.Fatalf("got %+v, want 422 on %q", r.Err, tt.field)
 			}
 		})
+	}
+}
+
+// Over the API: the update bound's refusal is a 422 JSON naming the field,
+// another tenant posts as before, and a retry of an update after later
+// ones replays its first answer byte for byte.
+func TestContentBoundsOverHTTP(t *testing.T) {
+	c := newCluster(t, 1, 0)
+	f := newFixture(t, c)
+	at := time.Now().UTC().Add(-time.Hour)
+	full := &content.Site{ID: "sfull", Name: "Full", Slug: "full", TimeZone: "UTC", Visibility: content.Public,
+		CreatedAt: at, UpdatedAt: at, Incidents: []*content.Incident{{ID: "big", Name: "Long one", Status: content.Investigating,
+			Impact: content.ImpactMinor, CreatedAt: at, UpdatedAt: at, StartedAt: at}}}
+	for i := range MaxUpdates {
+		full.Incidents[0].Updates = append(full.Incidents[0].Updates, &content.Update{ID: fmt.Sprintf("u%d", i), Status: "investigating",
+			Body: "still looking", CreatedAt: at, UpdatedAt: at, DisplayAt: at})
+	}
+	if _, err := c.leader().n.ImportSite(context.Background(), full); err != nil {
+		t.Fatal(err)
+	}
+	a := call(t, f.base, "POST", "/v1/sites/full/incidents/big/updates", testOperator, map[string]any{"status": "identified", "body": "one more"})
+	if field, status := a.errField(); a.status != 422 || status != 422 || field != "body" {
+		t.Fatalf("update past MaxUpdates: %d field %q: %s", a.status, field, a.body)
+	}
+	upd := "/v1/sites/acme/incidents/" + f.incidentID + "/updates"
+	first := call(t, f.base, "POST", upd, f.token, map[string]any{"status": "identified", "body": "found it"}, "Idempotency-Key", "upd-1")
+	if first.status != 201 {
+		t.Fatalf("another tenant's update: %d %s", first.status, first.body)
+	}
+	if a := call(t, f.base, "POST", upd, f.token, map[string]any{"status": "monitoring", "body": "fixed"}, "Idempotency-Key", "upd-2"); a.status != 201 {
+		t.Fatalf("second update: %d %s", a.status, a.body)
+	}
+	again := call(t, f.base, "POST", upd, f.token, map[string]any{"status": "identified", "body": "found it"}, "Idempotency-Key", "upd-1")
+	if again.status != 201 || again.header.Get("Idempotent-Replayed") != "true" || !bytes.Equal(again.body, first.body) {
+		t.Fatalf("retry: %d replayed %q\n%s\nwant\n%s", again.status, again.header.Get("Idempotent-Replayed"), again.body, first.body)
+	}
+}
+
+// The stricter names are for API input only: the raft log decodes as it
+// always did (encoding/json: a name in another case still matches).
+func TestLogDecodesAsBefore(t *testing.T) {
+	f := newFSM()
+	entry := `{"op":"site.create","at":"2026-01-01T00:00:00Z","new_ids":["sx"],"Site_In":{"name":"X","slug":"x"}}`
+	res, _ := f.Apply(&raft.Log{Index: 1, Data: []byte(entry)}).(*Result)
+	if res == nil || res.Err != nil || f.st.Sites["sx"] == nil {
+		t.Fatalf("an entry with a name in another case: %+v", res)
 	}
 }
