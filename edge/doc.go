@@ -66,8 +66,9 @@
 // registry is kept once (decoded), and rueidis' client-side cache is bounded
 // in total. Compression runs in at most GOMAXPROCS-1 slots (at least one),
 // so visitors keep a core while a render compresses; each slot keeps its
-// gzip and brotli writers (a brotli writer at quality 9 holds a 32 MiB
-// hash table) across GCs instead of building them per render. Beside L1,
+// gzip and brotli writers (a brotli writer holds a hash table of 2 MiB at
+// the default quality 6, 32 MiB at quality 9) across GCs instead of
+// building them per render. Beside L1,
 // the Go heap needs headroom for evicted pages not yet
 // collected: run the edge with a soft memory limit (GOMEMLIMIT, or
 // debug.SetMemoryLimit) of about the L1 bound plus 128 MiB. BenchmarkEdgeRSS
