@@ -155,6 +155,31 @@ func HTTPServer(h fasthttp.RequestHandler) *fasthttp.Server {
 		ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 		MaxRequestBodySize: 16 << 10, ReadBufferSize: 8 << 10, WriteBufferSize: 16 << 10,
 		DisablePreParseMultipartForm: true, NoDefaultContentType: true,
+		ErrorHandler: errorHandler,
+	}
+}
+
+// errorHandler answers a request fasthttp could not read as fasthttp
+// would (431, 408, 400), but for a connection that timed out before its
+// client sent a byte: that one is closed unanswered, as an idle keep-alive
+// is. A client that opened it and left it in its pool (an HTTP client that
+// dialed for a request another connection then took) may be writing its
+// first request on it just then, and would read an unsolicited 408 as the
+// answer to that request; a connection closed unanswered it retries.
+func errorHandler(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	var ne net.Error
+	switch {
+	case errors.As(err, &small):
+		ctx.Error("Too big request header", fasthttp.StatusRequestHeaderFieldsTooLarge)
+	case errors.As(err, &ne) && ne.Timeout():
+		if c, ok := ctx.Conn().(*limitConn); ok && !c.sent {
+			_ = c.Close()
+			return
+		}
+		ctx.Error("Request timeout", fasthttp.StatusRequestTimeout)
+	default:
+		ctx.Error("Error when parsing request", fasthttp.StatusBadRequest)
 	}
 }
 
