@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net/netip"
 	"time"
@@ -123,6 +124,9 @@ type Config struct {
 	// OnDomains, if set, gets the verified custom domains of every site
 	// after each registry load (the TLS layer's decision set; see https.go).
 	OnDomains func(verified []string)
+	// Collectors are more metrics on the edge's /metrics, labelled with its
+	// region like its own (the TLS layer's handshake counts).
+	Collectors []prometheus.Collector
 }
 
 // DefaultConfig returns a Config with every default filled in (Origin and

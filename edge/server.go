@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net"
 	"sync"
@@ -102,6 +103,15 @@ func New(cfg Config) (*Server, error) {
 		ctx: ctx, cancel: cancel, clock: clock,
 	}
 	s.keyBufs.New = func() any { b := make([]byte, 0, 256); return &b }
+	if len(cfg.Collectors) > 0 {
+		reg := prometheus.WrapRegistererWith(prometheus.Labels{"region": cfg.Region}, s.m.reg)
+		for _, c := range cfg.Collectors {
+			if err := reg.Register(c); err != nil {
+				cancel()
+				return nil, fmt.Errorf("%w: Collectors: %w", ErrBadConfig, err)
+			}
+		}
+	}
 	s.entries = entryFetcher{slots: make(chan struct{}, maxEntryFetches), absent: map[string]uint64{}}
 	s.table.Store(&table{byHost: map[string]*site{}, byID: map[string]*site{}})
 	s.csp = []byte(pageCSP)
@@ -277,11 +287,20 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) ServeWith(ln net.Listener, tlsCfg *tls.Config, h fasthttp.RequestHandler) error {
 	srv := HTTPServer(h)
 	srv.Logger = s.srv.Logger
+	if tlsCfg != nil {
+		// Headers and body in one write, so in one TLS record (up to
+		// 16 KiB): the default 4 KiB buffer splits a page into two writes,
+		// two records, two syscalls.
+		srv.WriteBufferSize = tlsRecordSize
+	}
 	s.lnMu.Lock()
 	s.servers = append(s.servers, srv)
 	s.lnMu.Unlock()
 	return s.serveOn(srv, ln, tlsCfg)
 }
+
+// tlsRecordSize is the most plaintext one TLS record carries.
+const tlsRecordSize = 16 << 10
 
 func (s *Server) serveOn(srv *fasthttp.Server, ln net.Listener, tlsCfg *tls.Config) error {
 	lim := s.lim.listen(ln)
