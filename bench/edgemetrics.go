@@ -61,8 +61,9 @@ func (c EdgeCounts) Sub(before EdgeCounts) EdgeCounts {
 	return d
 }
 
-// ScrapeEdge reads an edge's /metrics (answered to loopback and trusted
-// proxies, on the edge's own address with a Host no site uses).
+// ScrapeEdge reads an edge's /metrics (answered on its --metrics-listen
+// address, or on its own address to a loopback peer no proxy forwarded,
+// with a Host no site uses).
 func ScrapeEdge(ctx context.Context, client *http.Client, name, edgeURL string) (EdgeCounts, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

@@ -26,6 +26,9 @@ type Load struct {
 	Connections int           // default 64
 	Threads     int           // default 1
 	Headers     []string      // "Name: value"
+	// Script, when set, is a Lua script for wrk (-s): e.g. one that makes
+	// up each request's path, or paces requests with delay().
+	Script string
 	// CPU pins wrk to this core with taskset when >= 0.
 	CPU int
 	// PID, when set, is the server process: the CPU time it and its
@@ -74,6 +77,9 @@ func Run(ctx context.Context, l Load) (Result, error) {
 		"-d", fmt.Sprintf("%ds", int(l.Duration.Seconds()))}
 	for _, h := range l.Headers {
 		args = append(args, "-H", h)
+	}
+	if l.Script != "" {
+		args = append(args, "-s", l.Script)
 	}
 	args = append(args, l.URL)
 	if l.CPU >= 0 {

@@ -1,6 +1,9 @@
 package content
 
-import "slices"
+import (
+	"slices"
+	"time"
+)
 
 // ForAudience returns the view of s that audience id may see: its components
 // (and the groups that hold them), and only the incidents and maintenances
@@ -66,7 +69,32 @@ func (s *Site) ForAudience(id string) (*Site, error) {
 			v.History.Components[cid] = h
 		}
 	}
+	v.UpdatedAt = v.viewUpdated()
 	return &v, nil
+}
+
+// viewUpdated is when what an audience sees last changed: the latest
+// change of its components, incidents and maintenances (else the site's
+// creation). Its pages say it ("last updated", "as of", the feeds' and
+// JSON's updated_at), not the site's last change, which another audience's
+// incident moves: an audience learns nothing of the others' activity.
+func (v *Site) viewUpdated() time.Time {
+	t := v.CreatedAt
+	later := func(u time.Time) {
+		if u.After(t) {
+			t = u
+		}
+	}
+	for _, c := range v.Components {
+		later(c.UpdatedAt)
+	}
+	for _, in := range v.Incidents {
+		later(in.UpdatedAt)
+	}
+	for _, m := range v.Maintenances {
+		later(m.UpdatedAt)
+	}
+	return t
 }
 
 func narrow(ids []string, visible map[string]bool) ([]string, bool) {

@@ -30,7 +30,7 @@ func login(t *testing.T, e *testEdge, host, pw, next string) (string, resp) {
 	if x, ok := strings.CutPrefix(pw, "pw-"); ok && len(x) == 1 {
 		form.Set("audience", "aud"+x)
 	}
-	r := e.do(t, http.MethodPost, host, loginPath, form)
+	r := e.postLogin(t, host, form)
 	for _, c := range (&http.Response{Header: r.header}).Cookies() {
 		if c.Name == SessionCookie {
 			return SessionCookie + "=" + c.Value, r

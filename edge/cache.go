@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"math/bits"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -150,12 +151,39 @@ type page struct {
 // compressor compresses once per render.
 type compressor struct {
 	brotliLevel int
-	gz          sync.Pool
-	// br holds brotli writers by window (log2 of its size): a writer's
-	// memory follows its window, so each body gets the smallest window that
-	// holds it, and writers are reused instead of allocated per render.
-	br [maxBrotliWindow + 1]sync.Pool
+	// slots bound the compressions that run at once, and each holds a
+	// gzip and a brotli writer reused from one body to the next. A brotli writer at
+	// quality 7 and up holds a hash table of 8–32 MiB whatever the body:
+	// in a sync.Pool, which every GC empties, each render allocated and
+	// zeroed it again, and that allocation set off the next GC (latency
+	// for every visitor, seconds of it under a spike of updates). The
+	// slots are the CPUs less one, at least one: compressing is CPU-bound,
+	// so more at once would finish no sooner and would leave visitors no
+	// core. The writers' memory is bounded by the slots.
+	slotsOnce sync.Once
+	slots     chan *compressSlot
 }
+
+// compressSlot is one compression slot: its writers (nil until the first
+// body in their encoding) and the brotli writer's window.
+type compressSlot struct {
+	gz    *gzip.Writer
+	br    *brotli.Writer
+	lgwin int
+}
+
+func (c *compressor) slot() *compressSlot {
+	c.slotsOnce.Do(func() {
+		n := max(runtime.GOMAXPROCS(0)-1, 1)
+		c.slots = make(chan *compressSlot, n)
+		for range n {
+			c.slots <- &compressSlot{}
+		}
+	})
+	return <-c.slots
+}
+
+func (c *compressor) release(s *compressSlot) { c.slots <- s }
 
 // decode undoes encode.
 func (c *compressor) decode(e encoding, body []byte) ([]byte, error) {
@@ -179,9 +207,13 @@ func (c *compressor) decode(e encoding, body []byte) ([]byte, error) {
 	return out, nil
 }
 
-// Brotli windows: 2^10 (1 KiB) to 2^24 (16 MiB), brotli's own bounds.
+// Brotli windows: 2^10 (1 KiB) to 2^24 (16 MiB), brotli's own bounds. A
+// slot's writer has at least minSlotWindow (a page of up to 256 KiB fits),
+// and a larger one once a larger body came: a window larger than a body
+// needs changes nothing in the bytes but the header's window size.
 const (
 	minBrotliWindow = 10
+	minSlotWindow   = 18
 	maxBrotliWindow = 24
 )
 
@@ -190,23 +222,40 @@ func brotliWindow(n int) int {
 	return min(max(bits.Len(uint(n)), minBrotliWindow), maxBrotliWindow)
 }
 
+// gzipLevel is the gzip level of every stored page: on the demo page
+// (142 KB) level 7 is 1.4 % larger than level 9 (9,451 against 9,321 bytes)
+// for a third of the CPU (2.5 ms against 7.3 ms; BenchmarkCompressPage),
+// and every update compresses each hot path once per edge.
+const gzipLevel = 7
+
 // minCompressBytes: a body shorter than this is stored and sent as is in
 // every encoding (compressing it would save a few bytes at best, and a
 // flood of tiny 404s would cost a compression each).
 const minCompressBytes = 512
 
+// encode compresses body in e, in a slot of its own.
 func (c *compressor) encode(e encoding, body []byte) ([]byte, error) {
+	if e == encIdentity {
+		return exact(body), nil
+	}
+	sl := c.slot()
+	defer c.release(sl)
+	return c.encodeIn(sl, e, body)
+}
+
+// encodeIn compresses body in e, holding slot sl.
+func (c *compressor) encodeIn(sl *compressSlot, e encoding, body []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(len(body)/4 + 64)
 	switch e {
 	case encGzip:
-		w, _ := c.gz.Get().(*gzip.Writer)
-		if w == nil {
-			w, _ = gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		if sl.gz == nil {
+			sl.gz, _ = gzip.NewWriterLevel(&buf, gzipLevel)
 		} else {
-			w.Reset(&buf)
+			sl.gz.Reset(&buf)
 		}
-		defer c.gz.Put(w)
+		w := sl.gz
+		defer w.Reset(nil) // no hold on buf
 		if _, err := w.Write(body); err != nil {
 			return nil, fmt.Errorf("edge: gzip: %w", err)
 		}
@@ -214,18 +263,20 @@ func (c *compressor) encode(e encoding, body []byte) ([]byte, error) {
 			return nil, fmt.Errorf("edge: gzip: %w", err)
 		}
 	case encBrotli:
-		lgwin := brotliWindow(len(body))
-		w, _ := c.br[lgwin].Get().(*brotli.Writer)
-		if w == nil {
-			w = brotli.NewWriterOptions(&buf, brotli.WriterOptions{Quality: c.brotliLevel, LGWin: lgwin})
+		if lgwin := max(brotliWindow(len(body)), minSlotWindow); sl.br == nil || sl.lgwin < lgwin {
+			sl.br = brotli.NewWriterOptions(&buf, brotli.WriterOptions{Quality: c.brotliLevel, LGWin: lgwin})
+			sl.lgwin = lgwin
 		} else {
-			w.Reset(&buf)
+			sl.br.Reset(&buf)
 		}
-		defer c.br[lgwin].Put(w)
+		w := sl.br
+		defer w.Reset(nil) // no hold on buf
 		if _, err := w.Write(body); err != nil {
+			sl.br = nil // its state is unknown: a new one next time
 			return nil, fmt.Errorf("edge: brotli: %w", err)
 		}
 		if err := w.Close(); err != nil {
+			sl.br = nil
 			return nil, fmt.Errorf("edge: brotli: %w", err)
 		}
 	default:
@@ -249,14 +300,22 @@ func exact(b []byte) []byte {
 // variants builds the three encodings of p under base (an encoding-less key).
 func (c *compressor) variants(base []byte, p page) ([numEnc]*variant, error) {
 	var out [numEnc]*variant
-	sum := xxhash.Sum64(p.body) ^ p.version*0x9e3779b97f4a7c15
+	// Of the bytes alone: the same bytes at another version are the same
+	// page (and an audience's page at a version another audience moved
+	// must not look changed).
+	sum := xxhash.Sum64(p.body)
 	tiny := len(p.body) < minCompressBytes
+	var sl *compressSlot
+	if !tiny {
+		sl = c.slot()
+		defer c.release(sl)
+	}
 	for e := range numEnc {
 		stored := e
 		if tiny {
 			stored = encIdentity
 		}
-		body, err := c.encode(stored, p.body)
+		body, err := c.encodeIn(sl, stored, p.body)
 		if err != nil {
 			return out, err
 		}

@@ -64,7 +64,11 @@
 // stale-fallback copy of a page shares its bytes but is costed again, so
 // the bound is conservative. Time zones are loaded once per name, the
 // registry is kept once (decoded), and rueidis' client-side cache is bounded
-// in total. Beside L1, the Go heap needs headroom for evicted pages not yet
+// in total. Compression runs in at most GOMAXPROCS-1 slots (at least one),
+// so visitors keep a core while a render compresses; each slot keeps its
+// gzip and brotli writers (a brotli writer at quality 9 holds a 32 MiB
+// hash table) across GCs instead of building them per render. Beside L1,
+// the Go heap needs headroom for evicted pages not yet
 // collected: run the edge with a soft memory limit (GOMEMLIMIT, or
 // debug.SetMemoryLimit) of about the L1 bound plus 128 MiB. BenchmarkEdgeRSS
 // measures all of this with 10,000 sites.

@@ -84,6 +84,45 @@ func BenchmarkCacheHitHandler(b *testing.B) {
 	b.ReportMetric(float64(page), "gzip-bytes/page")
 }
 
+// BenchmarkFlood404Handler measures the handler alone on what the soak's
+// cache-busting flood sends (made-up incident and maintenance ids, pages
+// past the last): ns and allocations per 404, next to an L1 hit
+// (BenchmarkCacheHitHandler). None may render.
+func BenchmarkFlood404Handler(b *testing.B) {
+	s := benchEdge(b)
+	paths := []string{"/incidents/0123456789abcdef", "/maintenances/0123456789abcdef", "/history?page=4000", "/uptime?page=4000"}
+	ctxs := make([]fasthttp.RequestCtx, len(paths))
+	for i, p := range paths {
+		var req fasthttp.Request
+		req.SetRequestURI("http://" + demo.Hostname + p)
+		req.Header.Set("Accept-Encoding", "br")
+		ctxs[i].Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5555}, nil)
+		s.handle(&ctxs[i])
+		if ctxs[i].Response.StatusCode() != 404 {
+			b.Fatalf("%s: %d", p, ctxs[i].Response.StatusCode())
+		}
+	}
+	renders := counter(s.m.renders)
+	i := 0
+	allocs := testing.AllocsPerRun(1000, func() {
+		ctx := &ctxs[i%len(ctxs)]
+		i++
+		ctx.Response.Reset()
+		s.handle(ctx)
+	})
+	b.ReportAllocs()
+	for b.Loop() {
+		ctx := &ctxs[i%len(ctxs)]
+		i++
+		ctx.Response.Reset()
+		s.handle(ctx)
+	}
+	if n := counter(s.m.renders) - renders; n != 0 {
+		b.Fatalf("%v renders for the flood", n)
+	}
+	b.ReportMetric(allocs, "allocs/404")
+}
+
 // BenchmarkCacheHitServer measures whole requests (parsing, handler,
 // response writing) over in-memory connections, in parallel: req/s of
 // cache hits for the demo page (gzip), next to bare fasthttp handing out

@@ -3,6 +3,9 @@ package edge
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"html"
@@ -185,7 +188,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 		s.loginForm(ctx, se, fasthttp.StatusUnauthorized, string(path), "")
 		return outDenied
 	}
-	private := aud != audPublic
+	vw := viewOf(aud)
 	var pb [maxPath]byte
 	npath, rt := normalizePath(&pb, path, ctx.QueryArgs().Peek("page"))
 	if rt == routeNone || (se.e.Version >= st.known.Load() && !se.exists(npath, now)) {
@@ -209,7 +212,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 	if v := s.l1.get(full); v != nil {
 		s.keyBufs.Put(kp)
 		s.m.hits[layerL1].Inc()
-		out := s.writePage(ctx, st, se, v, private, outL1, now)
+		out := s.writePage(ctx, st, se, v, vw, outL1, now)
 		if cors {
 			ctx.Response.Header.SetCanonical(hACAO, vAny)
 		}
@@ -218,7 +221,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 	r := fillReq{st: st, version: ver, aud: aud, originAud: originAud, day: day, minute: minute, at: now,
 		path: string(npath), base: string(full[:baseLen])}
 	s.keyBufs.Put(kp)
-	out := s.miss(ctx, se, r, rt, enc, private)
+	out := s.miss(ctx, se, r, rt, enc, vw)
 	if cors {
 		ctx.Response.Header.SetCanonical(hACAO, vAny)
 	}
@@ -227,7 +230,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 
 // miss waits for the page's fill under the budget (HTML only: feeds and JSON
 // wait for the render), then serves it, the skeleton, or a stale copy.
-func (s *Server) miss(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq, rt route, enc encoding, private bool) outcome {
+func (s *Server) miss(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq, rt route, enc encoding, vw view) outcome {
 	// At midnight every key of a site goes cold at once, and a new version
 	// makes new keys. While the origin is healthy, the page's newest earlier
 	// copy (another day's or version's, never older than what was served)
@@ -248,7 +251,7 @@ func (s *Server) miss(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq, rt rou
 		s.flights.finish(r.base, c)
 		if prev != nil {
 			s.m.previous.Inc()
-			return s.writePage(ctx, r.st, se, prev, private, outPrevious, r.at)
+			return s.writePage(ctx, r.st, se, prev, vw, outPrevious, r.at)
 		}
 		if rt == routeHTML {
 			return s.skeleton(ctx, se, r)
@@ -261,7 +264,7 @@ func (s *Server) miss(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq, rt rou
 	}
 	if prev != nil {
 		s.m.previous.Inc()
-		return s.writePage(ctx, r.st, se, prev, private, outPrevious, r.at)
+		return s.writePage(ctx, r.st, se, prev, vw, outPrevious, r.at)
 	}
 	// Feeds and JSON have no skeleton: they wait for the render, but not
 	// long for a hung origin (dataWait), and no longer than HTML for one
@@ -285,11 +288,11 @@ func (s *Server) miss(ctx *fasthttp.RequestCtx, se *siteEntry, r fillReq, rt rou
 	}
 	if done && c.err == nil {
 		s.m.hits[c.layer].Inc()
-		return s.writePage(ctx, r.st, se, c.res[enc], private, outcome(c.layer), r.at)
+		return s.writePage(ctx, r.st, se, c.res[enc], vw, outcome(c.layer), r.at)
 	}
 	if v := s.staleVariant(se, r.st.id, r.aud, r.path, rt, enc); v != nil {
 		s.m.stales.Inc()
-		return s.writeVariant(ctx, v, private, true, outStale)
+		return s.writeVariant(ctx, v, vw, true, outStale)
 	}
 	ctx.Response.Header.Set("Retry-After", "5")
 	plain(ctx, fasthttp.StatusServiceUnavailable, "This status page is temporarily unavailable. Please try again shortly.\n")
@@ -321,12 +324,12 @@ func (s *Server) previousCopy(r fillReq, enc encoding) *variant {
 // headers) when the edge may be out of date at now: no origin replica has
 // answered for StaleAfter, or the site's newest known version has not been
 // served for StaleAfter.
-func (s *Server) writePage(ctx *fasthttp.RequestCtx, st *site, se *siteEntry, v *variant, private bool, out outcome, now time.Time) outcome {
+func (s *Server) writePage(ctx *fasthttp.RequestCtx, st *site, se *siteEntry, v *variant, vw view, out outcome, now time.Time) outcome {
 	if n := now.UnixNano(); s.originSilent(n) || st.behind(n, s.cfg.StaleAfter) {
 		s.m.markedStale.Inc()
-		return s.writeVariant(ctx, s.staleTwin(v, se.loc), private, true, out)
+		return s.writeVariant(ctx, s.staleTwin(v, se.loc), vw, true, out)
 	}
-	return s.writeVariant(ctx, v, private, false, out)
+	return s.writeVariant(ctx, v, vw, false, out)
 }
 
 // probe answers the unauthenticated health probes (no tenant data):
@@ -346,14 +349,41 @@ func (s *Server) probe(ctx *fasthttp.RequestCtx, readiness bool) {
 	}
 }
 
+// view is who a page is for: the public, a private site's whole-site
+// viewer, or one audience.
+type view uint8
+
+const (
+	viewPublic view = iota
+	viewPrivate
+	viewAudience
+)
+
+func viewOf(aud string) view {
+	switch aud {
+	case audPublic:
+		return viewPublic
+	case audPrivate:
+		return viewPrivate
+	}
+	return viewAudience
+}
+
 // writeVariant hands v's bytes to fasthttp without copying. The constant
 // headers come from one precomputed block (see headerBlocks); out is how the
 // page was found (outL1 … outStale), stale whether it is marked stale.
-func (s *Server) writeVariant(ctx *fasthttp.RequestCtx, v *variant, private, stale bool, out outcome) outcome {
+//
+// An audience's page carries no X-Statusedge-Version: the site's version
+// moves with every audience's incidents, so it would tell one audience of
+// the others' activity. Its ETag is of the bytes alone (as every page's),
+// and the bytes say only what the audience sees (content.Site.ForAudience).
+func (s *Server) writeVariant(ctx *fasthttp.RequestCtx, v *variant, vw view, stale bool, out outcome) outcome {
 	h := &ctx.Response.Header
-	s.hdr.pageHeaders(private, stale, out).CopyTo(h)
+	s.hdr.pageHeaders(vw != viewPublic, stale, out).CopyTo(h)
 	h.SetCanonical(hETag, v.etag)
-	h.SetCanonical(hVersion, v.verHdr)
+	if vw != viewAudience {
+		h.SetCanonical(hVersion, v.verHdr)
+	}
 	if inm := ctx.Request.Header.PeekCanonical(hIfNoneMatch); len(inm) > 0 && v.status == 200 && etagMatch(inm, v.etag) {
 		ctx.SetStatusCode(fasthttp.StatusNotModified)
 		return outNotModified
@@ -390,11 +420,17 @@ func etagMatch(inm, etag []byte) bool {
 	return false
 }
 
-// operator reports whether the peer may read /metrics: loopback or a
-// trusted proxy's network (never a visitor on the internet).
+// operator reports whether the peer may read /metrics on the visitors'
+// listener: a loopback peer that is not a proxy and forwarded nothing.
+// Behind a proxy every visitor's request comes from the proxy's address
+// (the review: a trusted proxy's network read /metrics for everyone), so
+// neither a trusted proxy nor a request with forwarding headers is the
+// operator; ServeMetrics gives the operator an address of their own.
 func (s *Server) operator(ctx *fasthttp.RequestCtx) bool {
 	a := remoteAddr(ctx)
-	return a.IsLoopback() || isTrusted(a, s.cfg.TrustedProxies)
+	h := &ctx.Request.Header
+	return a.IsLoopback() && !isTrusted(a, s.cfg.TrustedProxies) &&
+		len(h.Peek(fasthttp.HeaderXForwardedFor)) == 0 && len(h.Peek("Forwarded")) == 0 && len(h.Peek("X-Real-Ip")) == 0
 }
 
 // isLoopbackName reports whether a parsed Host names this machine:
@@ -467,6 +503,10 @@ func (s *Server) login(ctx *fasthttp.RequestCtx, st *site, se *siteEntry) outcom
 		s.loginForm(ctx, se, fasthttp.StatusOK, next, "")
 		return outOther
 	}
+	if !loginTokenOK(ctx) {
+		s.loginForm(ctx, se, fasthttp.StatusForbidden, next, "This sign-in form has expired. Please sign in again.")
+		return outDenied
+	}
 	now := s.cfg.Now()
 	client := clientAddr(remoteAddr(ctx), ctx.Request.Header.PeekAll(fasthttp.HeaderXForwardedFor), s.cfg.TrustedProxies)
 	if ok, wait := s.logins.attempt(client, now); !ok {
@@ -517,7 +557,8 @@ func (s *Server) login(ctx *fasthttp.RequestCtx, st *site, se *siteEntry) outcom
 		plain(ctx, fasthttp.StatusInternalServerError, "Could not sign you in.\n")
 		return outError
 	}
-	setSessionCookie(ctx, val, sess.Expires)
+	s.setSessionCookie(ctx, val, sess.Expires)
+	s.setCookie(ctx, loginCookie, "", loginPath, fasthttp.CookieSameSiteStrictMode, fasthttp.CookieExpireDelete)
 	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
 	seeOther(ctx, next)
 	return outOther
@@ -562,8 +603,9 @@ func (s *Server) loginForm(ctx *fasthttp.RequestCtx, se *siteEntry, status int, 
 	if msg != "" {
 		b.WriteString(`<p role="alert">` + html.EscapeString(msg) + "</p>")
 	}
+	token := s.issueLoginToken(ctx)
 	b.WriteString(`<form method="post" action="` + loginPath + `"><input type="hidden" name="next" value="` +
-		html.EscapeString(next) + `">` + audienceField(ctx, se) +
+		html.EscapeString(next) + `"><input type="hidden" name="` + loginField + `" value="` + token + `">` + audienceField(ctx, se) +
 		`<label for="pw">Password</label><input id="pw" type="password" name="password" autocomplete="current-password" required>` +
 		`<button type="submit">Sign in</button></form></main></body></html>`)
 	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
@@ -580,23 +622,74 @@ func (s *Server) logout(ctx *fasthttp.RequestCtx) outcome {
 		plain(ctx, fasthttp.StatusMethodNotAllowed, "Sign out with the page's Sign out button.\n")
 		return outOther
 	}
-	setSessionCookie(ctx, "", fasthttp.CookieExpireDelete)
+	s.setSessionCookie(ctx, "", fasthttp.CookieExpireDelete)
 	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
 	seeOther(ctx, loginPath)
 	return outOther
 }
 
 // setSessionCookie sets (or, expired, clears) the session cookie.
-func setSessionCookie(ctx *fasthttp.RequestCtx, val string, expires time.Time) {
+func (s *Server) setSessionCookie(ctx *fasthttp.RequestCtx, val string, expires time.Time) {
+	s.setCookie(ctx, SessionCookie, val, "/", fasthttp.CookieSameSiteLaxMode, expires)
+}
+
+// setCookie sets an HttpOnly cookie, Secure when the visitor's connection
+// is HTTPS: to this edge, or to a trusted proxy that says so
+// (X-Forwarded-Proto), as a TLS-terminating load balancer does.
+func (s *Server) setCookie(ctx *fasthttp.RequestCtx, name, val, path string, same fasthttp.CookieSameSite, expires time.Time) {
 	var c fasthttp.Cookie
-	c.SetKey(SessionCookie)
+	c.SetKey(name)
 	c.SetValue(val)
-	c.SetPath("/")
+	c.SetPath(path)
 	c.SetHTTPOnly(true)
-	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
-	c.SetSecure(ctx.IsTLS())
+	c.SetSameSite(same)
+	c.SetSecure(s.visitorHTTPS(ctx))
 	c.SetExpire(expires)
 	ctx.Response.Header.SetCookie(&c)
+}
+
+// visitorHTTPS reports whether the visitor reached us over HTTPS.
+func (s *Server) visitorHTTPS(ctx *fasthttp.RequestCtx) bool {
+	if ctx.IsTLS() {
+		return true
+	}
+	if !isTrusted(remoteAddr(ctx), s.cfg.TrustedProxies) {
+		return false
+	}
+	// The proxy nearest us speaks last: a list's last entry.
+	p := ctx.Request.Header.Peek("X-Forwarded-Proto")
+	if i := bytes.LastIndexByte(p, ','); i >= 0 {
+		p = p[i+1:]
+	}
+	return bytes.EqualFold(bytes.TrimSpace(p), []byte("https"))
+}
+
+// The sign-in form's token against login CSRF (another site posting its
+// own password to our form, signing the visitor in as someone else): the
+// form carries a random token that is also in a SameSite=Strict cookie
+// scoped to the form; a POST is checked only when the two agree, which a
+// page elsewhere can neither read nor set.
+const (
+	loginCookie   = "statusedge_login"
+	loginField    = "csrf"
+	loginTokenTTL = time.Hour
+)
+
+// issueLoginToken sets a new token's cookie and returns the token.
+func (s *Server) issueLoginToken(ctx *fasthttp.RequestCtx) string {
+	var b [16]byte
+	rand.Read(b[:]) // never fails (crypto/rand)
+	tok := base64.RawURLEncoding.EncodeToString(b[:])
+	s.setCookie(ctx, loginCookie, tok, loginPath, fasthttp.CookieSameSiteStrictMode, s.cfg.Now().Add(loginTokenTTL))
+	return tok
+}
+
+// loginTokenOK reports whether a POST carries the form's token and its
+// cookie, equal.
+func loginTokenOK(ctx *fasthttp.RequestCtx) bool {
+	field := ctx.PostArgs().Peek(loginField)
+	cookie := ctx.Request.Header.Cookie(loginCookie)
+	return len(field) >= 16 && subtle.ConstantTimeCompare(field, cookie) == 1
 }
 
 func buildPublicCC(maxAge time.Duration) []byte {

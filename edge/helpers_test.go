@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -160,6 +161,37 @@ func (e *testEdge) do(tb testing.TB, method, host, path string, form url.Values,
 		tb.Fatalf("read: %v", err)
 	}
 	return resp{status: res.StatusCode, header: res.Header, body: string(b)}
+}
+
+// postLogin posts the sign-in form as a browser does: it first gets the
+// form (with the same headers) for its token and cookie.
+func (e *testEdge) postLogin(tb testing.TB, host string, form url.Values, headers ...string) resp {
+	tb.Helper()
+	tok, cookie := e.loginToken(tb, host, headers...)
+	f := url.Values{}
+	for k, v := range form {
+		f[k] = v
+	}
+	f.Set(loginField, tok)
+	return e.do(tb, http.MethodPost, host, loginPath, f, append(headers, "Cookie: "+cookie)...)
+}
+
+// loginToken gets the sign-in form and returns its token and the cookie
+// ("name=value") that goes with it.
+func (e *testEdge) loginToken(tb testing.TB, host string, headers ...string) (token, cookie string) {
+	tb.Helper()
+	r := e.get(tb, host, loginPath, headers...)
+	m := regexp.MustCompile(`name="` + loginField + `" value="([^"]+)"`).FindStringSubmatch(r.body)
+	if m == nil {
+		tb.Fatalf("no token in the sign-in form: %d %.200q", r.status, r.body)
+	}
+	for _, c := range (&http.Response{Header: r.header}).Cookies() {
+		if c.Name == loginCookie {
+			return m[1], c.Name + "=" + c.Value
+		}
+	}
+	tb.Fatalf("no %s cookie with the sign-in form: %v", loginCookie, r.header)
+	return "", ""
 }
 
 // eventually polls f until it returns true or the deadline passes.

@@ -43,7 +43,7 @@ func TestAudienceLoginCostsOneCheck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := counter(e.m.passwordChecks)
-			r := e.do(t, http.MethodPost, "big.test", loginPath, url.Values{"password": {tt.pw}, "audience": {tt.audience}, "next": {"/"}})
+			r := e.postLogin(t, "big.test", url.Values{"password": {tt.pw}, "audience": {tt.audience}, "next": {"/"}})
 			if r.status != tt.status {
 				t.Fatalf("status %d, want %d", r.status, tt.status)
 			}

@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/statusedge/statusedge/content"
 	"github.com/valyala/fasthttp"
@@ -301,6 +301,21 @@ func (s *Server) ServeWith(ln net.Listener, tlsCfg *tls.Config, h fasthttp.Reque
 
 // tlsRecordSize is the most plaintext one TLS record carries.
 const tlsRecordSize = 16 << 10
+
+// ServeMetrics answers GET /metrics (Prometheus text) on ln, and 404 to
+// anything else, until Shutdown: the operator's own address
+// (statusedge edge --metrics-listen), which visitors do not reach. The
+// visitors' listener answers /metrics only to a loopback peer that no
+// proxy forwarded (Server.operator).
+func (s *Server) ServeMetrics(ln net.Listener) error {
+	return s.ServeWith(ln, nil, func(ctx *fasthttp.RequestCtx) {
+		if string(ctx.Path()) != "/metrics" || !(ctx.IsGet() || ctx.IsHead()) {
+			ctx.Error("Not found.\n", fasthttp.StatusNotFound)
+			return
+		}
+		s.metricH(ctx)
+	})
+}
 
 func (s *Server) serveOn(srv *fasthttp.Server, ln net.Listener, tlsCfg *tls.Config) error {
 	lim := s.lim.listen(ln)

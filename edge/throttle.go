@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"container/list"
 	"context"
 	"net/netip"
 	"runtime"
@@ -14,21 +15,32 @@ import (
 // taking the CPU that pages need: each client (an IPv4 address, or an IPv6
 // /64, which one holder usually owns whole) gets a bucket of attempts, and
 // all clients together share a bound on concurrent password checks (each
-// is a bcrypt comparison per candidate hash).
+// is a bcrypt comparison per candidate hash). At most max clients are
+// tracked; a new one past that evicts the one that tried least recently (a
+// full table refused every new client before: one spray of addresses
+// locked everyone out). Eviction gives the evicted client a full bucket
+// again, which an attacker with that many addresses has anyway.
 type loginThrottle struct {
 	every time.Duration // one attempt back per every
 	burst int           // attempts a client may make at once
 	max   int           // clients tracked at most
 
 	mu      sync.Mutex
-	clients map[netip.Prefix]*rate.Limiter
+	clients map[netip.Prefix]*list.Element // of *throttled, in lru
+	lru     list.List                      // most recent attempt first
 
 	checks chan struct{} // a slot per concurrent password check
 }
 
+// throttled is one client's bucket.
+type throttled struct {
+	key netip.Prefix
+	lim *rate.Limiter
+}
+
 func newLoginThrottle(every time.Duration, burst, maxClients int) *loginThrottle {
-	return &loginThrottle{every: every, burst: burst, max: maxClients,
-		clients: make(map[netip.Prefix]*rate.Limiter),
+	return &loginThrottle{every: every, burst: burst, max: max(1, maxClients),
+		clients: make(map[netip.Prefix]*list.Element),
 		checks:  make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))}
 }
 
@@ -47,33 +59,25 @@ func (t *loginThrottle) attempt(a netip.Addr, now time.Time) (bool, time.Duratio
 	k := clientKey(a)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	l := t.clients[k]
-	if l == nil {
+	el := t.clients[k]
+	if el == nil {
 		if len(t.clients) >= t.max {
-			t.sweep(now)
+			old := t.lru.Back()
+			delete(t.clients, old.Value.(*throttled).key)
+			t.lru.Remove(old)
 		}
-		if len(t.clients) >= t.max { // that many clients guessing at once
-			return false, t.every
-		}
-		l = rate.NewLimiter(rate.Every(t.every), t.burst)
-		t.clients[k] = l
+		el = t.lru.PushFront(&throttled{key: k, lim: rate.NewLimiter(rate.Every(t.every), t.burst)})
+		t.clients[k] = el
+	} else {
+		t.lru.MoveToFront(el)
 	}
+	l := el.Value.(*throttled).lim
 	r := l.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
 		return false, d
 	}
 	return true, 0
-}
-
-// sweep forgets clients whose bucket is full again: they are as new.
-// t.mu must be held.
-func (t *loginThrottle) sweep(now time.Time) {
-	for k, l := range t.clients {
-		if l.TokensAt(now) >= float64(t.burst) {
-			delete(t.clients, k)
-		}
-	}
 }
 
 // check runs f in a password-check slot, waiting for one until ctx is

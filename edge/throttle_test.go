@@ -2,7 +2,6 @@ package edge
 
 import (
 	"context"
-	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -21,7 +20,7 @@ func TestLoginThrottle(t *testing.T) {
 	})
 	try := func(client, pw string) resp {
 		t.Helper()
-		return e.do(t, http.MethodPost, "priv.test", loginPath, url.Values{"password": {pw}, "next": {"/"}},
+		return e.postLogin(t, "priv.test", url.Values{"password": {pw}, "next": {"/"}},
 			"X-Forwarded-For: "+client)
 	}
 	throttled := 0
@@ -49,7 +48,7 @@ func TestLoginThrottle(t *testing.T) {
 		switch r.status {
 		case 429:
 			throttled++
-			if r.header.Get("Retry-After") == "" || !strings.Contains(r.body, "Too many attempts") || cookie != "" {
+			if r.header.Get("Retry-After") == "" || !strings.Contains(r.body, "Too many attempts") || strings.Contains(cookie, SessionCookie+"=") {
 				t.Fatalf("%s: throttled answer: headers %v body %q", st.name, r.header, r.body)
 			}
 		case 303:
@@ -68,25 +67,47 @@ func TestLoginThrottle(t *testing.T) {
 	}
 }
 
+// The table of clients is bounded, and a full table takes a new client by
+// evicting the one that tried least recently (it refused every new client
+// before: a spray of addresses locked everyone out of signing in).
 func TestLoginThrottleBoundsClients(t *testing.T) {
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 	th := newLoginThrottle(time.Minute, 2, 2)
 	a, b, c := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.3")
-	for _, x := range []netip.Addr{a, b} {
-		if ok, _ := th.attempt(x, now); !ok {
-			t.Fatalf("%v: first attempt refused", x)
+	steps := []struct {
+		name   string
+		client netip.Addr
+		ok     bool
+	}{
+		{"a's first", a, true},
+		{"b's first", b, true},
+		{"a's second (a is now the most recent)", a, true},
+		{"a past its burst", a, false},
+		{"a third client while both are mid-bucket: b, the least recent, gives way", c, true},
+		{"a still throttled: its bucket was kept", a, false},
+		{"c's second", c, true},
+		{"c past its burst", c, false},
+	}
+	for _, st := range steps {
+		if ok, wait := th.attempt(st.client, now); ok != st.ok || (!ok && wait <= 0) {
+			t.Fatalf("%s: ok=%v wait=%v, want ok=%v", st.name, ok, wait, st.ok)
 		}
 	}
-	// Two clients are tracked, both mid-bucket: a third cannot be added.
-	if ok, wait := th.attempt(c, now); ok || wait <= 0 {
-		t.Fatalf("a client over the bound: ok=%v wait=%v", ok, wait)
+	if len(th.clients) != 2 || th.lru.Len() != 2 {
+		t.Fatalf("tracked %d clients (%d in the list), want 2", len(th.clients), th.lru.Len())
 	}
-	// Once their buckets are full again they are forgotten and c fits.
-	if ok, _ := th.attempt(c, now.Add(time.Minute)); !ok {
-		t.Fatal("the table was not swept of idle clients")
+	if _, ok := th.clients[clientKey(b)]; ok {
+		t.Fatal("b, the least recent, was kept")
 	}
-	if len(th.clients) != 1 {
-		t.Fatalf("tracked %d clients, want 1", len(th.clients))
+	// A spray of new addresses never locks a client out of its first try.
+	for i := range 1000 {
+		x := netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(i)})
+		if ok, _ := th.attempt(x, now); !ok {
+			t.Fatalf("sprayed client %v refused", x)
+		}
+	}
+	if len(th.clients) != 2 {
+		t.Fatalf("tracked %d clients after the spray", len(th.clients))
 	}
 }
 

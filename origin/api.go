@@ -13,12 +13,15 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/hashicorp/raft"
 
 	"github.com/statusedge/statusedge/content"
@@ -347,6 +350,9 @@ func DecodeStrict(body []byte, v any) *Error {
 	if !utf8.Valid(body) {
 		return malformed("", "the body must be UTF-8 JSON")
 	}
+	if e := checkNames(body, v); e != nil {
+		return e
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -356,6 +362,36 @@ func DecodeStrict(body []byte, v any) *Error {
 		return malformed("", "malformed JSON: data after the object")
 	}
 	return nil
+}
+
+// checkNames refuses what encoding/json lets through: a member name that
+// matches a field only in another case ("Name" for "name"), and a name
+// given twice (the last would win, unseen by whoever checked the first).
+// It decodes body into a fresh value of v's type with JSON v2's exact,
+// case-sensitive names; every other error is left to the decode proper, so
+// only these two change what is accepted. Only API input goes through it:
+// the raft log and snapshots decode as they always did.
+func checkNames(body []byte, v any) *Error {
+	t := reflect.TypeOf(v)
+	if t == nil || t.Kind() != reflect.Pointer {
+		return nil
+	}
+	err := jsonv2.Unmarshal(body, reflect.New(t.Elem()).Interface(), jsonv2.RejectUnknownMembers(true))
+	var sem *jsonv2.SemanticError
+	var syn *jsontext.SyntacticError
+	switch {
+	case errors.As(err, &sem) && errors.Is(sem.Err, jsonv2.ErrUnknownName):
+		return malformed(truncate(pointerField(sem.JSONPointer)), "unknown field (names are matched exactly, in lower case)")
+	case errors.As(err, &syn) && errors.Is(syn.Err, jsontext.ErrDuplicateName):
+		return malformed(truncate(pointerField(syn.JSONPointer)), "given twice")
+	}
+	return nil
+}
+
+// pointerField is a JSON pointer as the field path errors name
+// ("/branding/logo_url" is "branding.logo_url").
+func pointerField(p jsontext.Pointer) string {
+	return strings.Join(slices.Collect(p.Tokens()), ".")
 }
 
 func decodeError(err error) *Error {
@@ -927,10 +963,16 @@ func (n *Node) proxyToLeader(w http.ResponseWriter, r *http.Request, body []byte
 }
 
 // reservedLabel reports whether a name under the platform's domain is one
-// no site may take: it is (or may become) the platform's own.
+// no site may take (as a hostname, or from LimitsContent on as a slug): it
+// is (or may become) the platform's own. Apply checks slugs against it, so
+// the list is part of the stored format: a name added later needs a new
+// Limits version.
 func reservedLabel(s string) bool {
 	switch s {
-	case "www", "api", "admin", "app", "edge", "origin", "status", "metrics", "internal", "static", "cdn", "mail":
+	case "www", "api", "admin", "app", "edge", "origin", "status", "metrics", "internal", "static", "cdn", "mail",
+		"smtp", "imap", "pop", "ftp", "ns", "ns1", "ns2", "mx", "dns", "auth", "login", "sso", "id", "account",
+		"accounts", "dashboard", "console", "docs", "help", "support", "blog", "assets", "media", "img",
+		"health", "localhost", "test", "dev", "staging", "statusedge":
 		return true
 	}
 	return false
@@ -945,6 +987,9 @@ func reservedLabel(s string) bool {
 // set no other name: custom domains go through the domains API, which
 // routes one only once it is verified. The operator may set custom names.
 func (n *Node) checkSiteHostnames(p principal, cur *content.Site, in *SiteInput) *Error {
+	if in.Slug != nil && (cur == nil || *in.Slug != cur.Slug) && reservedLabel(*in.Slug) {
+		return invalid("slug", "%q is reserved for the platform", *in.Slug) // apply says so too (LimitsContent)
+	}
 	slug := ""
 	if cur != nil {
 		slug = cur.Slug

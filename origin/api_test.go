@@ -135,6 +135,12 @@ func TestAPIValidation(t *testing.T) {
 		{"long idempotency key", "POST", inc, map[string]any{"name": "x", "status": "investigating"}, 422, "Idempotency-Key"},
 		{"join bad address", "POST", "/v1/cluster/join", map[string]any{"id": "x", "address": "nowhere"}, 422, "address"},
 		{"join unknown field", "POST", "/v1/cluster/join", map[string]any{"id": "x", "address": "127.0.0.1:1", "votre": true}, 400, "votre"},
+		{"reserved slug", "POST", "/v1/sites", map[string]any{"name": "x", "slug": "www"}, 422, "slug"},
+		{"renamed to a reserved slug", "PATCH", "/v1/sites/acme", map[string]any{"slug": "admin"}, 422, "slug"},
+		{"key in another case", "POST", inc, `{"Name":"x","status":"investigating"}`, 400, "Name"},
+		{"nested key in another case", "PATCH", "/v1/sites/acme", `{"branding":{"Accent_Color":"#112233"}}`, 400, "branding.Accent_Color"},
+		{"key given twice", "POST", inc, `{"name":"x","status":"investigating","name":"y"}`, 400, "name"},
+		{"nested key given twice", "PATCH", "/v1/sites/acme", `{"branding":{"accent_color":"#112233","accent_color":"#445566"}}`, 400, "branding.accent_color"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

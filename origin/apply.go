@@ -96,6 +96,15 @@ func (a *applier) checkUnique(siteID, slug string, hostnames []string) *Error {
 	return nil
 }
 
+// checkSlug refuses, under LimitsContent, a slug that is a reserved name:
+// its default hostname would be the platform's own.
+func (a *applier) checkSlug(slug string) *Error {
+	if a.cmd.Limits >= LimitsContent && reservedLabel(slug) {
+		return invalid("slug", "%q is reserved for the platform", slug)
+	}
+	return nil
+}
+
 func (a *applier) createSite() *Result {
 	in := a.cmd.SiteIn
 	if in == nil {
@@ -133,6 +142,9 @@ func (a *applier) createSite() *Result {
 	if a.cmd.PasswordHash != nil {
 		s.Access.PasswordHash = *a.cmd.PasswordHash
 	}
+	if err := a.checkSlug(s.Slug); err != nil {
+		return fail(err)
+	}
 	if err := a.checkUnique(id, s.Slug, s.Hostnames); err != nil {
 		return fail(err)
 	}
@@ -153,6 +165,9 @@ func (a *applier) importSite() *Result {
 	}
 	in := SiteInput{Name: &s.Name, Slug: &s.Slug, Hostnames: &s.Hostnames, TimeZone: &s.TimeZone, Visibility: &s.Visibility}
 	if err := in.Validate(true); err != nil {
+		return fail(err)
+	}
+	if err := a.checkSlug(s.Slug); err != nil {
 		return fail(err)
 	}
 	if err := a.checkUnique(s.ID, s.Slug, s.Hostnames); err != nil {
@@ -184,7 +199,10 @@ func (a *applier) updateSite(t *siteTx) (any, *Error) {
 	if in.Name != nil {
 		s.Name = *in.Name
 	}
-	if in.Slug != nil {
+	if in.Slug != nil && *in.Slug != s.Slug {
+		if err := a.checkSlug(*in.Slug); err != nil {
+			return nil, err
+		}
 		s.Slug = *in.Slug
 	}
 	if in.Hostnames != nil {
@@ -594,6 +612,9 @@ func (a *applier) addIncidentUpdate(t *siteTx) (any, *Error) {
 	if inc == nil {
 		return nil, notFound("id", "incident")
 	}
+	if err := a.checkUpdates(len(inc.Updates)+len(inc.Deleted), "incident"); err != nil {
+		return nil, err
+	}
 	affected, err := a.applyStatuses(t, in.Components, inc.ID)
 	if err != nil {
 		return nil, err
@@ -837,6 +858,9 @@ func (a *applier) addMaintenanceUpdate(t *siteTx) (any, *Error) {
 	}
 	if m.Status == content.Completed {
 		return nil, invalid("status", "the maintenance is completed")
+	}
+	if err := a.checkUpdates(len(m.Updates), "maintenance"); err != nil {
+		return nil, err
 	}
 	to := content.MaintenanceStatus(*in.Status)
 	var affected []content.AffectedComponent

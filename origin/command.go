@@ -124,7 +124,13 @@ const (
 	// LimitsEntryBytes: a change may not grow a site's registry entry
 	// (content.RegistryEntry as JSON) past MaxEntryBytes.
 	LimitsEntryBytes = 2
-	CurrentLimits    = LimitsEntryBytes
+	// LimitsContent: at most MaxUpdates updates per incident or
+	// maintenance and MaxContentBytes of content per site; slugs are not
+	// reserved names (reservedLabel); and an Idempotency-Key keeps a
+	// compact record of an incident or maintenance answer (answerRef),
+	// rebuilt from the state on a replay, not the answer's bytes.
+	LimitsContent = 3
+	CurrentLimits = LimitsContent
 )
 
 // Per-site limits from LimitsAudiences on. With MaxComponents they bound a
@@ -139,6 +145,17 @@ const (
 	// only with short texts (1,000 components with 4 KB descriptions would
 	// not fit), so it is checked on its own.
 	MaxEntryBytes = 1 << 20
+)
+
+// Per-site content limits from LimitsContent on. A site's content bytes
+// are the names and bodies of its incidents, maintenances, their updates,
+// the earlier texts of edited updates and deleted updates, each object
+// counting contentOverhead more (for its ids and times): so the bound caps
+// the number of objects too, whatever their text.
+const (
+	MaxUpdates      = 500      // per incident (deleted ones too) or maintenance
+	MaxContentBytes = 16 << 20 // per site
+	contentOverhead = 128
 )
 
 // IdemKey scopes an Idempotency-Key to its principal and fingerprints the

@@ -28,7 +28,10 @@
 // Idempotency-Key records (principal + key → first answer, with an HMAC of
 // method, path and body) live in the replicated state, so a retry to any
 // replica, before or after a leader change, gets the first answer. They
-// expire 24 hours after their command's time.
+// expire 24 hours after their command's time. An incident's or a
+// maintenance's answer is recorded compactly (answerRef, from
+// LimitsContent on) and rebuilt from the state on a replay, so the
+// records cost what the updates' text costs, not that times the updates.
 //
 // # Reads
 //

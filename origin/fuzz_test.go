@@ -101,7 +101,8 @@ func FuzzManagementAPI(f *testing.F) {
 }
 
 // FuzzDecodeStrict checks the decoder on its own: it never panics, and
-// accepts exactly what encoding/json accepts as one object with known fields.
+// accepts exactly what encoding/json accepts as one object with known fields
+// (names matched exactly, each given once).
 func FuzzDecodeStrict(f *testing.F) {
 	for _, s := range []string{
 		`{"name":"x"}`, `{"name":"x"} `, `{"name":"x"}{}`, `{"nam":"x"}`, `[]`, `1`, `null`, ``, `{"name":1}`,

@@ -33,12 +33,7 @@ func TestAudienceLimits(t *testing.T) {
 			t.Fatalf("audience %d: %v", i, r.Err)
 		}
 	}
-	tests := []struct {
-		name   string
-		cmd    func() *Result
-		status int
-		field  string
-	}{
+	tests := []limitRow{
 		{"one reference past the bound", func() *Result { return audience(s, "over", CurrentLimits, comps[:1]) }, http.StatusUnprocessableEntity, "components"},
 		{"an update that grows past the bound", func() *Result {
 			ids := append(append([]string(nil), comps...), comps[:1]...)
@@ -50,17 +45,7 @@ func TestAudienceLimits(t *testing.T) {
 		}, 0, ""},
 		{"an entry from before the limits", func() *Result { return audience(s, "legacy", 0, comps) }, 0, ""},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := tt.cmd()
-			switch {
-			case tt.status == 0 && r.Err != nil:
-				t.Fatalf("err %v", r.Err)
-			case tt.status != 0 && (r.Err == nil || r.Err.Status != tt.status || r.Err.Field != tt.field):
-				t.Fatalf("got %+v, want %d on %q", r.Err, tt.status, tt.field)
-			}
-		})
-	}
+	runLimitRows(t, tests)
 	// Audience count: fill up to MaxAudiences with empty audiences.
 	for i := len(m.st.Sites[s].Audiences); i < MaxAudiences; i++ {
 		if r := audience(s, fmt.Sprintf("e%03d", i), CurrentLimits, nil); r.Err != nil {
@@ -213,5 +198,29 @@ func TestEntryByteBound(t *testing.T) {
 	}
 	if over <= MaxEntryBytes || entryBytes(m.st.Sites[other]) > MaxEntryBytes {
 		t.Fatalf("entry sizes: acme %d, other %d", over, entryBytes(m.st.Sites[other]))
+	}
+}
+
+// limitRow is a command against a limit: refused with status on field, or
+// (status 0) applied.
+type limitRow struct {
+	name   string
+	cmd    func() *Result
+	status int
+	field  string
+}
+
+func runLimitRows(t *testing.T, rows []limitRow) {
+	t.Helper()
+	for _, tt := range rows {
+		t.Run(tt.name, func(t *testing.T) {
+			r := tt.cmd()
+			switch {
+			case tt.status == 0 && r.Err != nil:
+				t.Fatalf("err %v", r.Err)
+			case tt.status != 0 && (r.Err == nil || r.Err.Status != tt.status || r.Err.Field != tt.field):
+				t.Fatalf("got %+v, want %d on %q", r.Err, tt.status, tt.field)
+			}
+		})
 	}
 }

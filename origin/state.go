@@ -36,10 +36,14 @@ type state struct {
 	tokenSites map[string]string // token hash → site id
 }
 
+// idemRecord is an Idempotency-Key's first answer: Result whole (commands
+// before LimitsContent), or Result without its body and Ref, from which a
+// replay rebuilds the body (answerRef).
 type idemRecord struct {
-	At          time.Time `json:"at"`
-	Fingerprint string    `json:"fingerprint"`
-	Result      *Result   `json:"result"`
+	At          time.Time  `json:"at"`
+	Fingerprint string     `json:"fingerprint"`
+	Result      *Result    `json:"result"`
+	Ref         *answerRef `json:"ref,omitempty"`
 }
 
 // Result is the answer to a command: what the API returns. It is part of
@@ -55,6 +59,8 @@ type Result struct {
 	Deleted  bool            `json:"deleted,omitempty"`
 	// Cert names the certificate a cert.put stored (for the announcement).
 	Cert string `json:"cert,omitempty"`
+
+	ref *answerRef // the compact record of Body (LimitsContent on), or nil
 }
 
 func newState() *state {
@@ -194,6 +200,13 @@ func (s *state) apply(index uint64, cmd *Command) *Result {
 			}
 			replay := *r.Result
 			replay.Replayed = true
+			if r.Ref != nil {
+				b, err := r.Ref.rebuild(s.Sites[r.Result.SiteID])
+				if err != nil {
+					return fail(asError(err))
+				}
+				replay.Body = b
+			}
 			return &replay
 		}
 	}
@@ -201,7 +214,13 @@ func (s *state) apply(index uint64, cmd *Command) *Result {
 	res := a.run()
 	res.Index = index
 	if res.Err == nil && cmd.Idem != nil {
-		s.Idem[cmd.Idem.Key] = &idemRecord{At: cmd.At, Fingerprint: cmd.Idem.Fingerprint, Result: res}
+		rec := &idemRecord{At: cmd.At, Fingerprint: cmd.Idem.Fingerprint, Result: res}
+		if res.ref != nil {
+			compact := *res
+			compact.Body, compact.ref = nil, nil
+			rec.Result, rec.Ref = &compact, res.ref
+		}
+		s.Idem[cmd.Idem.Key] = rec
 		s.IdemOrder = append(s.IdemOrder, cmd.Idem.Key)
 	}
 	return res
@@ -319,6 +338,9 @@ func (a *applier) run() *Result {
 	if err == nil {
 		err = a.checkEntryBytes(site, t.s)
 	}
+	if err == nil {
+		err = a.checkContent(site, t.s)
+	}
 	if err != nil {
 		return fail(err)
 	}
@@ -352,6 +374,9 @@ func (a *applier) answer(status int, site *content.Site, body any) *Result {
 			return fail(asError(err))
 		}
 		r.Body = b
+		if a.cmd.Limits >= LimitsContent && a.cmd.Idem != nil {
+			r.ref = refOf(body)
+		}
 	}
 	return r
 }

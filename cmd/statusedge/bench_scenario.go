@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -76,6 +77,7 @@ type scenario struct {
 	targetSite, targetComp string
 	gossipOnly             bool
 	cpuProfile             string
+	traceFile              string
 	connsSet               bool
 
 	// propagation
@@ -119,6 +121,17 @@ func benchScenario(ctx context.Context, name string, args []string, stdout, stde
 			return fail(err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if sc.traceFile != "" {
+		f, err := os.Create(sc.traceFile)
+		if err != nil {
+			return fail(err)
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return fail(err)
+		}
+		defer trace.Stop()
 	}
 	var rep bench.Report
 	var err error
@@ -188,6 +201,7 @@ func parseScenario(name string, args []string, stdout, stderr io.Writer) (*scena
 	site := fs.String("site", "", "with --api: the site (slug or id) to update and its --component")
 	comp := fs.String("component", "", "with --api: the component id whose status the updates flip")
 	fs.StringVar(&sc.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (system and load) to `file`")
+	fs.StringVar(&sc.traceFile, "trace", "", "write a runtime execution trace of the whole run to `file` (go tool trace)")
 	fs.IntVar(&sc.changes, "changes", 30, "propagation: writes per variant")
 	sc.latency = 100 * time.Millisecond
 	fs.Func("latency", "propagation: one-way `latency` between regions (gossip, raft) and from the writer to the API (default 100ms)", func(s string) error {

@@ -71,6 +71,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	d := edge.DefaultConfig()
 	region := fs.String("region", "local", "`name` of this edge's region")
 	listen := fs.String("listen", "127.0.0.1:8080", "`address` to serve visitors on")
+	metricsListen := fs.String("metrics-listen", "", "`address` to serve /metrics on for Prometheus (empty: none; the visitors' address then answers /metrics only to loopback peers that no proxy forwarded)")
 	redisAddr := fs.String("redis", "", "regional Redis `host:port` (empty: no L2)")
 	originURL := fs.String("origin", "", "the region's origin replica, e.g. http://127.0.0.1:7070, then (comma-separated) other regions' replicas to fall back on when it cannot answer (required)")
 	secret := fs.String("edge-secret", "", "the origins' edge secret, for reading their internal API (or $STATUSEDGE_EDGE_SECRET)")
@@ -188,6 +189,20 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "edge listening on http://%s\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if *metricsListen != "" {
+		mln, err := net.Listen("tcp", *metricsListen)
+		if err != nil {
+			fmt.Fprintf(stderr, "statusedge edge: --metrics-listen: %v\n", err)
+			_ = srv.Shutdown(context.Background())
+			return 1
+		}
+		log.Info("metrics listening", "addr", mln.Addr().String())
+		go func() {
+			if err := srv.ServeMetrics(mln); err != nil && !errors.Is(err, edge.ErrServerClosed) {
+				log.Error("metrics listener stopped", "err", err)
+			}
+		}()
+	}
 	if tf != nil {
 		serveHTTPS(tf, srv, errc)
 		fmt.Fprintf(stdout, "edge listening on https://%s", tf.HTTPSAddr())

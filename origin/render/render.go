@@ -130,7 +130,7 @@ func (r *Renderer) Render(site *content.Site, audience, path string, now time.Ti
 		return nil, "", fmt.Errorf("render: %q: %w", path, err)
 	}
 	notFound := fmt.Errorf("render: site %s: no page %q: %w", site.ID, path, fs.ErrNotExist)
-	v := newView(s, now, site.Live())
+	v := newView(s, now, s.Live()) // an audience's own: the others' outages move nothing it sees
 
 	switch {
 	case p == "/":

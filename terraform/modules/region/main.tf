@@ -61,6 +61,7 @@ locals {
     "edge",
     "--region=${var.region}",
     "--listen=0.0.0.0:8080",
+    "--metrics-listen=0.0.0.0:9090",
     "--origin=${join(",", concat([local.origin_url], var.origin_fallbacks))}",
     "--redis=${local.redis_addr}",
     "--l1-bytes=${var.edge_l1_bytes}",

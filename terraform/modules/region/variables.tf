@@ -173,7 +173,7 @@ variable "edge_resources" {
 }
 
 variable "trusted_proxies" {
-  description = "CIDRs whose X-Forwarded-For the edges believe (--trusted-proxy): the load balancer's or Cloudflare's ranges. They may also read the edges' /metrics."
+  description = "CIDRs whose X-Forwarded-For the edges believe (--trusted-proxy): the load balancer's or Cloudflare's ranges. (They do not read the edges' /metrics: Prometheus scrapes the pods' --metrics-listen port, 9090.)"
   type        = list(string)
   default     = []
 }
