@@ -80,7 +80,9 @@
 // connections past MaxConnsPerClient (trusted proxies exempt), and under
 // pressure (past 3/4 of MaxConns, or out of descriptors) closes each
 // connection after its answer and cuts read deadlines to PressureIdle, so
-// idle keep-alives cannot hold the edge.
+// idle keep-alives cannot hold the edge. A connection holds an 8 KiB read
+// and a 16 KiB write buffer (a typical page and its headers go out in one
+// write; see HTTPServer).
 //
 // Each edge also leaves the registry in Redis, so an edge that starts while
 // the origin is down still routes and serves what Redis holds.
