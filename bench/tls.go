@@ -170,15 +170,13 @@ func RunTLS(ctx context.Context, cfg TLSConfig) (TLSRun, error) {
 		{tlsEdgeNew, d.port, d.cmd.Process.Pid, false, true}, {tlsNginxNew, ng.port, ng.PID(), false, false},
 	}
 	load := func(t target, dur time.Duration) (Result, error) {
-		l := wrkTLSLoad{url: fmt.Sprintf("https://%s:%d/", tlsDevDomain, t.port), script: script, dur: dur,
-			conns: cfg.Connections, cpu: cfg.LoadCPU, pid: t.pid, headers: []string{"Accept-Encoding: gzip"}}
+		l := Load{Name: t.name, URL: fmt.Sprintf("https://%s:%d/", tlsDevDomain, t.port), Script: script, Duration: dur,
+			Connections: cfg.Connections, CPU: cfg.LoadCPU, PID: t.pid, Headers: []string{"Accept-Encoding: gzip"}}
 		if !t.keepAlive {
-			l.conns = cfg.HandshakeConnections
-			l.headers = append(l.headers, "Connection: close")
+			l.Connections = cfg.HandshakeConnections
+			l.Headers = append(l.Headers, "Connection: close")
 		}
-		r, err := l.run(ctx)
-		r.Name = t.name
-		return r, err
+		return Run(ctx, l)
 	}
 	for _, t := range targets { // connections, caches and heaps settle first
 		say("warming up %s…", t.name)
@@ -527,48 +525,6 @@ func (d *devHTTPS) scrape(ctx context.Context) (scrape, error) {
 		}
 	}
 	return s, nil
-}
-
-// wrkTLSLoad is one wrk run at an HTTPS URL whose name wrk must not look
-// up (its script resolves it to loopback, so that SNI carries the name).
-type wrkTLSLoad struct {
-	url, script string
-	dur         time.Duration
-	conns, cpu  int
-	pid         int
-	headers     []string
-}
-
-func (l wrkTLSLoad) run(ctx context.Context) (Result, error) {
-	args := []string{"wrk", "--latency", "-t1", "-c", strconv.Itoa(l.conns), "-d", fmt.Sprintf("%ds", max(1, int(l.dur.Seconds()))), "-s", l.script}
-	for _, h := range l.headers {
-		args = append(args, "-H", h)
-	}
-	args = append(args, l.url)
-	if l.cpu >= 0 {
-		args = append([]string{"taskset", "-c", strconv.Itoa(l.cpu)}, args...)
-	}
-	cpu0, err := ProcessCPU(l.pid)
-	if err != nil {
-		return Result{}, err
-	}
-	out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput()
-	if err != nil {
-		return Result{}, fmt.Errorf("bench: %s: %w: %s", strings.Join(args, " "), err, out)
-	}
-	r, err := ParseWrk(out)
-	if err != nil {
-		return Result{}, fmt.Errorf("bench: tls: %w", err)
-	}
-	cpu1, err := ProcessCPU(l.pid)
-	if err != nil {
-		return Result{}, err
-	}
-	r.URL, r.ServerCPU = l.url, cpu1-cpu0
-	if r.Requests > 0 {
-		r.CPUPerRequest = r.ServerCPU / time.Duration(r.Requests)
-	}
-	return r, nil
 }
 
 // nginxTLS is nginx terminating TLS with the edge's certificate.

@@ -293,20 +293,11 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) ServeWith(ln net.Listener, tlsCfg *tls.Config, h fasthttp.RequestHandler) error {
 	srv := HTTPServer(h)
 	srv.Logger = s.srv.Logger
-	if tlsCfg != nil {
-		// Headers and body in one write, so in one TLS record (up to
-		// 16 KiB): the default 4 KiB buffer splits a page into two writes,
-		// two records, two syscalls.
-		srv.WriteBufferSize = tlsRecordSize
-	}
 	s.lnMu.Lock()
 	s.servers = append(s.servers, srv)
 	s.lnMu.Unlock()
 	return s.serveOn(srv, ln, tlsCfg)
 }
-
-// tlsRecordSize is the most plaintext one TLS record carries.
-const tlsRecordSize = 16 << 10
 
 // ServeMetrics answers GET /metrics (Prometheus text) on ln, and 404 to
 // anything else, until Shutdown: the operator's own address
