@@ -66,8 +66,9 @@
 // registry is kept once (decoded), and rueidis' client-side cache is bounded
 // in total. Compression runs in at most GOMAXPROCS-1 slots (at least one),
 // so visitors keep a core while a render compresses; each slot keeps its
-// gzip and brotli writers (a brotli writer at quality 9 holds a 32 MiB
-// hash table) across GCs instead of building them per render. Beside L1,
+// gzip and brotli writers (a brotli writer holds a hash table of 2 MiB at
+// the default quality 6, 32 MiB at quality 9) across GCs instead of
+// building them per render. Beside L1,
 // the Go heap needs headroom for evicted pages not yet
 // collected: run the edge with a soft memory limit (GOMEMLIMIT, or
 // debug.SetMemoryLimit) of about the L1 bound plus 128 MiB. BenchmarkEdgeRSS
@@ -88,7 +89,8 @@
 // the origin is down still routes and serves what Redis holds.
 //
 // Private and audience pages are cached (L1 and Redis) only under their own
-// audience's key ("private" or "a:<audience id>"): the audience in a key comes
+// audience's key ("private", "a:<audience id>", or "staff" for an audience
+// site's staff, who see it whole): the audience in a key comes
 // from a verified session or allowlist, never from the request, and access is
 // decided before any cache read, so no visitor of another audience can reach
 // such a key. Redis is internal to the region and never visitor-addressable.

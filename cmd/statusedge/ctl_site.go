@@ -29,7 +29,7 @@ func siteNoun() ctlNoun {
 // siteFlags are the settable fields of a site.
 type ctlSiteFlags struct {
 	name, slug, timeZone, visibility, url, logoURL, accent, password string
-	faviconURL, description                                          string
+	faviconURL, description, staffPassword                           string
 	hostnames, cidrs                                                 ctlMulti
 	addHostnames, removeHostnames                                    ctlMulti
 }
@@ -49,6 +49,8 @@ func registerSiteFlags(fs *flag.FlagSet) *ctlSiteFlags {
 	fs.StringVar(&f.faviconURL, "favicon-url", "", "the page's icon, an http or https URL (default: a dot in the accent colour; empty restores it)")
 	fs.StringVar(&f.description, "description", "", fmt.Sprintf("the page's meta description for search results and link previews, at most %d bytes (default: a sentence naming the site; empty restores it)", content.MaxDescription))
 	fs.StringVar(&f.password, "password", "", "page password of a private site (8-72 bytes; empty removes it)")
+	fs.StringVar(&f.staffPassword, "staff-password", "", "an audience site's full-view password: staff sign in at "+content.StaffLoginPath+
+		" and see every component (8-72 bytes; default none; empty removes it)")
 	fs.Var(&f.cidrs, "allow-cidr", "admit visitors from this prefix without a password, repeatable")
 	return f
 }
@@ -140,13 +142,19 @@ func (f *ctlSiteFlags) input(set map[string]bool, create bool) (client.SiteInput
 			in.Branding.Description = &f.description
 		}
 	}
-	if set["password"] || set["allow-cidr"] {
+	if set["password"] || set["allow-cidr"] || set["staff-password"] {
 		in.Access = &client.AccessInput{}
-		if set["password"] {
-			if err := ctlCheckPassword("password", f.password); err != nil {
-				return in, err
+		for _, pw := range []struct {
+			flag string
+			v    *string
+			dst  **string
+		}{{"password", &f.password, &in.Access.Password}, {"staff-password", &f.staffPassword, &in.Access.StaffPassword}} {
+			if set[pw.flag] {
+				if err := ctlCheckPassword(pw.flag, *pw.v); err != nil {
+					return in, err
+				}
+				*pw.dst = pw.v
 			}
-			in.Access.Password = &f.password
 		}
 		if set["allow-cidr"] {
 			if err := ctlCheckCIDRs("allow-cidr", f.cidrs); err != nil {
@@ -294,6 +302,9 @@ func siteUpdate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 		}
 		s.out(raw, func(w io.Writer) {
 			fmt.Fprintf(w, "updated site %s %q (version %d)\n", ctlClean(st.ID), ctlClean(st.Name), st.Version)
+			if f.staffPassword != "" {
+				fmt.Fprintf(w, "staff sign in at %s%s\n", ctlClean(strings.TrimRight(st.URL, "/")), content.StaffLoginPath)
+			}
 		})
 		return nil
 	}
