@@ -212,7 +212,16 @@ type Access struct {
 	// AllowCIDRs admits visitors whose address is in one of these prefixes
 	// (IPv4 or IPv6) without a password.
 	AllowCIDRs []string `json:"allow_cidrs,omitempty"`
+	// StaffPasswordHash is a hash of an audience site's staff password:
+	// who signs in with it (StaffLoginPath) sees the whole site, every
+	// component, incident and maintenance, as a private site's visitors do.
+	// Empty: no full view. Other sites ignore it.
+	StaffPasswordHash string `json:"staff_password_hash,omitempty"`
 }
+
+// StaffLoginPath is where staff of an audience site sign in for the full
+// view (the edge's sign-in page, asking for the staff password).
+const StaffLoginPath = "/_statusedge/login?staff=1"
 
 // Component is one service on the page, or a group of them (Group true).
 // Groups are one level deep: a group's children have GroupID set to its ID.

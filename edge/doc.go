@@ -66,8 +66,9 @@
 // registry is kept once (decoded), and rueidis' client-side cache is bounded
 // in total. Compression runs in at most GOMAXPROCS-1 slots (at least one),
 // so visitors keep a core while a render compresses; each slot keeps its
-// gzip and brotli writers (a brotli writer at quality 9 holds a 32 MiB
-// hash table) across GCs instead of building them per render. Beside L1,
+// gzip and brotli writers (a brotli writer holds a hash table of 2 MiB at
+// the default quality 6, 32 MiB at quality 9) across GCs instead of
+// building them per render. Beside L1,
 // the Go heap needs headroom for evicted pages not yet
 // collected: run the edge with a soft memory limit (GOMEMLIMIT, or
 // debug.SetMemoryLimit) of about the L1 bound plus 128 MiB. BenchmarkEdgeRSS
@@ -80,13 +81,19 @@
 // connections past MaxConnsPerClient (trusted proxies exempt), and under
 // pressure (past 3/4 of MaxConns, or out of descriptors) closes each
 // connection after its answer and cuts read deadlines to PressureIdle, so
-// idle keep-alives cannot hold the edge.
+// idle keep-alives cannot hold the edge. A connection whose client sent
+// nothing by its read deadline is closed unanswered, never sent a 408
+// (a client writing its first request on it would take that for its
+// answer). A connection holds an 8 KiB read
+// and a 16 KiB write buffer (a typical page and its headers go out in one
+// write; see HTTPServer).
 //
 // Each edge also leaves the registry in Redis, so an edge that starts while
 // the origin is down still routes and serves what Redis holds.
 //
 // Private and audience pages are cached (L1 and Redis) only under their own
-// audience's key ("private" or "a:<audience id>"): the audience in a key comes
+// audience's key ("private", "a:<audience id>", or "staff" for an audience
+// site's staff, who see it whole): the audience in a key comes
 // from a verified session or allowlist, never from the request, and access is
 // decided before any cache read, so no visitor of another audience can reach
 // such a key. Redis is internal to the region and never visitor-addressable.

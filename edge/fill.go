@@ -414,6 +414,8 @@ func viewerOf(aud string) string {
 		return "public"
 	case audPrivate:
 		return "private"
+	case audStaff:
+		return "staff"
 	}
 	return "audience"
 }

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -173,7 +174,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 		}
 	}
 	if string(path) == logoutPath {
-		return s.logout(ctx)
+		return s.logout(ctx, st, now)
 	}
 	if string(path) == loginPath {
 		return s.login(ctx, st, se)
@@ -457,7 +458,8 @@ func remoteAddr(ctx *fasthttp.RequestCtx) netip.Addr {
 // admit decides, before any cache read, who the visitor is: the cache-key
 // audience and the origin's audience id. Public sites admit everyone;
 // private sites a valid whole-site session or an allowlisted address;
-// audience sites only a valid session for one of their audiences.
+// audience sites only a valid session for one of their audiences, or a
+// staff session while the site has a staff password (the whole site).
 func (s *Server) admit(ctx *fasthttp.RequestCtx, st *site, se *siteEntry, now time.Time) (aud, originAud string, ok bool) {
 	switch se.e.Visibility {
 	case content.Public:
@@ -479,6 +481,14 @@ func (s *Server) admit(ctx *fasthttp.RequestCtx, st *site, se *siteEntry, now ti
 	case content.AudienceSpecific:
 		sc, ok := s.signer.open(ctx.Request.Header.Cookie(SessionCookie), st.id, now)
 		if !ok {
+			return "", "", false
+		}
+		if string(sc.f[2]) == staffSession {
+			staff := se.staffTag != "" && currentPassword(sc, se.staffTag)
+			s.signer.done(sc)
+			if staff {
+				return audStaff, "", true
+			}
 			return "", "", false
 		}
 		a, found := se.audKeys[string(sc.f[2])]
@@ -523,8 +533,13 @@ func (s *Server) login(ctx *fasthttp.RequestCtx, st *site, se *siteEntry) outcom
 	// audience (its name or id, as the site owner told them), so a wrong
 	// password costs one hash however many audiences the site has. An
 	// unknown audience is checked against a dummy hash, costing the same.
+	// Staff (StaffLoginPath) name no audience: the staff password, or
+	// the dummy when the site has none.
 	hash := se.e.Access.PasswordHash
-	if se.e.Visibility == content.AudienceSpecific {
+	switch {
+	case staffLogin(ctx, se):
+		hash, sess.Audience = cmp.Or(se.e.Access.StaffPasswordHash, dummyHash), staffSession
+	case se.e.Visibility == content.AudienceSpecific:
 		hash = dummyHash
 		if a := se.audienceNamed(string(ctx.PostArgs().Peek("audience"))); a != nil {
 			hash, sess.Audience = a.PasswordHash, a.ID
@@ -599,15 +614,27 @@ func (s *Server) loginForm(ctx *fasthttp.RequestCtx, se *siteEntry, status int, 
 	if u := se.e.Branding.LogoURL; strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
 		b.WriteString(`<img src="` + html.EscapeString(u) + `" alt="">`)
 	}
-	b.WriteString("<span>" + name + `</span></a></div></header><main id="main" class="wrap login"><h1>Sign in</h1><p>This status page is private.</p>`)
+	b.WriteString("<span>" + name + `</span></a></div></header><main id="main" class="wrap login"><h1>Sign in</h1>`)
+	staff := staffLogin(ctx, se)
+	if staff {
+		b.WriteString(`<p>Staff sign-in: the whole status page, every component.</p>`)
+	} else {
+		b.WriteString(`<p>This status page is private.</p>`)
+	}
 	if msg != "" {
 		b.WriteString(`<p role="alert">` + html.EscapeString(msg) + "</p>")
 	}
 	token := s.issueLoginToken(ctx)
 	b.WriteString(`<form method="post" action="` + loginPath + `"><input type="hidden" name="next" value="` +
-		html.EscapeString(next) + `"><input type="hidden" name="` + loginField + `" value="` + token + `">` + audienceField(ctx, se) +
+		html.EscapeString(next) + `"><input type="hidden" name="` + loginField + `" value="` + token + `">`)
+	if staff {
+		b.WriteString(`<input type="hidden" name="staff" value="1">`)
+	} else {
+		b.WriteString(audienceField(ctx, se))
+	}
+	b.WriteString(
 		`<label for="pw">Password</label><input id="pw" type="password" name="password" autocomplete="current-password" required>` +
-		`<button type="submit">Sign in</button></form></main></body></html>`)
+			`<button type="submit">Sign in</button></form></main></body></html>`)
 	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
 	ctx.Response.Header.SetContentTypeBytes(ctHTML)
 	ctx.SetStatusCode(status)
@@ -615,16 +642,23 @@ func (s *Server) loginForm(ctx *fasthttp.RequestCtx, se *siteEntry, status int, 
 }
 
 // logout clears the session cookie (POST only: a link cannot sign anyone
-// out) and sends the visitor to the sign-in page.
-func (s *Server) logout(ctx *fasthttp.RequestCtx) outcome {
+// out) and sends the visitor to the sign-in page (staff to theirs).
+func (s *Server) logout(ctx *fasthttp.RequestCtx, st *site, now time.Time) outcome {
 	if !ctx.IsPost() {
 		ctx.Response.Header.Set("Allow", "POST")
 		plain(ctx, fasthttp.StatusMethodNotAllowed, "Sign out with the page's Sign out button.\n")
 		return outOther
 	}
+	next := loginPath
+	if sc, ok := s.signer.open(ctx.Request.Header.Cookie(SessionCookie), st.id, now); ok {
+		if string(sc.f[2]) == staffSession {
+			next = content.StaffLoginPath
+		}
+		s.signer.done(sc)
+	}
 	s.setSessionCookie(ctx, "", fasthttp.CookieExpireDelete)
 	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
-	seeOther(ctx, loginPath)
+	seeOther(ctx, next)
 	return outOther
 }
 
@@ -738,6 +772,14 @@ func (s *Server) releaseFill(st *site) {
 // bytes, at the default cost): checked for an audience nobody named, so
 // that a wrong audience costs as long as a wrong password.
 const dummyHash = "$2a$10$0CUKP68EysL9G6b9A7jxf.paq5dpn8Zr2aljVR13IzoSg48mqHzzO"
+
+// staffLogin reports whether a sign-in is the staff's of an audience site
+// (StaffLoginPath: ?staff=1, kept in the form as a hidden field). The form
+// looks the same whether the site has a staff password or not.
+func staffLogin(ctx *fasthttp.RequestCtx, se *siteEntry) bool {
+	return se.e.Visibility == content.AudienceSpecific &&
+		(string(ctx.QueryArgs().Peek("staff")) == "1" || string(ctx.PostArgs().Peek("staff")) == "1")
+}
 
 // audienceField is the login form's audience input on an audience site
 // (prefilled from ?audience=); none when the site has one audience or none.

@@ -2,6 +2,8 @@ package edge
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -106,5 +108,59 @@ func TestLiveSitePagesFollowTheClock(t *testing.T) {
 	qs := e.table.Load().byID[quiet.ID]
 	if key := string(appendMinuteKey(nil, qs.id, qs.serveVersion(), audPublic, qs.today(base), qs.minute(qs.serveVersion(), base), []byte("/"))); strings.Contains(key, "@") {
 		t.Fatalf("an all-operational site's key has a minute: %s", key)
+	}
+}
+
+// failOnceOrigin fails the first render of path after armed is set.
+type failOnceOrigin struct {
+	countingOrigin
+	path  string
+	armed atomic.Bool
+}
+
+func (o *failOnceOrigin) Render(ctx context.Context, r RenderRequest) (Rendered, error) {
+	if r.Path == o.path && o.armed.CompareAndSwap(true, false) {
+		o.renders.Add(1)
+		return Rendered{}, fmt.Errorf("%w: failed once by the test", ErrUnavailable)
+	}
+	return o.countingOrigin.Render(ctx, r)
+}
+
+// A render-ahead that fails on one hot path is retried by the sweep; for a
+// live site (its pages keyed by the minute) the retry renders only what
+// failed, not again the paths it already has.
+func TestLiveRenderAheadRetryRendersOnlyWhatFailed(t *testing.T) {
+	base := time.Now().Truncate(time.Minute).Add(5 * time.Second)
+	live := demo.Site(base.Add(-time.Hour)) // the API in a partial outage
+	if loc := live.Location(); content.DayNumber(base, loc) != content.DayNumber(base.Add(9*time.Minute), loc) {
+		base = base.Add(-10 * time.Minute)
+	}
+	n, url, _ := realOrigin(t, live)
+	o := &failOnceOrigin{countingOrigin: countingOrigin{Origin: NewHTTPOrigin(url, testSecret, nil)}, path: hotPaths[2]}
+	e := realEdge(t, url, func(cfg *Config) {
+		cfg.Origin, cfg.RenderAheadRetry, cfg.MinuteLead = o, 100*time.Millisecond, -1
+		cfg.Now = func() time.Time { return base } // one minute throughout
+	})
+	if r := e.get(t, demo.Hostname, "/"); r.status != 200 {
+		t.Fatalf("first page: %d", r.status)
+	}
+	before := o.renders.Load()
+	o.armed.Store(true)
+	changed := demo.Site(base.Add(-time.Hour))
+	changed.Name = "Acme Cloud Renamed"
+	s2, err := n.ImportSite(context.Background(), changed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2 := strconv.FormatUint(s2.Version, 10)
+	eventually(t, 20*time.Second, "the new version served", func() bool {
+		r := e.get(t, demo.Hostname, "/")
+		return r.header.Get("X-Statusedge-Version") == v2 && strings.Contains(r.body, "Acme Cloud Renamed")
+	})
+	if o.armed.Load() {
+		t.Fatal("no render of " + o.path + " failed")
+	}
+	if got, want := o.renders.Load()-before, int64(len(hotPaths)+1); got != want {
+		t.Fatalf("%d renders for the new version, want %d (each hot path once, and the one that failed)", got, want)
 	}
 }

@@ -81,6 +81,9 @@ type siteEntry struct {
 	shells  shellMemo
 	// pwTag is passwordTag of the site's password (private sites).
 	pwTag string
+	// staffTag is passwordTag of an audience site's staff password ("":
+	// none, so no staff session admits anyone).
+	staffTag string
 	// hosts are the entry's hostnames, normalized as parseHost does.
 	hosts []string
 }
@@ -145,13 +148,25 @@ func passwordTag(hash string) string {
 const (
 	audPublic  = "public"
 	audPrivate = "private"
+	// audStaff is an audience site seen whole, by its staff (the staff
+	// password): never an audience's key ("a:<id>"), so neither reaches
+	// the other's pages.
+	audStaff = "staff"
 )
+
+// staffSession is Session.Audience of a staff session: no audience id has
+// a "*" (ids are base-36), and a session names its password too, so it
+// cannot pass for an audience's.
+const staffSession = "*staff"
 
 // newSiteEntry pre-parses e. loadLoc loads a time zone (the Server shares
 // one *time.Location per zone name across sites: each load parses the zone
 // file into several KB of transitions).
 func newSiteEntry(e content.RegistryEntry, loadLoc func(string) (*time.Location, error)) (*siteEntry, []error) {
 	se := &siteEntry{e: e, loc: time.UTC, audKeys: map[string]audKey{}, pwTag: passwordTag(e.Access.PasswordHash)}
+	if e.Visibility == content.AudienceSpecific {
+		se.staffTag = passwordTag(e.Access.StaffPasswordHash)
+	}
 	var errs []error
 	if loc, err := loadLoc(e.TimeZone); err == nil {
 		se.loc = loc
@@ -182,7 +197,8 @@ func newSiteEntry(e content.RegistryEntry, loadLoc func(string) (*time.Location,
 }
 
 // viewers lists the (cache-key audience, origin audience) pairs the site is
-// rendered for: the whole site, or each audience.
+// rendered for: the whole site, or each audience and, with a staff
+// password, the staff's whole site.
 func (se *siteEntry) viewers() [][2]string {
 	switch se.e.Visibility {
 	case content.Public:
@@ -193,6 +209,9 @@ func (se *siteEntry) viewers() [][2]string {
 	var out [][2]string
 	for _, a := range se.e.Audiences {
 		out = append(out, [2]string{se.audKeys[a.ID].key, a.ID})
+	}
+	if se.staffTag != "" {
+		out = append(out, [2]string{audStaff, ""})
 	}
 	return out
 }

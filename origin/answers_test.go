@@ -243,6 +243,35 @@ func TestSiteUpdateOpReplaysBrandingWhole(t *testing.T) {
 	}
 }
 
+// The staff password is a field old entries never carry: site.update and
+// site.patch entries as they were logged (password and all) leave it as it
+// is, and only an entry that names it sets or clears it.
+func TestStaffPasswordIsANewField(t *testing.T) {
+	m := newMachine(t)
+	s := m.site("acme", "acme.test")
+	m.ok(&Command{Op: OpPatchSite, Site: s, SiteIn: &SiteInput{Visibility: ptrTo(content.AudienceSpecific)}, StaffPasswordHash: ptrTo("$2a$10$staff")})
+	for _, old := range []string{ // raw log entries, as written before the field existed
+		`{"op":"site.update","at":"2026-11-20T10:00:00Z","site":"` + s + `","password_hash":"$2a$10$site","site_in":{"name":"Acme 2"}}`,
+		`{"op":"site.patch","at":"2026-11-20T10:01:00Z","site":"` + s + `","password_hash":"","site_in":{"access":{"allow_cidrs":[]}}}`,
+	} {
+		var cmd Command
+		if err := json.Unmarshal([]byte(old), &cmd); err != nil {
+			t.Fatal(err)
+		}
+		m.ok(&cmd)
+		if got := m.st.Sites[s].Access.StaffPasswordHash; got != "$2a$10$staff" {
+			t.Fatalf("after %s: staff hash %q, want it kept", cmd.Op, got)
+		}
+	}
+	if a := m.st.Sites[s].Access; a.PasswordHash != "" || m.st.Sites[s].Name != "Acme 2" {
+		t.Fatalf("the old entries did not apply as before: %+v", a)
+	}
+	m.ok(&Command{Op: OpPatchSite, Site: s, SiteIn: &SiteInput{}, StaffPasswordHash: ptrTo("")})
+	if got := m.st.Sites[s].Access.StaffPasswordHash; got != "" {
+		t.Fatalf("cleared: %q", got)
+	}
+}
+
 // A private site must have a way in; a site token naming a site that does
 // not exist is told so, not that the site is someone else's.
 func TestSiteAccessErrors(t *testing.T) {
@@ -259,6 +288,11 @@ func TestSiteAccessErrors(t *testing.T) {
 		{"private with an allowlist", "POST", "/v1/sites", testOperator, map[string]any{"name": "Q", "slug": "q", "visibility": "private", "access": map[string]any{"allow_cidrs": []string{"10.0.0.0/8"}}}, 201, ""},
 		{"made private with no way in", "PATCH", "/v1/sites/acme", f.token, map[string]any{"visibility": "private"}, 422, "access.password"},
 		{"password removed from a private site", "PATCH", "/v1/sites/p", testOperator, map[string]any{"access": map[string]any{"password": ""}}, 422, "access.password"},
+		{"a staff password on a public site", "PATCH", "/v1/sites/acme", f.token, map[string]any{"access": map[string]any{"staff_password": "staff-password"}}, 422, "access.staff_password"},
+		{"a staff password on a private site", "PATCH", "/v1/sites/p", testOperator, map[string]any{"access": map[string]any{"staff_password": "staff-password"}}, 422, "access.staff_password"},
+		{"a short staff password", "PATCH", "/v1/sites/acme", f.token, map[string]any{"visibility": "audience", "access": map[string]any{"staff_password": "short"}}, 422, "access.staff_password"},
+		{"an audience site with a staff password", "POST", "/v1/sites", testOperator, map[string]any{"name": "A", "slug": "aud", "visibility": "audience", "access": map[string]any{"staff_password": "staff-password"}}, 201, ""},
+		{"removing it anywhere", "PATCH", "/v1/sites/acme", f.token, map[string]any{"access": map[string]any{"staff_password": ""}}, 200, ""},
 		{"a typo in the site", "GET", "/v1/sites/acmee", f.token, nil, 403, "site"},
 		{"another site", "GET", "/v1/sites/other", f.token, nil, 403, "site"},
 	} {

@@ -633,11 +633,8 @@ func (n *Node) createSite(w http.ResponseWriter, r *http.Request, p principal) e
 	}
 	token, hash := NewToken()
 	cmd := &Command{Op: OpCreateSite, SiteIn: in, NewIDs: []string{content.NewID()}, TokenHash: hash}
-	if in.Access != nil {
-		if cmd.PasswordHash, e = hashPassword("access.password", in.Access.Password); e != nil {
-			return e
-		}
-		in.Access.Password = nil
+	if e := cmd.hashAccess(in); e != nil {
+		return e
 	}
 	return n.propose(w, r, p, cmd, body, func(res *Result) any {
 		out := CreatedSite{Site: res.Body}
@@ -698,18 +695,32 @@ func (n *Node) updateSite(w http.ResponseWriter, r *http.Request, p principal) e
 		}
 	}
 	cmd := &Command{Op: OpPatchSite, SiteIn: in}
-	if in.Access != nil {
-		if cmd.PasswordHash, e = hashPassword("access.password", in.Access.Password); e != nil {
-			return e
-		}
-		in.Access.Password = nil
+	if e := cmd.hashAccess(in); e != nil {
+		return e
 	}
 	return n.propose(w, r, p, cmd, body, nil)
 }
 
+// hashAccess hashes in's site and staff passwords into cmd and takes the
+// clear text out of in: it is never replicated.
+func (cmd *Command) hashAccess(in *SiteInput) *Error {
+	if in.Access == nil {
+		return nil
+	}
+	var e *Error
+	if cmd.PasswordHash, e = hashPassword("access.password", in.Access.Password); e != nil {
+		return e
+	}
+	if cmd.StaffPasswordHash, e = hashPassword("access.staff_password", in.Access.StaffPassword); e != nil {
+		return e
+	}
+	in.Access.Password, in.Access.StaffPassword = nil, nil
+	return nil
+}
+
 // checkWayIn refuses a private site that nobody could ever enter: no page
 // password and no allowed addresses, once in is applied to cur (nil: a new
-// site). It is checked where the request arrives, not in the state machine,
+// site); and a staff password on a site that is not an audience site. It is checked where the request arrives, not in the state machine,
 // so entries already in raft logs replay as they were.
 func checkWayIn(cur *content.Site, in *SiteInput) *Error {
 	vis, hasPW, cidrs := content.Public, false, 0
@@ -729,6 +740,9 @@ func checkWayIn(cur *content.Site, in *SiteInput) *Error {
 	}
 	if vis == content.Private && !hasPW && cidrs == 0 {
 		return invalid("access.password", "a private site needs a password or allow_cidrs, or nobody can open it")
+	}
+	if a := in.Access; a != nil && a.StaffPassword != nil && *a.StaffPassword != "" && vis != content.AudienceSpecific {
+		return invalid("access.staff_password", "only an audience site has a staff password (a private site's password already shows the whole site)")
 	}
 	return nil
 }

@@ -23,9 +23,12 @@ type SiteView struct {
 	Branding    content.Branding   `json:"branding"`
 	AllowCIDRs  []string           `json:"allow_cidrs"`
 	HasPassword bool               `json:"has_password"`
-	Version     uint64             `json:"version"`
-	CreatedAt   time.Time          `json:"created_at"`
-	UpdatedAt   time.Time          `json:"updated_at"`
+	// HasStaffPassword: an audience site's full view is open to staff
+	// (content.StaffLoginPath).
+	HasStaffPassword bool      `json:"has_staff_password"`
+	Version          uint64    `json:"version"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
 }
 
 // ViewSite returns the management view of s.
@@ -33,7 +36,7 @@ func ViewSite(s *content.Site) SiteView {
 	return SiteView{
 		ID: s.ID, Name: s.Name, Slug: s.Slug, Hostnames: nonNil(s.Hostnames), TimeZone: s.TimeZone,
 		Visibility: s.Visibility, URL: s.URL, Branding: s.Branding, AllowCIDRs: nonNil(s.Access.AllowCIDRs),
-		HasPassword: s.Access.PasswordHash != "", Version: s.Version, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
+		HasPassword: s.Access.PasswordHash != "", HasStaffPassword: s.Access.StaffPasswordHash != "", Version: s.Version, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
 	}
 }
 
@@ -142,6 +145,9 @@ func (a *applier) createSite() *Result {
 	if a.cmd.PasswordHash != nil {
 		s.Access.PasswordHash = *a.cmd.PasswordHash
 	}
+	if a.cmd.StaffPasswordHash != nil {
+		s.Access.StaffPasswordHash = *a.cmd.StaffPasswordHash
+	}
 	if err := a.checkSlug(s.Slug); err != nil {
 		return fail(err)
 	}
@@ -238,6 +244,9 @@ func (a *applier) updateSite(t *siteTx) (any, *Error) {
 	}
 	if a.cmd.PasswordHash != nil {
 		s.Access.PasswordHash = *a.cmd.PasswordHash
+	}
+	if a.cmd.StaffPasswordHash != nil {
+		s.Access.StaffPasswordHash = *a.cmd.StaffPasswordHash
 	}
 	if err := a.checkUnique(s.ID, s.Slug, s.Hostnames); err != nil {
 		return nil, err

@@ -92,6 +92,10 @@ type Command struct {
 	TokenHash string `json:"token_hash,omitempty"`
 	// PasswordHash is the bcrypt hash of a site or audience password.
 	PasswordHash *string `json:"password_hash,omitempty"`
+	// StaffPasswordHash is the bcrypt hash of an audience site's staff
+	// password (site.create and site.patch; "" removes it). Entries from
+	// before it never carry it and replay as they were applied.
+	StaffPasswordHash *string `json:"staff_password_hash,omitempty"`
 
 	SiteIn        *SiteInput        `json:"site_in,omitempty"`
 	ComponentIn   *ComponentInput   `json:"component_in,omitempty"`
@@ -228,6 +232,9 @@ func (b *BrandingInput) applyTo(dst content.Branding, whole bool) content.Brandi
 type AccessInput struct {
 	Password   *string   `json:"password,omitempty"`
 	AllowCIDRs *[]string `json:"allow_cidrs,omitempty"`
+	// StaffPassword is an audience site's full-view password
+	// (content.Access.StaffPasswordHash); hashed like Password.
+	StaffPassword *string `json:"staff_password,omitempty"`
 }
 
 // ComponentInput is the body of POST and PATCH .../components.
@@ -491,8 +498,13 @@ func (in *SiteInput) Validate(create bool) *Error {
 		}
 	}
 	if a := in.Access; a != nil {
-		if a.Password != nil && (len(*a.Password) > 72 || (*a.Password != "" && len(*a.Password) < 8)) {
-			return invalid("access.password", "must be 8 to 72 bytes (or empty to remove it)")
+		for _, pw := range []struct {
+			field string
+			p     *string
+		}{{"access.password", a.Password}, {"access.staff_password", a.StaffPassword}} {
+			if pw.p != nil && (len(*pw.p) > 72 || (*pw.p != "" && len(*pw.p) < 8)) {
+				return invalid(pw.field, "must be 8 to 72 bytes (or empty to remove it)")
+			}
 		}
 		if a.AllowCIDRs != nil {
 			if len(*a.AllowCIDRs) > maxListItems {

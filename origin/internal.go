@@ -252,12 +252,15 @@ func (n *Node) internalRender(w http.ResponseWriter, r *http.Request) {
 }
 
 // viewerAllowed checks that the viewer an edge renders for (viewer=public,
-// private or audience) is one the site's current access rules have: an
-// edge working from an outdated registry entry (a site just made private)
-// cannot get a page for a viewer the site no longer admits. An edge that
-// does not say (from before viewers) is not checked.
+// private, audience or staff) is one the site's current access rules have:
+// an edge working from an outdated registry entry (a site just made
+// private, a staff password just removed) cannot get a page for a viewer
+// the site no longer admits. Staff see an audience site whole (no
+// audience), and only while it has a staff password. An edge that does not
+// say (from before viewers) is not checked.
 func viewerAllowed(site *content.Site, viewer, audience string) *Error {
 	var want content.Visibility
+	whole := audience == ""
 	switch viewer {
 	case "":
 		return nil
@@ -266,11 +269,14 @@ func viewerAllowed(site *content.Site, viewer, audience string) *Error {
 	case "private":
 		want = content.Private
 	case "audience":
+		want, whole = content.AudienceSpecific, !whole
+	case "staff":
 		want = content.AudienceSpecific
+		whole = whole && site.Access.StaffPasswordHash != ""
 	default:
-		return malformed("viewer", "must be public, private or audience")
+		return malformed("viewer", "must be public, private, audience or staff")
 	}
-	if site.Visibility != want || (want == content.AudienceSpecific) != (audience != "") {
+	if site.Visibility != want || !whole {
 		return &Error{Status: http.StatusForbidden, Field: "viewer", Message: "the site's access rules do not admit this viewer", Err: ErrForbidden}
 	}
 	return nil

@@ -2,7 +2,11 @@ package skeleton_test
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +36,8 @@ func (o slowPages) Render(ctx context.Context, r edge.RenderRequest) (edge.Rende
 	return o.Origin.Render(ctx, r)
 }
 
-// TestShellSignsOut: on a private and on an audience site, a visitor who
+// TestShellSignsOut: on a private and on an audience site, and as an
+// audience site's staff (the whole site), a visitor who
 // signed in and got the skeleton shell (the whole system: raft origin, edge,
 // the shell and its script) sees a Sign out button in the header, and
 // clicking it ends the session: the cookie is gone, the page and its JSON
@@ -43,7 +48,8 @@ func TestShellSignsOut(t *testing.T) {
 		EdgeHook: func(_ string, c *edge.Config) {
 			c.Origin = slowPages{c.Origin}
 			c.RenderTimeout = 2 * time.Second
-			c.MinuteLead = -1 // the demo site is live: no minute renders to wait out
+			c.MinuteLead = -1   // the demo site is live: no minute renders to wait out
+			c.LoginBurst = 1000 // the test polls sign-ins from one address
 		},
 	})
 	if err != nil {
@@ -79,14 +85,17 @@ func TestShellSignsOut(t *testing.T) {
 	rows := []struct {
 		name     string
 		make     func(t *testing.T)
+		login    string // the sign-in page's path and query
 		password string
+		// sees and hidden are components the page shows and does not.
+		sees, hidden []string
 	}{
 		{"private", func(t *testing.T) {
 			if _, err := api.UpdateSite(ctx, demo.SiteID, client.SiteInput{Visibility: client.Ptr(content.Private),
 				Access: &client.AccessInput{Password: client.Ptr("site-password-1")}}); err != nil {
 				t.Fatal(err)
 			}
-		}, "site-password-1"},
+		}, "/_statusedge/login?next=/", "site-password-1", []string{"API", "DNS"}, nil},
 		{"audience", func(t *testing.T) {
 			if _, err := api.CreateAudience(ctx, demo.SiteID, client.AudienceInput{Name: client.Ptr("Partners"),
 				Components: &[]string{api1}, Password: client.Ptr("partner-password")}); err != nil {
@@ -95,20 +104,25 @@ func TestShellSignsOut(t *testing.T) {
 			if _, err := api.UpdateSite(ctx, demo.SiteID, client.SiteInput{Visibility: client.Ptr(content.AudienceSpecific)}); err != nil {
 				t.Fatal(err)
 			}
-		}, "partner-password"},
+		}, "/_statusedge/login?next=/", "partner-password", []string{"API"}, []string{"DNS", "Object Storage"}},
+		{"staff", func(t *testing.T) {
+			if _, err := api.UpdateSite(ctx, demo.SiteID, client.SiteInput{Access: &client.AccessInput{StaffPassword: client.Ptr("staff-password")}}); err != nil {
+				t.Fatal(err)
+			}
+		}, content.StaffLoginPath + "&next=/", "staff-password", []string{"API", "DNS", "Object Storage"}, nil},
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			row.make(t)
 			// The edge hears of the change at once (the versions poll);
 			// until then the page may still be the old one.
-			for deadline := time.Now().Add(stepTimeout); status(t, page+"/") != http.StatusUnauthorized; time.Sleep(20 * time.Millisecond) {
+			for deadline := time.Now().Add(stepTimeout); status(t, page+"/") != http.StatusUnauthorized || !signsIn(t, page+row.login, row.password); time.Sleep(50 * time.Millisecond) {
 				if time.Now().After(deadline) {
-					t.Fatal("the edge never asked for a password")
+					t.Fatal("the edge never took the new access rules")
 				}
 			}
 			tab := browser.Tab(t, chromedp.WithNewBrowserContext())
-			run(t, tab, "open the sign-in page", chromedp.Navigate(page+"/_statusedge/login?next=/"))
+			run(t, tab, "open the sign-in page", chromedp.Navigate(page+row.login))
 			run(t, tab, "type the password", chromedp.SendKeys(chromedp.CSS("#pw"), row.password))
 			run(t, tab, "sign in", chromedp.Submit(chromedp.CSS("#pw")))
 			run(t, tab, "wait for the skeleton to complete", chromedp.WaitReady(chromedp.CSS(`main[data-skeleton="complete"]`)))
@@ -118,14 +132,29 @@ func TestShellSignsOut(t *testing.T) {
 			if n := eval[int](t, tab, `document.querySelectorAll("header form.signout[method=post][action='/_statusedge/logout'] button").length`); n != 1 {
 				t.Fatalf("the signed-in shell has %d Sign out buttons, want 1", n)
 			}
+			shown := eval[string](t, tab, `document.getElementById("components").innerText`)
+			for _, c := range row.sees {
+				if !strings.Contains(shown, c) {
+					t.Errorf("the completed shell lacks %q", c)
+				}
+			}
+			for _, c := range row.hidden {
+				if strings.Contains(shown, c) {
+					t.Errorf("the completed shell shows %q", c)
+				}
+			}
 			if len(cookies(t, tab)) != 1 {
 				t.Fatalf("signed in, the browser holds no session cookie")
 			}
 
 			run(t, tab, "click Sign out", chromedp.Click(chromedp.CSS("header form.signout button")))
 			run(t, tab, "wait for the sign-in page", chromedp.WaitVisible(chromedp.CSS("form[action='/_statusedge/login'] #pw")))
-			if loc := run(t, tab, "read the location", chromedp.Location()); !strings.HasSuffix(loc, "/_statusedge/login") {
-				t.Errorf("after Sign out the browser is at %s, want the sign-in page", loc)
+			want := "/_statusedge/login"
+			if row.name == "staff" {
+				want = content.StaffLoginPath // staff go back to their own
+			}
+			if loc := run(t, tab, "read the location", chromedp.Location()); !strings.HasSuffix(loc, want) {
+				t.Errorf("after Sign out the browser is at %s, want %s", loc, want)
 			}
 			if c := cookies(t, tab); len(c) != 0 {
 				t.Errorf("after Sign out the browser still holds %q", c)
@@ -148,6 +177,44 @@ func status(t *testing.T, url string) int {
 	}
 	res.Body.Close()
 	return res.StatusCode
+}
+
+// signsIn reports whether posting password to the sign-in page at login
+// (its query's fields too) gets a session.
+func signsIn(t *testing.T, login, password string) bool {
+	t.Helper()
+	u, err := url.Parse(login)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := c.Get(login) // the form's token, and its cookie in the jar
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	if m == nil {
+		return false
+	}
+	form := u.Query()
+	form.Set("password", password)
+	form.Set("csrf", string(m[1]))
+	if res, err = c.PostForm(u.Scheme+"://"+u.Host+u.Path, form); err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	for _, c := range res.Cookies() {
+		if c.Name == sessionCookie && c.Value != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // cookies are the session cookies the tab's browser holds.

@@ -334,6 +334,12 @@ func (s *ctlSession) describe(err error) (string, int) {
 	}
 	var ae *client.APIError
 	if errors.As(err, &ae) {
+		if ae.Message == "" && ae.Field == "" && (ae.Status == http.StatusNotFound || ae.Status == http.StatusMethodNotAllowed) {
+			// The API always says why in JSON: this is something else, such
+			// as an edge (the pages' address, :8080) given as --origin.
+			return fmt.Sprintf("--origin %s is not a management API (HTTP %d without its error body): give the API's address, as statusedge dev prints it (http://127.0.0.1:7080 by default), not the pages'",
+				ctlClean(s.g.origin), ae.Status), 2
+		}
 		msg := ctlClean(ae.Message)
 		if msg == "" {
 			msg = strings.ToLower(http.StatusText(ae.Status))

@@ -34,7 +34,9 @@ type ctlComponentFlags struct {
 	onlyIfDegraded, showcase                    bool
 }
 
-func registerComponentFlags(fs *flag.FlagSet) *ctlComponentFlags {
+// registerComponentFlags registers a component's flags; on update (create
+// false) a flag not given leaves its field as it is, whatever its default.
+func registerComponentFlags(fs *flag.FlagSet, create bool) *ctlComponentFlags {
 	f := &ctlComponentFlags{}
 	fs.StringVar(&f.name, "name", "", "component name")
 	fs.StringVar(&f.description, "description", "", "one-line description")
@@ -42,7 +44,11 @@ func registerComponentFlags(fs *flag.FlagSet) *ctlComponentFlags {
 	fs.IntVar(&f.position, "position", 0, "position on the page")
 	fs.StringVar(&f.status, "status", "", "one of "+ctlEnumList(content.ComponentStatuses))
 	fs.BoolVar(&f.onlyIfDegraded, "only-show-if-degraded", false, "hide the component while it is operational")
-	fs.BoolVar(&f.showcase, "showcase", true, "show its 90-day uptime bar (--showcase=false hides it)")
+	showcase := "show its 90-day uptime bar (--showcase=false hides it)"
+	if !create {
+		showcase += "; unchanged unless given"
+	}
+	fs.BoolVar(&f.showcase, "showcase", create, showcase) // a new one's default: shown
 	fs.StringVar(&f.startDate, "start-date", "", "first day of uptime history, YYYY-MM-DD")
 	return f
 }
@@ -111,7 +117,7 @@ func (s *ctlSession) groupID(ctx context.Context, c *client.Client, site string,
 
 func componentCreate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 	s.siteFlag()
-	f := registerComponentFlags(fs)
+	f := registerComponentFlags(fs, true)
 	return func(ctx context.Context) error {
 		site, err := s.siteRef()
 		if err != nil {
@@ -229,7 +235,7 @@ func componentGet(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 
 func componentUpdate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 	s.siteFlag()
-	f := registerComponentFlags(fs)
+	f := registerComponentFlags(fs, false)
 	return func(ctx context.Context) error {
 		site, err := s.siteRef()
 		if err != nil {

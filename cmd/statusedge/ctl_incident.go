@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -30,7 +31,7 @@ func incidentCreate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error
 	name := fs.String("name", "", "incident name (required)")
 	status := fs.String("status", string(content.Investigating), "one of "+ctlEnumList(content.IncidentStatuses))
 	impact := fs.String("impact", string(content.ImpactNone), "one of "+ctlEnumList(content.Impacts))
-	startedAt := fs.String("started-at", "", "when it started (RFC 3339; default now)")
+	startedAt := fs.String("started-at", "", "when it started: RFC 3339, now, or relative such as -30m (default now)")
 	var comps ctlMulti
 	fs.Var(&comps, "component", "NAME_OR_ID=STATUS, repeatable (e.g. api=major_outage)")
 	body := s.bodyFlags("the first update's text (none: the first update has no text)")
@@ -205,18 +206,36 @@ func (s *ctlSession) printIncident(w io.Writer, in *content.Incident) {
 	if in.ResolvedAt != nil {
 		fmt.Fprintf(tw, "resolved:\t%s\n", s.tmPtr(in.ResolvedAt))
 	}
-	fmt.Fprintf(tw, "components:\t%s\n", ctlDash(ctlClean(strings.Join(in.ComponentIDs, ", "))))
+	fmt.Fprintf(tw, "components:\t%s\n", ctlDash(ctlClean(strings.Join(ctlComponentNames(in.ComponentIDs, in.Updates), ", "))))
 	tw.Flush()
 	s.printTimeline(w, in.Updates)
+}
+
+// ctlComponentNames names ids by the names the updates recorded for them
+// (the id where none did).
+func ctlComponentNames(ids []string, us []*content.Update) []string {
+	names := map[string]string{}
+	for _, u := range us {
+		for _, a := range u.AffectedComponents {
+			if a.Name != "" {
+				names[a.ComponentID] = a.Name
+			}
+		}
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = cmp.Or(names[id], id)
+	}
+	return out
 }
 
 func (s *ctlSession) printTimeline(w io.Writer, us []*content.Update) {
 	if len(us) == 0 {
 		return
 	}
-	fmt.Fprintln(w, "timeline (oldest first):")
+	fmt.Fprintln(w, "timeline (by display time, oldest first; the update ids are what edit-update and delete-update take):")
 	tw := ctlTable(w)
-	for _, u := range us {
+	for _, u := range content.Timeline(us) {
 		var changes []string
 		for _, a := range u.AffectedComponents {
 			changes = append(changes, fmt.Sprintf("%s %s→%s", ctlDash(ctlClean(a.Name)), a.OldStatus, a.NewStatus))
@@ -225,7 +244,7 @@ func (s *ctlSession) printTimeline(w io.Writer, us []*content.Update) {
 		if len(changes) > 0 {
 			line += " [" + strings.Join(changes, ", ") + "]"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.tm(u.DisplayAt), ctlClean(u.Status), line)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", s.tm(u.DisplayAt), ctlClean(u.ID), ctlClean(u.Status), line)
 	}
 	tw.Flush()
 }
@@ -297,7 +316,7 @@ func incidentDelete(fs *flag.FlagSet, s *ctlSession) func(context.Context) error
 func incidentPost(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 	s.siteFlag()
 	status := fs.String("status", "", "the incident's new status (required): one of "+ctlEnumList(content.IncidentStatuses))
-	displayAt := fs.String("display-at", "", "when to show the update (RFC 3339; default now)")
+	displayAt := fs.String("display-at", "", "when to show the update: RFC 3339, now, or relative such as -10m, at most 5m ahead (default now)")
 	var comps ctlMulti
 	fs.Var(&comps, "component", "NAME_OR_ID=STATUS, repeatable (e.g. api=operational)")
 	body := s.bodyFlags("the update's text (required)")
@@ -377,7 +396,7 @@ func ctlDash(s string) string {
 
 func incidentEditUpdate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 	s.siteFlag()
-	displayAt := fs.String("display-at", "", "when to show the update (RFC 3339)")
+	displayAt := fs.String("display-at", "", "when to show the update: RFC 3339, now, or relative such as -10m, at most 5m ahead")
 	body := s.bodyFlags("the update's corrected text")
 	return func(ctx context.Context) error {
 		site, err := s.siteRef()

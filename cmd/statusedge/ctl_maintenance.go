@@ -37,7 +37,11 @@ func registerMaintenanceFlags(s *ctlSession, create bool) *ctlMaintenanceFlags {
 	s.fs.StringVar(&f.from, "scheduled-for", "", "start: RFC 3339, now, or relative such as +1h")
 	s.fs.StringVar(&f.until, "scheduled-until", "", "end, after --scheduled-for: RFC 3339 or relative such as +2h")
 	s.fs.Var(&f.components, "component", "an affected component NAME_OR_ID, repeatable")
-	s.fs.BoolVar(&f.auto, "auto-transition", true, "start and complete it automatically at its times (--auto-transition=false: by hand with 'maintenance post')")
+	auto := "start and complete it automatically at its times (--auto-transition=false: by hand with 'maintenance post')"
+	if !create {
+		auto += "; unchanged unless given"
+	}
+	s.fs.BoolVar(&f.auto, "auto-transition", create, auto) // a new one's default: on
 	if create {
 		f.body = s.bodyFlags("what is planned (default \"Scheduled maintenance.\")")
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -263,6 +264,10 @@ func TestCtlSetsFaviconAndDescription(t *testing.T) {
 			t.Errorf("%s: branding %+v, want %+v", st.name, got, st.want)
 		}
 	}
+	if out := ctlMust(t, env, "", "site", "get", "acme"); !regexp.MustCompile(`(?m)^favicon: +http://cdn\.acme\.test/i\.ico$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^description: +Acme\.$`).MatchString(out) || !regexp.MustCompile(`(?m)^accent colour: +#123456$`).MatchString(out) {
+		t.Errorf("site get:\n%s", out)
+	}
 	before := get()
 	for _, bad := range []struct {
 		name string
@@ -303,5 +308,51 @@ func TestCtlSetsFaviconAndDescription(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 422 || !strings.Contains(string(body), `"field":"branding.favicon_url"`) {
 		t.Errorf("API with a bad favicon_url: %d %s", res.StatusCode, body)
+	}
+}
+
+// --staff-password opens an audience site's full view (the edge's tests
+// sign in with it): set, changed and removed from the CLI, with the place
+// staff sign in printed; refused (exit 2, naming the field) on a site that
+// is not an audience site, and when too short, before anything is sent.
+func TestCtlSetsTheStaffPassword(t *testing.T) {
+	api := startCtlOrigin(t)
+	env := map[string]string{"STATUSEDGE_ORIGIN": api, "STATUSEDGE_TOKEN": ctlTestOperator, "STATUSEDGE_SITE": "acme"}
+	ctlMust(t, env, "", "site", "create", "--name", "Acme", "--slug", "acme", "--hostname", "acme.status.test", "--visibility", "audience")
+	ctlMust(t, env, "", "site", "create", "--name", "Private", "--slug", "priv", "--hostname", "priv.status.test", "--visibility", "private", "--password", "private-pass")
+	has := func(site string) bool {
+		t.Helper()
+		var v origin.SiteView
+		if err := json.Unmarshal([]byte(ctlMust(t, env, "", "--json", "site", "get", site)), &v); err != nil {
+			t.Fatal(err)
+		}
+		return v.HasStaffPassword
+	}
+	out := ctlMust(t, env, "", "site", "update", "acme", "--staff-password", "staff-pass-1")
+	if !strings.Contains(out, "staff sign in at https://acme.status.test/_statusedge/login?staff=1") || strings.Contains(out, "staff-pass-1") || !has("acme") {
+		t.Errorf("set: %q", out)
+	}
+	if out := ctlMust(t, env, "", "site", "get", "acme"); !strings.Contains(out, "staff password set (staff sign in at https://acme.status.test/_statusedge/login?staff=1)") {
+		t.Errorf("site get does not say the staff password is set:\n%s", out)
+	}
+	ctlMust(t, env, "", "site", "update", "acme", "--staff-password", "staff-pass-2")
+	if out := ctlMust(t, env, "", "site", "update", "acme", "--staff-password", ""); strings.Contains(out, "staff sign in") || has("acme") {
+		t.Errorf("removed: %q", out)
+	}
+	for _, bad := range []struct {
+		name, want string
+		args       []string
+	}{
+		{"too short", "--staff-password: must be 8 to 72 bytes", []string{"acme", "--staff-password", "short"}},
+		{"on a private site", "access.staff_password", []string{"priv", "--staff-password", "staff-pass-1"}},
+		{"on a site made private at once", "access.staff_password", []string{"acme", "--visibility", "private", "--password", "private-pass", "--staff-password", "staff-pass-1"}},
+	} {
+		code, _, stderr := runCtlTest(t, env, "", append([]string{"site", "update"}, bad.args...)...)
+		if code != 2 || !strings.Contains(stderr, bad.want) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%s: exit %d, %q", bad.name, code, stderr)
+		}
+	}
+	if has("acme") || has("priv") {
+		t.Error("a refused update set a staff password")
 	}
 }

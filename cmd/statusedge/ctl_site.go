@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -29,7 +30,7 @@ func siteNoun() ctlNoun {
 // siteFlags are the settable fields of a site.
 type ctlSiteFlags struct {
 	name, slug, timeZone, visibility, url, logoURL, accent, password string
-	faviconURL, description                                          string
+	faviconURL, description, staffPassword                           string
 	hostnames, cidrs                                                 ctlMulti
 	addHostnames, removeHostnames                                    ctlMulti
 }
@@ -49,6 +50,8 @@ func registerSiteFlags(fs *flag.FlagSet) *ctlSiteFlags {
 	fs.StringVar(&f.faviconURL, "favicon-url", "", "the page's icon, an http or https URL (default: a dot in the accent colour; empty restores it)")
 	fs.StringVar(&f.description, "description", "", fmt.Sprintf("the page's meta description for search results and link previews, at most %d bytes (default: a sentence naming the site; empty restores it)", content.MaxDescription))
 	fs.StringVar(&f.password, "password", "", "page password of a private site (8-72 bytes; empty removes it)")
+	fs.StringVar(&f.staffPassword, "staff-password", "", "an audience site's full-view password: staff sign in at "+content.StaffLoginPath+
+		" and see every component (8-72 bytes; default none; empty removes it)")
 	fs.Var(&f.cidrs, "allow-cidr", "admit visitors from this prefix without a password, repeatable")
 	return f
 }
@@ -140,13 +143,19 @@ func (f *ctlSiteFlags) input(set map[string]bool, create bool) (client.SiteInput
 			in.Branding.Description = &f.description
 		}
 	}
-	if set["password"] || set["allow-cidr"] {
+	if set["password"] || set["allow-cidr"] || set["staff-password"] {
 		in.Access = &client.AccessInput{}
-		if set["password"] {
-			if err := ctlCheckPassword("password", f.password); err != nil {
-				return in, err
+		for _, pw := range []struct {
+			flag string
+			v    *string
+			dst  **string
+		}{{"password", &f.password, &in.Access.Password}, {"staff-password", &f.staffPassword, &in.Access.StaffPassword}} {
+			if set[pw.flag] {
+				if err := ctlCheckPassword(pw.flag, *pw.v); err != nil {
+					return in, err
+				}
+				*pw.dst = pw.v
 			}
-			in.Access.Password = &f.password
 		}
 		if set["allow-cidr"] {
 			if err := ctlCheckCIDRs("allow-cidr", f.cidrs); err != nil {
@@ -241,12 +250,23 @@ func siteGet(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 		if err != nil {
 			return err
 		}
-		s.out(raw, func(w io.Writer) { ctlPrintSite(w, st) })
+		s.out(raw, func(w io.Writer) { ctlPrintSite(w, st, raw) })
 		return nil
 	}
 }
 
-func ctlPrintSite(w io.Writer, st *content.Site) {
+// ctlSiteAccess is what the site view says of access (never a hash).
+type ctlSiteAccess struct {
+	AllowCIDRs       []string `json:"allow_cidrs"`
+	HasPassword      bool     `json:"has_password"`
+	HasStaffPassword bool     `json:"has_staff_password"`
+}
+
+// ctlPrintSite prints a site; raw is the site view it was decoded from
+// (for what content.Site does not carry: whether passwords are set).
+func ctlPrintSite(w io.Writer, st *content.Site, raw []byte) {
+	var acc ctlSiteAccess
+	_ = json.Unmarshal(raw, &acc) // the client decoded the same bytes
 	open := 0
 	for _, in := range st.Incidents {
 		if in.Status.Unresolved() {
@@ -261,6 +281,22 @@ func ctlPrintSite(w io.Writer, st *content.Site) {
 	fmt.Fprintf(tw, "url:\t%s\n", ctlDash(ctlClean(st.URL)))
 	fmt.Fprintf(tw, "time zone:\t%s\n", ctlDash(ctlClean(st.TimeZone)))
 	fmt.Fprintf(tw, "visibility:\t%s\n", st.Visibility)
+	var access []string
+	if acc.HasPassword {
+		access = append(access, "site password set")
+	}
+	if len(acc.AllowCIDRs) > 0 {
+		access = append(access, "allow "+strings.Join(acc.AllowCIDRs, " "))
+	}
+	if acc.HasStaffPassword {
+		access = append(access, "staff password set (staff sign in at "+strings.TrimRight(st.URL, "/")+content.StaffLoginPath+")")
+	}
+	fmt.Fprintf(tw, "access:\t%s\n", ctlDash(ctlClean(strings.Join(access, "; "))))
+	b := st.Branding
+	fmt.Fprintf(tw, "logo:\t%s\n", ctlDash(ctlClean(b.LogoURL)))
+	fmt.Fprintf(tw, "accent colour:\t%s\n", ctlClean(cmp.Or(b.AccentColor, style.DefaultAccent+" (default)")))
+	fmt.Fprintf(tw, "favicon:\t%s\n", ctlClean(cmp.Or(b.FaviconURL, "a dot in the accent colour (default)")))
+	fmt.Fprintf(tw, "description:\t%s\n", ctlClean(cmp.Or(b.Description, content.PageDescription(st.Name, b)+" (default)")))
 	fmt.Fprintf(tw, "version:\t%d\n", st.Version)
 	// The management API's site view may leave the content out.
 	if len(st.Components)+len(st.Incidents)+len(st.Maintenances)+len(st.Audiences) > 0 {
@@ -294,6 +330,9 @@ func siteUpdate(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 		}
 		s.out(raw, func(w io.Writer) {
 			fmt.Fprintf(w, "updated site %s %q (version %d)\n", ctlClean(st.ID), ctlClean(st.Name), st.Version)
+			if f.staffPassword != "" {
+				fmt.Fprintf(w, "staff sign in at %s%s\n", ctlClean(strings.TrimRight(st.URL, "/")), content.StaffLoginPath)
+			}
 		})
 		return nil
 	}

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -440,7 +441,7 @@ func TestCtlIncidentFlow(t *testing.T) {
 		t.Errorf("get --json: exit %d, %q", code, stdout)
 	}
 	code, stdout, _ = runCtlTest(t, env, "", "incident", "get", "inc000000001")
-	if code != 0 || !strings.Contains(stdout, "timeline (oldest first):") || !strings.Contains(stdout, "  monitoring     Fixed the bad deploy.\n") {
+	if code != 0 || !strings.Contains(stdout, "timeline (by display time, oldest first;") || !regexp.MustCompile(`(?m)^  \S.* upd000000101 +monitoring +Fixed the bad deploy\.$`).MatchString(stdout) {
 		t.Errorf("get: exit %d\n%s", code, stdout)
 	}
 }
@@ -651,5 +652,35 @@ func TestCtlDoubleDash(t *testing.T) {
 	}
 	if stderr != "statusedge ctl: id: incident not found (HTTP 404)\n" {
 		t.Errorf("stderr = %q", stderr)
+	}
+}
+
+// --origin naming something that is not the management API (an edge's page
+// address, the usual slip: 8080 for 7080) is said so in one line, exit 2,
+// rather than "not found" as if the incident were missing.
+func TestCtlSaysWhenOriginIsNotTheAPI(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		body   string
+		want   string
+		code   int
+	}{
+		{"a page address", http.StatusNotFound, "This page does not exist.\n", "is not a management API (HTTP 404", 2},
+		{"a proxy's 405", http.StatusMethodNotAllowed, "<html>nope</html>", "is not a management API (HTTP 405", 2},
+		{"the API's own 404", http.StatusNotFound, `{"error":{"status":404,"field":"id","message":"incident not found"}}`, "id: incident not found (HTTP 404)", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.WriteHeader(tc.status)
+				io.WriteString(w, tc.body)
+			}))
+			defer srv.Close()
+			env := map[string]string{"STATUSEDGE_ORIGIN": srv.URL, "STATUSEDGE_TOKEN": "t", "STATUSEDGE_SITE": "acme"}
+			code, stdout, stderr := runCtlTest(t, env, "", "incident", "get", "abc123")
+			if code != tc.code || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "\n") != 1 || stdout != "" {
+				t.Errorf("exit %d, stderr %q, want %d and %q", code, stderr, tc.code, tc.want)
+			}
+		})
 	}
 }

@@ -46,6 +46,9 @@ type BrandingInput struct {
 type AccessInput struct {
 	Password   *string   `json:"password,omitempty"`
 	AllowCIDRs *[]string `json:"allow_cidrs,omitempty"`
+	// StaffPassword opens an audience site's full view to staff, who sign
+	// in at content.StaffLoginPath (empty removes it).
+	StaffPassword *string `json:"staff_password,omitempty"`
 }
 
 // CreatedSite is the answer to POST /v1/sites. APIToken is shown only once.
