@@ -19,8 +19,10 @@
 // the only honoured query parameter "page", site-local day, encoding), so
 // nothing is ever purged: a new version makes new keys. Per site the edge
 // holds the newest known version and the version it serves; it renders the
-// hot paths of a newer version ahead of visitors and switches only when they
-// are ready, and it never goes back to an older version.
+// hot paths of a newer version ahead of visitors (for the viewers it has seen
+// recently, sites taking turns: ahead.go) and switches only when they are
+// ready, and it never goes back to an older version. The registry it routes
+// by is followed site by site (registry.go).
 //
 // While something on a site is not operational (the origin's render says
 // X-Statusedge-Live) its pages hold one minute: the key's day gains the unix

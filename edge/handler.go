@@ -189,6 +189,11 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 		s.loginForm(ctx, se, fasthttp.StatusUnauthorized, string(path), "")
 		return outDenied
 	}
+	if originAud == "" { // render-ahead renders for the viewers seen recently
+		markSeen(&st.seen, now.Unix())
+	} else if k, ok := se.audKeys[originAud]; ok {
+		markSeen(k.seen, now.Unix())
+	}
 	vw := viewOf(aud)
 	var pb [maxPath]byte
 	npath, rt := normalizePath(&pb, path, ctx.QueryArgs().Peek("page"))
