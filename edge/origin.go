@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/statusedge/statusedge/content"
@@ -84,20 +86,38 @@ type Pinger interface {
 }
 
 // HTTPOrigin calls an origin's internal API over HTTP: the region's replica
-// first, then (when it cannot answer) the fallbacks in order.
+// first, then (when it cannot answer) the fallbacks in order. A replica
+// that hangs (stopped, not refusing connections) is found within about
+// two HungAfter: a call still unanswered after HungAfter asks the same
+// replica GET /livez with that bound, and if that gets no answer either,
+// the call moves on to the next replica (a long poll too), and the replica
+// is tried last until it answers a ping again.
 type HTTPOrigin struct {
-	bases  []string
+	bases  []*originBase
 	secret string
 	client *http.Client
 	// maxBody bounds a rendered page (maxPage; tests lower it).
 	maxBody int64
+	// hungAfter is HungAfter (tests may lower it).
+	hungAfter time.Duration
+}
+
+// HungAfter is how long a call may go unanswered before the edge checks
+// whether the replica still answers at all (see HTTPOrigin).
+const HungAfter = time.Second
+
+// originBase is one replica's URL and whether it looked hung or down the
+// last time it was asked.
+type originBase struct {
+	url  string
+	sick atomic.Bool
 }
 
 // NewHTTPOrigin returns an Origin for the replica at base (e.g.
 // "http://127.0.0.1:8080"), authenticated with the edge (or cluster)
 // secret, falling back to the replicas at fallbacks (other regions') for
-// any call base cannot answer (no connection, or a 5xx). A nil client
-// means a dedicated one with sane timeouts.
+// any call base cannot answer (no connection, a 5xx, or hung). A nil
+// client means a dedicated one with sane timeouts.
 func NewHTTPOrigin(base, secret string, client *http.Client, fallbacks ...string) *HTTPOrigin {
 	if client == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -105,9 +125,9 @@ func NewHTTPOrigin(base, secret string, client *http.Client, fallbacks ...string
 		tr.ResponseHeaderTimeout = time.Minute
 		client = &http.Client{Transport: tr}
 	}
-	o := &HTTPOrigin{secret: secret, client: client, maxBody: maxPage}
+	o := &HTTPOrigin{secret: secret, client: client, maxBody: maxPage, hungAfter: HungAfter}
 	for _, b := range append([]string{base}, fallbacks...) {
-		o.bases = append(o.bases, strings.TrimRight(b, "/"))
+		o.bases = append(o.bases, &originBase{url: strings.TrimRight(b, "/")})
 	}
 	return o
 }
@@ -115,10 +135,24 @@ func NewHTTPOrigin(base, secret string, client *http.Client, fallbacks ...string
 // maxPage bounds a rendered page (and the registry) read from the origin.
 const maxPage = 64 << 20
 
+// order lists the replicas to try: those that answered last first, each
+// group in the configured order.
+func (o *HTTPOrigin) order() []*originBase {
+	out := make([]*originBase, 0, len(o.bases))
+	for _, sick := range []bool{false, true} {
+		for _, b := range o.bases {
+			if b.sick.Load() == sick {
+				out = append(out, b)
+			}
+		}
+	}
+	return out
+}
+
 func (o *HTTPOrigin) get(ctx context.Context, path string, q url.Values) (*http.Response, error) {
 	var last error
-	for _, base := range o.bases {
-		resp, err := o.getAt(ctx, base, path, q)
+	for _, b := range o.order() {
+		resp, err := o.getWatched(ctx, b, path, q)
 		if err == nil && resp.StatusCode < 500 {
 			return resp, nil
 		}
@@ -133,6 +167,59 @@ func (o *HTTPOrigin) get(ctx context.Context, path string, q url.Values) (*http.
 		}
 	}
 	return nil, last
+}
+
+var errHung = errors.New("replica hung: no answer to its ping either")
+
+// getWatched is getAt with a watchdog: while the call waits for its
+// answer's headers, b is pinged every hungAfter; a ping that gets no
+// answer marks b sick and ends the call (ErrUnavailable). The answer's
+// body is read under the call's context until it is closed.
+func (o *HTTPOrigin) getWatched(ctx context.Context, b *originBase, path string, q url.Values) (*http.Response, error) {
+	rctx, cancel := context.WithCancelCause(ctx)
+	var mu sync.Mutex
+	answered := false
+	var t *time.Timer
+	t = time.AfterFunc(o.hungAfter, func() {
+		pctx, pcancel := context.WithTimeout(rctx, o.hungAfter)
+		err := o.pingAt(pctx, b)
+		pcancel()
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case answered || rctx.Err() != nil:
+		case err != nil:
+			cancel(errHung)
+		default:
+			t.Reset(o.hungAfter)
+		}
+	})
+	resp, err := o.getAt(rctx, b.url, path, q)
+	mu.Lock()
+	answered = true
+	t.Stop()
+	mu.Unlock()
+	if err != nil {
+		if errors.Is(context.Cause(rctx), errHung) {
+			err = fmt.Errorf("%w: %s at %s: %w", ErrUnavailable, path, b.url, errHung)
+		}
+		cancel(nil)
+		return nil, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: func() { cancel(nil) }}
+	return resp, nil
+}
+
+// cancelOnClose ends a call's context when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel func()
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }
 
 func (o *HTTPOrigin) getAt(ctx context.Context, base, path string, q url.Values) (*http.Response, error) {
@@ -154,20 +241,46 @@ func (o *HTTPOrigin) getAt(ctx context.Context, base, path string, q url.Values)
 	return resp, nil
 }
 
-// Ping implements Pinger: nil once a replica answers GET /livez.
-func (o *HTTPOrigin) Ping(ctx context.Context) error {
-	var last error
-	for _, base := range o.bases {
-		resp, err := o.getAt(ctx, base, "/livez", nil)
-		if err == nil {
-			io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+// pingAt asks b GET /livez and records whether it answered.
+func (o *HTTPOrigin) pingAt(ctx context.Context, b *originBase) error {
+	resp, err := o.getAt(ctx, b.url, "/livez", nil)
+	if err == nil {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
 			err = fmt.Errorf("%w: livez: status %d", ErrUnavailable, resp.StatusCode)
 		}
-		last = err
+	}
+	if !errors.Is(ctx.Err(), context.Canceled) { // not cut short by the caller
+		b.sick.Store(err != nil)
+	}
+	return err
+}
+
+// Ping implements Pinger: nil once a replica answers GET /livez. Every
+// replica is asked at once (each within hungAfter), so one that hangs
+// does not make the origin look silent; the answers also say which
+// replicas calls should try first.
+func (o *HTTPOrigin) Ping(ctx context.Context) error {
+	errs := make(chan error, len(o.bases))
+	for _, b := range o.bases {
+		go func() {
+			pctx, cancel := context.WithTimeout(ctx, o.hungAfter)
+			defer cancel()
+			errs <- o.pingAt(pctx, b)
+		}()
+	}
+	var ok bool
+	var last error
+	for range o.bases {
+		if err := <-errs; err == nil {
+			ok = true
+		} else {
+			last = err
+		}
+	}
+	if ok {
+		return nil
 	}
 	return last
 }

@@ -42,6 +42,9 @@ var (
 	// it was written: nothing is started on it, and bootstrap never
 	// replaces it.
 	ErrDamagedStore = errors.New("origin: damaged data dir")
+	// ErrDiskFailed is a disk that has refused raft's state for longer than
+	// Config.DiskFailTimeout (Node.Fatal): the replica must stop.
+	ErrDiskFailed = errors.New("origin: disk failed")
 )
 
 // Error is an error with its HTTP status, the field at fault (if one is) and

@@ -209,12 +209,19 @@ type procBurst struct {
 
 func startProcBurst(t *testing.T, c *procCluster) *procBurst {
 	t.Helper()
+	return startProcBurstN(t, c, 6)
+}
+
+// startProcBurstN is startProcBurst with clients clients (fewer for a long
+// test: an incident takes at most MaxUpdates updates).
+func startProcBurstN(t *testing.T, c *procCluster, clients int) *procBurst {
+	t.Helper()
 	pb := procFixture(t, c)
 	var urls []string
 	for _, p := range c.nodes {
 		urls = append(urls, p.url())
 	}
-	pb.burst = startBurst(6, urls, pb.path, pb.token, pb.initial)
+	pb.burst = startBurst(clients, urls, pb.path, pb.token, pb.initial)
 	t.Cleanup(func() {
 		select {
 		case <-pb.stop:
@@ -502,8 +509,11 @@ func fill(t *testing.T, dir string) string {
 // TestLeaderDiskFullIsLinearizable: the leader's data dir is on a small
 // tmpfs that fills up mid-burst (every write to raft.db fails with
 // ENOSPC). The cluster goes on writing through a healthy leader; once space
-// is freed the replica (restarted if it had to stop) catches up, and every
-// acknowledged write is on all three exactly once.
+// is freed the replica catches up, and every acknowledged write is on all
+// three exactly once. (Its raft term still saves: bbolt rewrites pages the
+// file already holds. A disk that refuses the term is
+// TestTermWriteRefusedStopsCleanly; a replica that gave up on its disk,
+// exit code 4, is restarted here.)
 func TestLeaderDiskFullIsLinearizable(t *testing.T) {
 	disk := mountTmpfs(t, 16<<20)
 	c := newProcCluster(t, 3, func(p *procNode) {

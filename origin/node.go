@@ -57,6 +57,10 @@ type Config struct {
 	// DiskStallTimeout bounds one write to raft.db on the leader; a leader
 	// whose write takes longer steps down (default DefaultDiskStallTimeout).
 	DiskStallTimeout time.Duration
+	// DiskFailTimeout is how long a replica whose disk refuses its raft
+	// term stays fenced, retrying, before Node.Fatal reports ErrDiskFailed
+	// (default DefaultDiskFailTimeout).
+	DiskFailTimeout time.Duration
 	// diskHook runs before every write to raft.db (tests stall disks).
 	diskHook func()
 
@@ -191,6 +195,7 @@ type Node struct {
 	caughtUp atomic.Bool
 
 	stop     chan struct{}
+	fatal    chan error
 	wg       sync.WaitGroup
 	closed   atomic.Bool
 	shutOnce sync.Once
@@ -272,6 +277,13 @@ func Open(cfg Config) (*Node, error) {
 		return fail(fmt.Errorf("origin: raft transport: %w", err))
 	}
 	trans = raft.NewNetworkTransportWithLogger(stream, 4, 10*time.Second, log.Named("transport"))
+	stop, fatal := make(chan struct{}), make(chan error, 1)
+	giveUp := cfg.DiskFailTimeout
+	if giveUp <= 0 {
+		giveUp = DefaultDiskFailTimeout
+	}
+	store.term = &termGuard{stream: stream, closeConns: trans.CloseStreams, log: log.Error, stop: stop, fatal: fatal,
+		giveUp: giveUp, retryEvery: 250 * time.Millisecond}
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.ID)
 	rc.Logger = log.Named("raft")
@@ -320,7 +332,7 @@ func Open(cfg Config) (*Node, error) {
 	n := &Node{
 		cfg: cfg, log: log, raft: r, fsm: f, trans: trans, store: bolt, disk: store, stream: stream, id: id, hasState: has, now: now,
 		client: &http.Client{Timeout: cfg.ApplyTimeout},
-		stop:   make(chan struct{}),
+		stop:   stop, fatal: fatal,
 	}
 	n.m = newMetrics(n)
 	n.caughtUp.Store(has || cfg.Bootstrap)
@@ -404,18 +416,54 @@ func (n *Node) diskLoop() {
 		switch {
 		case age > bound && !n.stream.fence.Load() && n.IsLeader():
 			n.log.Error("disk stalled: stepping down", "write_in_flight", age.Round(time.Millisecond), "bound", bound)
+			n.handOver()
 			n.stream.setFence(true)
 			n.trans.CloseStreams()
 			n.m.diskStalls.Inc()
-		case age <= bound && n.stream.fence.Load():
+		case age <= bound && n.stream.fence.Load() && !n.disk.term.stuck.Load():
 			n.log.Warn("disk recovered: raft connections resume")
 			n.stream.setFence(false)
 		}
 	})
 }
 
-// Fenced reports whether this replica cut itself off because its disk stalled.
+// handOver asks one voter follower to start an election at once (raft's
+// TimeoutNow, as in a leadership transfer), so that the cluster need not
+// wait a heartbeat timeout after the fence. raft's own LeadershipTransfer
+// cannot run: its loop is the one stuck on the disk. A follower that is
+// behind loses its election and the others time out as usual.
+func (n *Node) handOver() {
+	var target *raft.Server
+	for _, s := range n.raft.GetConfiguration().Configuration().Servers {
+		if s.Suffrage == raft.Voter && s.ID != raft.ServerID(n.cfg.ID) {
+			target = &s
+			break
+		}
+	}
+	if target == nil {
+		return
+	}
+	req := &raft.TimeoutNowRequest{
+		RPCHeader: raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte(n.cfg.ID), Addr: []byte(n.trans.LocalAddr())},
+	}
+	done := make(chan error, 1)
+	go func() { done <- n.trans.TimeoutNow(target.ID, target.Address, req, &raft.TimeoutNowResponse{}) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			n.log.Warn("disk stalled: hand-over failed", "to", target.ID, "error", err)
+		}
+	case <-time.After(250 * time.Millisecond):
+	}
+}
+
+// Fenced reports whether this replica cut itself off because its disk
+// stalled or refused its raft term.
 func (n *Node) Fenced() bool { return n.stream.fence.Load() }
+
+// Fatal delivers at most one error (ErrDiskFailed) after which the replica
+// cannot go on: the caller logs it, calls Shutdown and exits.
+func (n *Node) Fatal() <-chan error { return n.fatal }
 
 // ID is the replica's raft server id.
 func (n *Node) ID() string { return n.cfg.ID }

@@ -89,17 +89,10 @@ func (l *ackLog) outage(fault time.Time) time.Duration {
 func BenchmarkWriteOutageLeaderSIGKILL(b *testing.B) {
 	c := newProcCluster(b, 3)
 	pb := procFixture(b, c)
-	live := func() []string {
-		var us []string
-		for _, p := range c.live() {
-			us = append(us, p.url())
-		}
-		return us
-	}
 	var total time.Duration
 	for range b.N {
 		var l ackLog
-		stop := l.writers(3, live, pb.path, pb.token)
+		stop := l.writers(3, c.liveURLs, pb.path, pb.token)
 		poll(b, 20*time.Second, "writes before the kill", func() bool { return l.after(time.Time{}) >= 30 })
 		killed := slices.Index(c.nodes, c.waitLeader())
 		fault := time.Now()
@@ -146,6 +139,37 @@ func BenchmarkWriteOutageLeaderDiskStall(b *testing.B) {
 		total += l.outage(fault)
 		disks.release(old.id)
 		poll(b, 20*time.Second, "the old leader to recover", func() bool { return !old.n.Fenced() })
+	}
+	b.ReportMetric(total.Seconds()/float64(b.N), "s-outage")
+}
+
+// BenchmarkWriteOutageLeaderFrozenDisk measures the write outage when the
+// leader's filesystem (ext4 on a loop device, see loopDisk) is frozen with
+// fsfreeze, real `statusedge origin` processes with production raft
+// timing and stall bound, three clients writing through every replica.
+// Goal: at most 3 s.
+//
+//	go test ./origin -run '^$' -bench WriteOutageLeaderFrozenDisk -benchtime 3x
+func BenchmarkWriteOutageLeaderFrozenDisk(b *testing.B) {
+	disks, on := loopDisks(b, "n0", "n1", "n2")
+	c := newProcCluster(b, 3, on)
+	pb := procFixture(b, c)
+	var total time.Duration
+	for range b.N {
+		var l ackLog
+		stop := l.writers(3, c.liveURLs, pb.path, pb.token)
+		poll(b, 20*time.Second, "writes before the freeze", func() bool { return l.after(time.Time{}) >= 30 })
+		old := c.waitLeader()
+		fault := time.Now()
+		disks[old.id].freeze()
+		poll(b, 30*time.Second, "writes with the disk frozen", func() bool { return l.after(fault) >= 30 })
+		stop()
+		total += l.outage(fault)
+		disks[old.id].thaw()
+		poll(b, 20*time.Second, old.id+" ready again", func() bool {
+			a, err := tryCall(old.url(), "GET", "/readyz", "", nil)
+			return err == nil && a.status == 200
+		})
 	}
 	b.ReportMetric(total.Seconds()/float64(b.N), "s-outage")
 }

@@ -215,6 +215,15 @@ func (c *procCluster) live() []*procNode {
 	return out
 }
 
+// liveURLs are the API URLs of the running replicas.
+func (c *procCluster) liveURLs() []string {
+	var us []string
+	for _, p := range c.live() {
+		us = append(us, p.url())
+	}
+	return us
+}
+
 // status asks replica p how it sees the cluster.
 func (c *procCluster) status(p *procNode) (ClusterStatus, error) {
 	var st ClusterStatus

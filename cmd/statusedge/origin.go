@@ -25,6 +25,11 @@ import (
 // replica and add it again, never bootstrap over it.
 const exitDamaged = 3
 
+// exitDiskFailed is the exit code for a disk that refused raft's state
+// (its current term) for --disk-fail-timeout: the replica fenced itself and
+// stopped; free or replace the disk and start it again.
+const exitDiskFailed = 4
+
 // dataDirErr prints err on one line and returns its exit code.
 func dataDirErr(stderr io.Writer, cmd string, err error) int {
 	fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
@@ -43,7 +48,7 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(fs.Output(), "\nRuns one origin replica: the raft-replicated content, the management API and the renderer.")
 		fmt.Fprintln(fs.Output(), "Runs one origin replica. The first replica of a new cluster starts once with --bootstrap; every other")
 		fmt.Fprintln(fs.Output(), "starts once with --join; after that each restarts from its own data dir (--join is then ignored).")
-		fmt.Fprintln(fs.Output(), "Exit codes: 1 failure (data dir in use, another cluster's state), 2 bad usage, 3 damaged data dir.")
+		fmt.Fprintln(fs.Output(), "Exit codes: 1 failure (data dir in use, another cluster's state), 2 bad usage, 3 damaged data dir, 4 disk failed (raft state could not be saved).")
 		fs.PrintDefaults()
 	}
 	var (
@@ -64,6 +69,8 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		logLevel  = fs.String("log-level", "info", "log level: debug, info, warn, error")
 		certSec   = fs.String("cert-secret", os.Getenv("STATUSEDGE_CERT_SECRET"), "secret that lets edges use the certificate storage and nothing else (env STATUSEDGE_CERT_SECRET)")
 		certKey   = fs.String("cert-key", os.Getenv("STATUSEDGE_CERT_KEY"), "hex key (32 bytes) that seals certificate storage at rest, the same on every replica (env STATUSEDGE_CERT_KEY)")
+		diskStall = fs.Duration("disk-stall-timeout", origin.DefaultDiskStallTimeout, "a leader whose write to raft.db takes longer steps down")
+		diskFail  = fs.Duration("disk-fail-timeout", origin.DefaultDiskFailTimeout, "a replica whose disk refuses its raft term this long (fenced, retrying) exits with code 4")
 		domainDNS = fs.String("domain-dns", "", "DNS server `host:port` for custom-domain checks (default: the system's)")
 		gf        = registerGossipFlags(fs, false)
 	)
@@ -95,6 +102,8 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return usageErr("--bootstrap and --join exclude each other")
 	case *bootPeers != "" && !*bootstrap:
 		return usageErr("--bootstrap-peers needs --bootstrap")
+	case *diskStall <= 0 || *diskFail <= 0:
+		return usageErr("--disk-stall-timeout and --disk-fail-timeout must be positive")
 	}
 	lvl := hclog.LevelFromString(*logLevel)
 	if lvl == hclog.NoLevel {
@@ -134,6 +143,7 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		cfg.APIAddr = "http://" + ln.Addr().String()
 	}
 	cfg.Region, cfg.Voter, cfg.Bootstrap = *region, *voter, *bootstrap
+	cfg.DiskStallTimeout, cfg.DiskFailTimeout = *diskStall, *diskFail
 	if *bootPeers != "" {
 		cfg.BootstrapPeers = strings.Split(*bootPeers, ",")
 	}
@@ -200,6 +210,9 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		case err := <-serveErr:
 			fmt.Fprintf(stderr, "statusedge origin: serve: %v\n", err)
 			code = 1
+		case err := <-node.Fatal():
+			fmt.Fprintf(stderr, "statusedge origin: %v (data dir %s): stopping; free or replace the disk, then start again\n", err, *data)
+			code = exitDiskFailed
 		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
