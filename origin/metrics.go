@@ -25,6 +25,10 @@ type metrics struct {
 	// edge holds as it is ("unchanged"); registryBytes the bytes of the
 	// first two.
 	registry, registryBytes *prometheus.CounterVec
+	// versions counts the versions answers, every site's (kind=full) or
+	// the changes since the edge's last (kind=delta), and versionsSites
+	// the sites they listed.
+	versions, versionsSites *prometheus.CounterVec
 	handler                 http.Handler
 }
 
@@ -51,7 +55,13 @@ func newMetrics(n *Node) *metrics {
 	m.registryBytes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "statusedge_origin_registry_served_bytes_total", Help: "Bytes of registry answers to edges, by kind (full, entry).",
 	}, []string{"kind"})
-	m.reg.MustRegister(m.requests, m.proposals, m.diskStalls, m.registry, m.registryBytes,
+	m.versions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "statusedge_origin_versions_served_total", Help: "Versions answers to edges: every site's version (kind=full) or the changes since the edge's last answer (kind=delta).",
+	}, []string{"kind"})
+	m.versionsSites = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "statusedge_origin_versions_sites_total", Help: "Sites listed in versions answers, by kind (full, delta).",
+	}, []string{"kind"})
+	m.reg.MustRegister(m.requests, m.proposals, m.diskStalls, m.registry, m.registryBytes, m.versions, m.versionsSites,
 		gauge("fenced", "1 while this replica is cut off from raft because its disk stalled.", func() float64 { return b2f(n.Fenced()) }),
 		gauge("is_leader", "1 while this replica is the raft leader.", func() float64 { return b2f(n.IsLeader()) }),
 		gauge("ready", "1 once this replica has caught up with what it served before its last stop.", func() float64 { return b2f(n.Ready()) }),
