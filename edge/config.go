@@ -24,7 +24,12 @@ const (
 	DefaultBrotliLevel    = 6
 	DefaultRenderAheadTry = 5 * time.Second
 	DefaultMinuteLead     = 10 * time.Second
-	DefaultStaleAfter     = 5 * time.Second
+	// Render-ahead renders for the viewers seen on the edge within
+	// DefaultRenderAheadSeen, at most DefaultRenderAheadPerSite pages per
+	// site and version.
+	DefaultRenderAheadSeen    = 10 * time.Minute
+	DefaultRenderAheadPerSite = 32
+	DefaultStaleAfter         = 5 * time.Second
 	// A client may try DefaultLoginBurst passwords at once, then one per
 	// DefaultLoginEvery; DefaultLoginClients clients are tracked at most.
 	DefaultLoginBurst   = 10
@@ -81,6 +86,16 @@ type Config struct {
 	VersionsWait time.Duration
 	// RenderAheadRetry is how often failed render-aheads are retried.
 	RenderAheadRetry time.Duration
+	// RenderAheadSeen: a new version's hot paths are rendered ahead only for
+	// the viewers (the public, a private site's visitors, each audience)
+	// admitted on this edge within it, most recent first and every viewer's
+	// "/" before any other path; RenderAheadPerSite bounds the renders per
+	// site and version (the rest render at their first visitor's miss).
+	// Sites take turns (round robin), so one tenant's many viewers cannot
+	// hold back another tenant's update. 0 means DefaultRenderAheadSeen and
+	// DefaultRenderAheadPerSite.
+	RenderAheadSeen    time.Duration
+	RenderAheadPerSite int
 	// MinuteLead is how long before a minute begins the hot paths of every
 	// live site (something not operational: its pages hold one minute) are
 	// rendered for it; 0 means DefaultMinuteLead, negative disables it
@@ -171,6 +186,8 @@ func (c *Config) fill() {
 		c.RenderAheadRetry = DefaultRenderAheadTry
 	}
 	c.MinuteLead = cmp.Or(c.MinuteLead, DefaultMinuteLead)
+	c.RenderAheadSeen = cmp.Or(c.RenderAheadSeen, DefaultRenderAheadSeen)
+	c.RenderAheadPerSite = cmp.Or(c.RenderAheadPerSite, DefaultRenderAheadPerSite)
 	c.StaleAfter = cmp.Or(c.StaleAfter, DefaultStaleAfter)
 	if c.Shell == nil {
 		c.Shell = PlainShell{}
@@ -205,6 +222,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: SessionTTL must be at least a minute", ErrBadConfig)
 	case c.LoginBurst < 1 || c.LoginEvery <= 0 || c.LoginClients < 1:
 		return fmt.Errorf("%w: LoginBurst, LoginEvery and LoginClients must be positive", ErrBadConfig)
+	case c.RenderAheadSeen < 0 || c.RenderAheadPerSite < 1:
+		return fmt.Errorf("%w: RenderAheadSeen must not be negative and RenderAheadPerSite must be positive", ErrBadConfig)
 	case c.MaxFills < 1 || c.MaxFillsPerSite < 1:
 		return fmt.Errorf("%w: MaxFills and MaxFillsPerSite must be positive", ErrBadConfig)
 	case c.MaxConns < 1 || c.MaxConnsPerClient < 1 || c.PressureIdle <= 0:

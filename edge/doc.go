@@ -19,8 +19,10 @@
 // the only honoured query parameter "page", site-local day, encoding), so
 // nothing is ever purged: a new version makes new keys. Per site the edge
 // holds the newest known version and the version it serves; it renders the
-// hot paths of a newer version ahead of visitors and switches only when they
-// are ready, and it never goes back to an older version.
+// hot paths of a newer version ahead of visitors (for the viewers it has seen
+// recently, sites taking turns: ahead.go) and switches only when they are
+// ready, and it never goes back to an older version. The registry it routes
+// by is followed site by site (registry.go).
 //
 // While something on a site is not operational (the origin's render says
 // X-Statusedge-Live) its pages hold one minute: the key's day gains the unix
@@ -81,7 +83,10 @@
 // connections past MaxConnsPerClient (trusted proxies exempt), and under
 // pressure (past 3/4 of MaxConns, or out of descriptors) closes each
 // connection after its answer and cuts read deadlines to PressureIdle, so
-// idle keep-alives cannot hold the edge. A connection holds an 8 KiB read
+// idle keep-alives cannot hold the edge. A connection whose client sent
+// nothing by its read deadline is closed unanswered, never sent a 408
+// (a client writing its first request on it would take that for its
+// answer). A connection holds an 8 KiB read
 // and a 16 KiB write buffer (a typical page and its headers go out in one
 // write; see HTTPServer).
 //

@@ -174,7 +174,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 		}
 	}
 	if string(path) == logoutPath {
-		return s.logout(ctx)
+		return s.logout(ctx, st, now)
 	}
 	if string(path) == loginPath {
 		return s.login(ctx, st, se)
@@ -188,6 +188,11 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, now time.Time) outcome {
 	if !ok {
 		s.loginForm(ctx, se, fasthttp.StatusUnauthorized, string(path), "")
 		return outDenied
+	}
+	if originAud == "" { // render-ahead renders for the viewers seen recently
+		markSeen(&st.seen, now.Unix())
+	} else if k, ok := se.audKeys[originAud]; ok {
+		markSeen(k.seen, now.Unix())
 	}
 	vw := viewOf(aud)
 	var pb [maxPath]byte
@@ -642,16 +647,23 @@ func (s *Server) loginForm(ctx *fasthttp.RequestCtx, se *siteEntry, status int, 
 }
 
 // logout clears the session cookie (POST only: a link cannot sign anyone
-// out) and sends the visitor to the sign-in page.
-func (s *Server) logout(ctx *fasthttp.RequestCtx) outcome {
+// out) and sends the visitor to the sign-in page (staff to theirs).
+func (s *Server) logout(ctx *fasthttp.RequestCtx, st *site, now time.Time) outcome {
 	if !ctx.IsPost() {
 		ctx.Response.Header.Set("Allow", "POST")
 		plain(ctx, fasthttp.StatusMethodNotAllowed, "Sign out with the page's Sign out button.\n")
 		return outOther
 	}
+	next := loginPath
+	if sc, ok := s.signer.open(ctx.Request.Header.Cookie(SessionCookie), st.id, now); ok {
+		if string(sc.f[2]) == staffSession {
+			next = content.StaffLoginPath
+		}
+		s.signer.done(sc)
+	}
 	s.setSessionCookie(ctx, "", fasthttp.CookieExpireDelete)
 	ctx.Response.Header.SetCanonical(hCacheControl, vNoStore)
-	seeOther(ctx, loginPath)
+	seeOther(ctx, next)
 	return outOther
 }
 

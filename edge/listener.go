@@ -213,6 +213,17 @@ type limitConn struct {
 	l    *limiter
 	key  netip.Prefix
 	once sync.Once
+	// sent is set once the client sent a byte (read by the goroutine that
+	// serves the connection, as errorHandler is).
+	sent bool
+}
+
+func (c *limitConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n > 0 {
+		c.sent = true
+	}
+	return n, err
 }
 
 func (c *limitConn) SetReadDeadline(t time.Time) error {

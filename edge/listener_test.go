@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -225,4 +226,45 @@ func TestServeWithSharesTheLimits(t *testing.T) {
 		})
 	}
 	_ = served // ends with the edge's Shutdown (cleanup)
+}
+
+// A connection whose client sends nothing is closed unanswered when its
+// read deadline passes (here cut to PressureIdle: the edge is near
+// MaxConns), never answered 408: a client that kept it in its pool may be
+// writing a request on it just then and would take the 408 for its answer.
+// A client that sent part of a request and stalled gets the 408.
+func TestSilentConnectionClosedUnanswered(t *testing.T) {
+	o := startOrigin(t, testSite("site00000001", "a.test", content.Public))
+	e := startEdge(t, o, func(c *Config) { c.MaxConns, c.PressureIdle = 8, 200*time.Millisecond })
+	dial := func(i int) net.Conn {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(fmt.Sprintf("127.0.6.%d", i+1))}, Timeout: 2 * time.Second}
+		c, err := d.Dial("tcp", e.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	var silent []net.Conn
+	for i := range 6 {
+		silent = append(silent, dial(i))
+	}
+	partial := dial(6) // the 7th open connection: past 3/4 of MaxConns
+	fmt.Fprintf(partial, "GET / HTTP/1.1\r\nHost: a.te")
+	for i, c := range append(silent, partial) {
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		got, err := io.ReadAll(c)
+		if err != nil && !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		switch {
+		case c == partial && !bytes.HasPrefix(got, []byte("HTTP/1.1 408 ")):
+			t.Errorf("a stalled request got %q, want a 408", got)
+		case c != partial && len(got) > 0:
+			t.Errorf("silent connection %d got %q, want it closed unanswered", i, got)
+		}
+	}
+	if r := e.get(t, "a.test", "/"); r.status != 200 {
+		t.Fatalf("the edge after: %d", r.status)
+	}
 }

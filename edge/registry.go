@@ -76,7 +76,7 @@ func (s *Server) takeVersions(vs Versions) error {
 		return fmt.Errorf("%w: %d of %d sites moved", errRegistryGap, len(want), len(t.byID))
 	}
 	slices.Sort(want)
-	err := s.fetchEntries(want, gone, vs.Version)
+	err := s.fetchEntries(want, vs.Sites, gone, vs.Version)
 	t = s.table.Load()
 	for id, v := range vs.Sites {
 		if t.byID[id] != nil { // a new site not fetched is asked for again next time
@@ -89,10 +89,11 @@ func (s *Server) takeVersions(vs Versions) error {
 // fetchEntries fetches the entries of ids (at most maxEntryFetches at
 // once) and swaps them, with the sites gone removed, into the table in one
 // go. A fetch of the same entry already running (gossip's news, a
-// visitor's fail-closed refresh) is waited for, not repeated. A site whose
+// visitor's fail-closed refresh) is waited for, not repeated, and none is
+// made for a site whose entry has reached its version in versions since. A site whose
 // entry cannot be fetched keeps its old one, and the other sites are not
 // held back by it.
-func (s *Server) fetchEntries(ids, gone []string, version uint64) error {
+func (s *Server) fetchEntries(ids []string, versions map[string]uint64, gone []string, version uint64) error {
 	type fetch struct {
 		id, key string
 		c       *call
@@ -103,10 +104,13 @@ func (s *Server) fetchEntries(ids, gone []string, version uint64) error {
 	for _, id := range ids {
 		key := "entry|" + id
 		c, leader := s.flights.join(key)
-		if leader {
-			mine = append(mine, &fetch{id: id, key: key, c: c})
-		} else {
+		switch {
+		case !leader:
 			others = append(others, c)
+		case s.hasEntry(id, versions[id]): // another fetch took it in meanwhile
+			s.flights.finish(key, c)
+		default:
+			mine = append(mine, &fetch{id: id, key: key, c: c})
 		}
 	}
 	var wg sync.WaitGroup
@@ -141,6 +145,13 @@ func (s *Server) fetchEntries(ids, gone []string, version uint64) error {
 		}
 	}
 	return first
+}
+
+// hasEntry reports whether the table holds site id's entry at version v
+// or newer.
+func (s *Server) hasEntry(id string, v uint64) bool {
+	st := s.table.Load().byID[id]
+	return st != nil && st.entry.Load().e.Version >= v
 }
 
 // getEntry fetches site id's entry from the origin.
@@ -278,7 +289,7 @@ func (s *Server) applyEntries(es []content.RegistryEntry, gone []string, version
 
 // storeEntry pre-parses e and makes it st's entry. Under tableMu.
 func (s *Server) storeEntry(st *site, e content.RegistryEntry) {
-	se, errs := newSiteEntry(e, s.zones.load)
+	se, errs := newSiteEntry(e, s.zones.load, st.entry.Load())
 	for _, err := range errs {
 		s.log.Warn("registry entry", "site", e.ID, "err", err)
 	}

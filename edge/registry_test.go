@@ -19,10 +19,12 @@ import (
 
 const testOperator = "operator-token-for-tests" // realOrigin's
 
-// tenant is testSite with a slug of its own (a real origin wants them unique).
+// tenant is testSite with a slug of its own (a real origin wants them
+// unique) and no maintenances (the leader would move them on its own, a
+// change the tests counting fetches would see at random).
 func tenant(id, host string, vis content.Visibility) *content.Site {
 	s := testSite(id, host, vis)
-	s.Slug = id
+	s.Slug, s.Maintenances = id, nil
 	return s
 }
 

@@ -51,9 +51,8 @@ type Server struct {
 	lastHeard atomic.Int64
 	pinged    bool // the origin is a Pinger (so lastHeard is kept fresh)
 	fatal     chan error
-	ahead     chan *site
+	aheadQ    *aheadQueue
 	twins     chan twinJob // stale twins to encode (staleTwin)
-	pending   sync.Map     // site id → struct{}: queued for render-ahead
 	entries   entryFetcher
 
 	csp      []byte
@@ -97,7 +96,7 @@ func New(cfg Config) (*Server, error) {
 		shell: cfg.Shell, signer: signer, m: newMetrics(cfg.Region), l1: c1,
 		logins: newLoginThrottle(cfg.LoginEvery, cfg.LoginBurst, cfg.LoginClients),
 		comp:   compressor{brotliLevel: cfg.BrotliLevel},
-		ready:  make(chan struct{}), ahead: make(chan *site, 4096), twins: make(chan twinJob, twinQueue), fatal: make(chan error, 1),
+		ready:  make(chan struct{}), aheadQ: newAheadQueue(), twins: make(chan twinJob, twinQueue), fatal: make(chan error, 1),
 		flights: flightGroup{m: map[string]*call{}}, zones: zoneCache{},
 		ctx: ctx, cancel: cancel, clock: clock,
 	}
@@ -134,7 +133,7 @@ func New(cfg Config) (*Server, error) {
 	if s.cfg.MinuteLead > 0 {
 		s.goBackground(s.minuteLoop)
 	}
-	for range 4 {
+	for range aheadWorkers {
 		s.goBackground(s.renderAheadLoop)
 	}
 	s.goBackground(s.twinLoop)
@@ -156,6 +155,31 @@ func HTTPServer(h fasthttp.RequestHandler) *fasthttp.Server {
 		ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 		MaxRequestBodySize: 16 << 10, ReadBufferSize: 8 << 10, WriteBufferSize: 16 << 10,
 		DisablePreParseMultipartForm: true, NoDefaultContentType: true,
+		ErrorHandler: errorHandler,
+	}
+}
+
+// errorHandler answers a request fasthttp could not read as fasthttp
+// would (431, 408, 400), but for a connection that timed out before its
+// client sent a byte: that one is closed unanswered, as an idle keep-alive
+// is. A client that opened it and left it in its pool (an HTTP client that
+// dialed for a request another connection then took) may be writing its
+// first request on it just then, and would read an unsolicited 408 as the
+// answer to that request; a connection closed unanswered it retries.
+func errorHandler(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	var ne net.Error
+	switch {
+	case errors.As(err, &small):
+		ctx.Error("Too big request header", fasthttp.StatusRequestHeaderFieldsTooLarge)
+	case errors.As(err, &ne) && ne.Timeout():
+		if c, ok := ctx.Conn().(*limitConn); ok && !c.sent {
+			_ = c.Close()
+			return
+		}
+		ctx.Error("Request timeout", fasthttp.StatusRequestTimeout)
+	default:
+		ctx.Error("Error when parsing request", fasthttp.StatusBadRequest)
 	}
 }
 
@@ -419,20 +443,6 @@ func (s *Server) WaitFresh(ctx context.Context) error {
 	return nil
 }
 
-func (s *Server) queueAhead(st *site) {
-	if st.current.Load() == 0 { // never served: nothing to render ahead of
-		return
-	}
-	if _, dup := s.pending.LoadOrStore(st.id, struct{}{}); dup {
-		return
-	}
-	select {
-	case s.ahead <- st:
-	default:
-		s.pending.Delete(st.id) // the periodic sweep picks it up
-	}
-}
-
 // applyRegistry swaps in a new routing table built from a whole registry
 // (a full load), keeping each site's state.
 func (s *Server) applyRegistry(reg content.Registry) {
@@ -629,66 +639,6 @@ func (s *Server) sweepAhead() {
 
 func (s *Server) sweepLoop() { s.every(s.cfg.RenderAheadRetry, s.sweepAhead) }
 
-func (s *Server) renderAheadLoop() {
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case st := <-s.ahead:
-			s.pending.Delete(st.id)
-			s.renderAhead(st)
-		}
-	}
-}
-
-// renderAhead renders the hot paths of a site's newest known version for
-// every viewer and then switches the site to it. If any render fails the
-// site stays on its current version (the sweep retries).
-func (s *Server) renderAhead(st *site) {
-	target, cur := st.known.Load(), st.current.Load()
-	if target <= cur {
-		return
-	}
-	se := st.entry.Load()
-	if se.e.Version < target {
-		// Render for the viewers the new version has (an access change
-		// moves the version too). A replica behind the news answers with
-		// an older entry: the renders then wait for the version at the
-		// origin, and refuse a viewer it no longer admits.
-		c := s.refreshEntry(st.id)
-		select {
-		case <-c.done:
-		case <-s.ctx.Done():
-			return
-		}
-		se = st.entry.Load()
-	}
-	day := st.today(s.cfg.Now())
-	for _, vw := range se.viewers() {
-		for _, p := range hotPaths {
-			// A live site's pages hold one minute: once a render of target
-			// said so (an earlier path, or a try before a retry), the fill
-			// looks for the page under the minute's key, rendered as of
-			// now, instead of guessing the day's and rendering it again.
-			now := s.cfg.Now()
-			r := fillReq{st: st, version: target, aud: vw[0], originAud: vw[1], day: day, path: p}
-			if r.minute = st.minute(target, now); r.minute != 0 {
-				r.at = now
-			}
-			r.base = string(appendMinuteKey(nil, st.id, target, vw[0], day, r.minute, []byte(p)))
-			if c := s.fillNow(r); c.err != nil {
-				s.log.Info("render-ahead failed; staying on current version", "site", st.id,
-					"version", target, "current", cur, "path", p, "err", c.err)
-				return
-			}
-		}
-	}
-	if raise(&st.current, target) {
-		s.m.aheads.Inc()
-		s.log.Debug("switched version", "site", st.id, "from", cur, "to", target)
-	}
-}
-
 // minuteLoop renders, MinuteLead before each minute begins, the hot paths of
 // every live site (its pages hold one minute) as of that minute, so the
 // visitors of the new minute find them ready.
@@ -714,18 +664,16 @@ func (s *Server) minuteLoop() {
 }
 
 // renderMinute renders the hot paths of version ver of a live site, for
-// every viewer, as of the minute beginning at at.
+// the viewers seen recently (as render-ahead does), as of the minute
+// beginning at at.
 func (s *Server) renderMinute(st *site, ver uint64, at time.Time) {
 	se := st.entry.Load()
 	day, minute := content.DayNumber(at, se.loc), at.Unix()/60
-	for _, vw := range se.viewers() {
-		for _, p := range hotPaths {
-			r := fillReq{st: st, version: ver, aud: vw[0], originAud: vw[1], day: day, minute: minute, at: at, path: p}
-			r.base = string(appendMinuteKey(nil, st.id, ver, vw[0], day, minute, []byte(p)))
-			if c := s.fillNow(r); c.err != nil {
-				s.log.Debug("minute render-ahead failed", "site", st.id, "version", ver, "path", p, "err", c.err)
-				return
-			}
+	for _, r := range s.aheadRenders(st, se, ver, day, minute, at, s.cfg.Now()) {
+		s.m.aheadRenders.Inc()
+		if c := s.fillNow(r); c.err != nil {
+			s.log.Debug("minute render-ahead failed", "site", st.id, "version", ver, "path", r.path, "err", c.err)
+			return
 		}
 	}
 }

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -39,6 +40,18 @@ type site struct {
 	// entryChecked is the known version at the last refresh of the entry
 	// from the origin (Server.freshEntry).
 	entryChecked atomic.Uint64
+	// seen is when (unix seconds) a visitor of the whole site (public or
+	// private) was last admitted on this edge; audiences keep theirs in
+	// their audKey. Render-ahead renders only for viewers seen recently.
+	seen atomic.Int64
+}
+
+// markSeen records that a viewer was admitted at sec (unix seconds),
+// writing only when the second moved. It allocates nothing.
+func markSeen(p *atomic.Int64, sec int64) {
+	if p.Load() != sec {
+		p.Store(sec)
+	}
 }
 
 // setLive records whether version v of the site is live, unless a newer
@@ -130,8 +143,13 @@ func (se *siteEntry) exists(path []byte, now time.Time) bool {
 }
 
 // audKey is an audience's cache-key audience and its id (kept here so the
-// hot path can hand out the id without building a string).
-type audKey struct{ key, id, pwTag string }
+// hot path can hand out the id without building a string), and when one of
+// its visitors was last admitted on this edge (unix seconds; the same
+// counter across the site's entries).
+type audKey struct {
+	key, id, pwTag string
+	seen           *atomic.Int64
+}
 
 // passwordTag names a password (by its hash) in the sessions it signs in:
 // a session made with a password that has since changed or gone no longer
@@ -161,8 +179,9 @@ const staffSession = "*staff"
 
 // newSiteEntry pre-parses e. loadLoc loads a time zone (the Server shares
 // one *time.Location per zone name across sites: each load parses the zone
-// file into several KB of transitions).
-func newSiteEntry(e content.RegistryEntry, loadLoc func(string) (*time.Location, error)) (*siteEntry, []error) {
+// file into several KB of transitions). prev is the site's entry before e
+// (nil if none): its audiences' last-seen times carry over.
+func newSiteEntry(e content.RegistryEntry, loadLoc func(string) (*time.Location, error), prev *siteEntry) (*siteEntry, []error) {
 	se := &siteEntry{e: e, loc: time.UTC, audKeys: map[string]audKey{}, pwTag: passwordTag(e.Access.PasswordHash)}
 	if e.Visibility == content.AudienceSpecific {
 		se.staffTag = passwordTag(e.Access.StaffPasswordHash)
@@ -182,7 +201,13 @@ func newSiteEntry(e content.RegistryEntry, loadLoc func(string) (*time.Location,
 		se.cidrs = append(se.cidrs, p.Masked())
 	}
 	for _, a := range e.Audiences {
-		se.audKeys[a.ID] = audKey{key: "a:" + a.ID, id: a.ID, pwTag: passwordTag(a.PasswordHash)}
+		seen := new(atomic.Int64)
+		if prev != nil {
+			if k, ok := prev.audKeys[a.ID]; ok {
+				seen = k.seen
+			}
+		}
+		se.audKeys[a.ID] = audKey{key: "a:" + a.ID, id: a.ID, pwTag: passwordTag(a.PasswordHash), seen: seen}
 	}
 	var hb [maxHost + 2]byte
 	for _, h := range e.Hostnames {
@@ -212,6 +237,31 @@ func (se *siteEntry) viewers() [][2]string {
 	}
 	if se.staffTag != "" {
 		out = append(out, [2]string{audStaff, ""})
+	}
+	return out
+}
+
+// recentViewers lists, most recently seen first, the viewers of st (as
+// viewers does) admitted on this edge at or after since (unix seconds).
+func (se *siteEntry) recentViewers(st *site, since int64) [][2]string {
+	type seenViewer struct {
+		v    [2]string
+		seen int64
+	}
+	var vs []seenViewer
+	for _, v := range se.viewers() {
+		p := &st.seen
+		if v[1] != "" {
+			p = se.audKeys[v[1]].seen
+		}
+		if t := p.Load(); t != 0 && t >= since {
+			vs = append(vs, seenViewer{v, t})
+		}
+	}
+	slices.SortStableFunc(vs, func(a, b seenViewer) int { return cmp.Compare(b.seen, a.seen) })
+	out := make([][2]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.v
 	}
 	return out
 }

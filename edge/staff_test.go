@@ -212,6 +212,14 @@ func TestStaffSeeTheWholeAudienceSite(t *testing.T) {
 		t.Errorf("origin: staff render naming an audience: %v", err)
 	}
 
+	// Signing out sends staff back to their own sign-in page.
+	if out := e.do(t, http.MethodPost, host, logoutPath, nil, "Cookie: "+staff); out.status != 303 || out.header.Get("Location") != content.StaffLoginPath {
+		t.Errorf("staff sign out: %d to %q", out.status, out.header.Get("Location"))
+	}
+	if out := e.do(t, http.MethodPost, host, logoutPath, nil, "Cookie: "+partner); out.status != 303 || out.header.Get("Location") != loginPath {
+		t.Errorf("partner sign out: %d to %q", out.status, out.header.Get("Location"))
+	}
+
 	// A new staff password ends the old staff sessions; the audience's
 	// session is untouched.
 	if st, b := patchSite(t, api, site.ID, `{"access":{"staff_password":"staff-pass-2"}}`); st != 200 {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -263,6 +264,10 @@ func TestCtlSetsFaviconAndDescription(t *testing.T) {
 			t.Errorf("%s: branding %+v, want %+v", st.name, got, st.want)
 		}
 	}
+	if out := ctlMust(t, env, "", "site", "get", "acme"); !regexp.MustCompile(`(?m)^favicon: +http://cdn\.acme\.test/i\.ico$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^description: +Acme\.$`).MatchString(out) || !regexp.MustCompile(`(?m)^accent colour: +#123456$`).MatchString(out) {
+		t.Errorf("site get:\n%s", out)
+	}
 	before := get()
 	for _, bad := range []struct {
 		name string
@@ -326,6 +331,9 @@ func TestCtlSetsTheStaffPassword(t *testing.T) {
 	out := ctlMust(t, env, "", "site", "update", "acme", "--staff-password", "staff-pass-1")
 	if !strings.Contains(out, "staff sign in at https://acme.status.test/_statusedge/login?staff=1") || strings.Contains(out, "staff-pass-1") || !has("acme") {
 		t.Errorf("set: %q", out)
+	}
+	if out := ctlMust(t, env, "", "site", "get", "acme"); !strings.Contains(out, "staff password set (staff sign in at https://acme.status.test/_statusedge/login?staff=1)") {
+		t.Errorf("site get does not say the staff password is set:\n%s", out)
 	}
 	ctlMust(t, env, "", "site", "update", "acme", "--staff-password", "staff-pass-2")
 	if out := ctlMust(t, env, "", "site", "update", "acme", "--staff-password", ""); strings.Contains(out, "staff sign in") || has("acme") {

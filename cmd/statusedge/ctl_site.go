@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -249,12 +250,23 @@ func siteGet(fs *flag.FlagSet, s *ctlSession) func(context.Context) error {
 		if err != nil {
 			return err
 		}
-		s.out(raw, func(w io.Writer) { ctlPrintSite(w, st) })
+		s.out(raw, func(w io.Writer) { ctlPrintSite(w, st, raw) })
 		return nil
 	}
 }
 
-func ctlPrintSite(w io.Writer, st *content.Site) {
+// ctlSiteAccess is what the site view says of access (never a hash).
+type ctlSiteAccess struct {
+	AllowCIDRs       []string `json:"allow_cidrs"`
+	HasPassword      bool     `json:"has_password"`
+	HasStaffPassword bool     `json:"has_staff_password"`
+}
+
+// ctlPrintSite prints a site; raw is the site view it was decoded from
+// (for what content.Site does not carry: whether passwords are set).
+func ctlPrintSite(w io.Writer, st *content.Site, raw []byte) {
+	var acc ctlSiteAccess
+	_ = json.Unmarshal(raw, &acc) // the client decoded the same bytes
 	open := 0
 	for _, in := range st.Incidents {
 		if in.Status.Unresolved() {
@@ -269,6 +281,22 @@ func ctlPrintSite(w io.Writer, st *content.Site) {
 	fmt.Fprintf(tw, "url:\t%s\n", ctlDash(ctlClean(st.URL)))
 	fmt.Fprintf(tw, "time zone:\t%s\n", ctlDash(ctlClean(st.TimeZone)))
 	fmt.Fprintf(tw, "visibility:\t%s\n", st.Visibility)
+	var access []string
+	if acc.HasPassword {
+		access = append(access, "site password set")
+	}
+	if len(acc.AllowCIDRs) > 0 {
+		access = append(access, "allow "+strings.Join(acc.AllowCIDRs, " "))
+	}
+	if acc.HasStaffPassword {
+		access = append(access, "staff password set (staff sign in at "+strings.TrimRight(st.URL, "/")+content.StaffLoginPath+")")
+	}
+	fmt.Fprintf(tw, "access:\t%s\n", ctlDash(ctlClean(strings.Join(access, "; "))))
+	b := st.Branding
+	fmt.Fprintf(tw, "logo:\t%s\n", ctlDash(ctlClean(b.LogoURL)))
+	fmt.Fprintf(tw, "accent colour:\t%s\n", ctlClean(cmp.Or(b.AccentColor, style.DefaultAccent+" (default)")))
+	fmt.Fprintf(tw, "favicon:\t%s\n", ctlClean(cmp.Or(b.FaviconURL, "a dot in the accent colour (default)")))
+	fmt.Fprintf(tw, "description:\t%s\n", ctlClean(cmp.Or(b.Description, content.PageDescription(st.Name, b)+" (default)")))
 	fmt.Fprintf(tw, "version:\t%d\n", st.Version)
 	// The management API's site view may leave the content out.
 	if len(st.Components)+len(st.Incidents)+len(st.Maintenances)+len(st.Audiences) > 0 {

@@ -97,6 +97,10 @@ resource "kubernetes_deployment" "edge" {
             name           = "http"
             container_port = 8080
           }
+          port {
+            name           = "metrics" # --metrics-listen: Prometheus scrapes the pod; no Service exposes it
+            container_port = 9090
+          }
           dynamic "port" {
             for_each = local.https ? { https = 8443, http-acme = 8081 } : {}
             content {
