@@ -430,6 +430,7 @@ func (s *System) StartEdge(ctx context.Context, i int) error {
 		}
 		reg.TLS = f
 		ec.OnDomains = f.OnDomains
+		ec.Collectors = f.Manager().Collectors()
 	}
 	e, err := edge.New(ec)
 	if err != nil {

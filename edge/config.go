@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/netip"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Defaults for Config.
@@ -144,6 +146,9 @@ type Config struct {
 	// OnDomains, if set, gets the verified custom domains of every site
 	// after each registry load (the TLS layer's decision set; see https.go).
 	OnDomains func(verified []string)
+	// Collectors are more metrics on the edge's /metrics, labelled with its
+	// region like its own (the TLS layer's handshake counts).
+	Collectors []prometheus.Collector
 }
 
 // DefaultConfig returns a Config with every default filled in (Origin and

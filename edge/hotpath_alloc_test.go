@@ -6,6 +6,7 @@
 package edge
 
 import (
+	"crypto/tls"
 	"net"
 	"strings"
 	"testing"
@@ -66,5 +67,45 @@ func TestCacheHitAllocs(t *testing.T) {
 				t.Fatalf("%v allocations per hit, want 0", n)
 			}
 		})
+	}
+}
+
+// TestHTTPSHitAllocs: on HTTPS, an L1 hit allocates nothing either (the
+// SNI check reads the connection's state in place).
+func TestHTTPSHitAllocs(t *testing.T) {
+	o := startOrigin(t, testSite("pub", "pub.test", content.Public))
+	e := startEdge(t, o)
+	hitUntil(t, e, "pub.test", "/", "Accept-Encoding: gzip")
+	cert, pool := selfSigned(t, "pub.test")
+	cc, sc := net.Pipe()
+	defer cc.Close()
+	defer sc.Close()
+	srv := tls.Server(sc, &tls.Config{Certificates: []tls.Certificate{cert}})
+	cli := tls.Client(cc, &tls.Config{ServerName: "pub.test", RootCAs: pool})
+	errc := make(chan error, 1)
+	go func() { errc <- cli.Handshake() }()
+	if err := srv.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	h := e.HTTPSHandler()
+	var ctx fasthttp.RequestCtx
+	ctx.Init2(srv, nil, false)
+	run := func() {
+		ctx.Request.Reset()
+		ctx.Request.SetRequestURI("/")
+		ctx.Request.Header.SetHost("pub.test")
+		ctx.Request.Header.Set("Accept-Encoding", "gzip")
+		ctx.Response.Reset()
+		h(&ctx)
+	}
+	run()
+	if got := string(ctx.Response.Header.Peek("X-Statusedge-Cache")); got != "l1" {
+		t.Fatalf("not an L1 hit: %q %d", got, ctx.Response.StatusCode())
+	}
+	if n := testing.AllocsPerRun(200, run); n != 0 {
+		t.Fatalf("%v allocations per HTTPS hit, want 0", n)
 	}
 }

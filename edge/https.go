@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bytes"
+	"crypto/tls"
 
 	"github.com/valyala/fasthttp"
 
@@ -63,13 +64,22 @@ func requestHost(ctx *fasthttp.RequestCtx, hb *[maxHost + 2]byte) ([]byte, bool)
 	return parseHost(hb, raw)
 }
 
+// serverName is the connection's SNI ("" without TLS), read in place:
+// fasthttp's TLSConnectionState copies the state to the heap per request.
+func serverName(ctx *fasthttp.RequestCtx) string {
+	if c, ok := ctx.Conn().(*tls.Conn); ok {
+		return c.ConnectionState().ServerName
+	}
+	return ""
+}
+
 // HTTPSHandler is the handler of the HTTPS listener.
 func (s *Server) HTTPSHandler() fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		var hb, sb [maxHost + 2]byte
 		host, ok := requestHost(ctx, &hb)
-		if cs := ctx.TLSConnectionState(); ok && cs != nil && cs.ServerName != "" {
-			sni, sok := parseHost(&sb, []byte(cs.ServerName))
+		if name := serverName(ctx); ok && name != "" {
+			sni, sok := parseHost(&sb, []byte(name))
 			if sok && !bytes.Equal(sni, host) {
 				t := s.table.Load()
 				if a, b := t.byHost[string(sni)], t.byHost[string(host)]; a != b || a == nil {

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -226,6 +227,85 @@ func TestServeWithSharesTheLimits(t *testing.T) {
 		})
 	}
 	_ = served // ends with the edge's Shutdown (cleanup)
+}
+
+// countingListener counts the writes on the connections it accepts.
+type countingListener struct {
+	net.Listener
+	writes *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{c, l.writes}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c countingConn) Write(b []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(b)
+}
+
+// An HTTPS answer larger than fasthttp's default 4 KiB write buffer leaves
+// in one write: headers and body in one TLS record.
+func TestHTTPSAnswerIsOneWrite(t *testing.T) {
+	site := testSite("site00000001", "a.test", content.Public)
+	for i := range 40 { // a page of about 8 KiB
+		site.Components = append(site.Components, &content.Component{ID: fmt.Sprintf("extra%02d", i),
+			Name: fmt.Sprintf("Extra component %02d", i), Position: 100 + i, Status: content.Operational})
+	}
+	o := startOrigin(t, site)
+	e := startEdge(t, o)
+	hitUntil(t, e, "a.test", "/")
+	cert, pool := selfSigned(t, "a.test")
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var writes atomic.Int64
+	go func() {
+		// Record sizing as the TLS layer sets it (tls.Manager): full
+		// records from the start, so the first answers count too.
+		cfg := &tls.Config{Certificates: []tls.Certificate{cert}, DynamicRecordSizingDisabled: true}
+		_ = e.ServeWith(countingListener{raw, &writes}, cfg, e.HTTPSHandler())
+	}()
+	c, err := tls.Dial("tcp", raw.Addr().String(), &tls.Config{ServerName: "a.test", RootCAs: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	get := func(path string) int {
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: a.test\r\n\r\n", path)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d", path, resp.StatusCode)
+		}
+		return len(b)
+	}
+	get("/") // the handshake's and the session tickets' writes are behind us
+	for i := range 5 {
+		before := writes.Load()
+		n := get("/")
+		if n <= 4<<10 || n > 15<<10 {
+			t.Fatalf("page of %d bytes: not between fasthttp's default write buffer and a record", n)
+		}
+		if w := writes.Load() - before; w != 1 {
+			t.Errorf("answer %d (%d bytes): %d writes, want 1", i, n, w)
+		}
+	}
 }
 
 // A connection whose client sends nothing is closed unanswered when its

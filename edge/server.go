@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/statusedge/statusedge/content"
 	"github.com/valyala/fasthttp"
@@ -101,6 +102,15 @@ func New(cfg Config) (*Server, error) {
 		ctx: ctx, cancel: cancel, clock: clock,
 	}
 	s.keyBufs.New = func() any { b := make([]byte, 0, 256); return &b }
+	if len(cfg.Collectors) > 0 {
+		reg := prometheus.WrapRegistererWith(prometheus.Labels{"region": cfg.Region}, s.m.reg)
+		for _, c := range cfg.Collectors {
+			if err := reg.Register(c); err != nil {
+				cancel()
+				return nil, fmt.Errorf("%w: Collectors: %w", ErrBadConfig, err)
+			}
+		}
+	}
 	s.entries = entryFetcher{slots: make(chan struct{}, maxEntryFetches), absent: map[string]uint64{}}
 	s.table.Store(&table{byHost: map[string]*site{}, byID: map[string]*site{}})
 	s.csp = []byte(pageCSP)

@@ -499,8 +499,19 @@ func TestRestartedEdgeServesHeldCertsWithTheOriginsDown(t *testing.T) {
 	if files == 0 {
 		t.Fatal("no local copy of the certificate on disk")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	// The region's Redis must hold a registry with the domain (the edge
+	// routes from it while the origin is down): an edge writes the whole
+	// table there after a full load (at start), later changes at most
+	// every 30 s. A restart with the origins up makes one.
+	if err := r.sys.StopEdge(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.sys.StartEdge(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	waitRedisHas(t, r.sys.Regions[1].RedisURL, "statusedge:registry", `"name":"`+name+`","verified":true`)
 	for i := range r.sys.Regions { // off the network: no API, no storage
 		if err := r.sys.StopOrigin(ctx, i); err != nil {
 			t.Fatalf("stop origin: %v", err)
@@ -554,5 +565,29 @@ func TestTLSALPNChallengeAlone(t *testing.T) {
 	// authorization is TLS-ALPN-01's, and Pebble never tried HTTP.
 	if !strings.Contains(log, "set VALID by completed challenge") || strings.Contains(log, "Attempting to validate w/ HTTP") {
 		t.Fatalf("Pebble did not validate by TLS-ALPN-01 alone:\n%s", log)
+	}
+}
+
+// waitRedisHas waits until the value of key in the Redis at addr contains
+// want (a plain RESP GET).
+func waitRedisHas(t *testing.T, addr, key, want string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		if err == nil {
+			c.SetDeadline(time.Now().Add(2 * time.Second))
+			// GET, then QUIT: Redis answers both and closes the connection.
+			fmt.Fprintf(c, "*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n*1\r\n$4\r\nQUIT\r\n", len(key), key)
+			b, _ := io.ReadAll(io.LimitReader(c, 16<<20))
+			c.Close()
+			if bytes.Contains(b, []byte(want)) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redis %s: %s does not hold %q", addr, key, want)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -45,7 +45,8 @@ Load is open loop (vegeta); each writes report.md, report.json and plots.
   load          closed-loop yardstick: an edge next to nginx and a bare fasthttp server
                 serving the same precompressed page, each pinned to core 0, wrk on core 1
   standard      all of the above, short, into --out (what make bench runs)
-  tls           not yet: comes with the tls issue
+  tls           HTTPS: the edge next to nginx with the same certificate, keep-alive and a
+                new TLS connection per request, each pinned to core 0, wrk on core 1
 
 statusedge bench <scenario> -h lists its flags.`)
 	}
@@ -61,8 +62,7 @@ statusedge bench <scenario> -h lists its flags.`)
 	case "standard":
 		return benchStandard(ctx, args[1:], stdout, stderr)
 	case "tls":
-		fmt.Fprintln(stderr, "statusedge bench tls: not yet: the tls scenario comes with the tls issue (HTTPS hits and new handshakes next to nginx)")
-		return 2
+		return bench.TLSMain(ctx, args[1:], stdout, stderr)
 	case "bare": // internal: the bare fasthttp yardstick, run pinned by "load"
 		return benchBare(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":

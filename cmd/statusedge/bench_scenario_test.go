@@ -22,7 +22,7 @@ func TestBenchScenarioRefusals(t *testing.T) {
 		args []string
 		want string // on stderr
 	}{
-		{"tls is not yet", []string{"bench", "tls"}, "not yet"},
+		{"tls with no rounds", []string{"bench", "tls", "--rounds", "0"}, "--rounds"},
 		{"remote target", []string{"bench", "steady", "--target", "http://example.com:8080", "--host", "acme.localhost"}, "only loopback"},
 		{"remote target named as a host of another flag", []string{"bench", "steady", "--target", "http://10.0.0.8:80", "--host", "10.0.0.8"}, "only loopback"},
 		{"https target", []string{"bench", "steady", "--target", "https://127.0.0.1:8443", "--host", "acme.localhost"}, "not yet"},

@@ -167,6 +167,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if tf != nil {
 		cfg.OnDomains = tf.OnDomains
+		cfg.Collectors = tf.Manager().Collectors()
 		defer func() {
 			sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()
