@@ -191,7 +191,7 @@ func (o *HTTPOrigin) getWatched(ctx context.Context, b *originBase, path string,
 	var t *time.Timer
 	t = time.AfterFunc(o.hungAfter, func() {
 		pctx, pcancel := context.WithTimeout(rctx, o.hungAfter)
-		err := o.pingAt(pctx, b)
+		err := o.pingAt(pctx, b, "/livez")
 		pcancel()
 		mu.Lock()
 		defer mu.Unlock()
@@ -250,14 +250,15 @@ func (o *HTTPOrigin) getAt(ctx context.Context, base, path string, q url.Values)
 	return resp, nil
 }
 
-// pingAt asks b GET /livez and records whether it answered.
-func (o *HTTPOrigin) pingAt(ctx context.Context, b *originBase) error {
-	resp, err := o.getAt(ctx, b.url, "/livez", nil)
+// pingAt asks b GET path (/livez: does it answer at all; /readyz: is it
+// also caught up, with a leader) and records whether it answered 200.
+func (o *HTTPOrigin) pingAt(ctx context.Context, b *originBase, path string) error {
+	resp, err := o.getAt(ctx, b.url, path, nil)
 	if err == nil {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			err = fmt.Errorf("%w: livez: status %d", ErrUnavailable, resp.StatusCode)
+			err = fmt.Errorf("%w: %s: status %d", ErrUnavailable, path, resp.StatusCode)
 		}
 	}
 	if !errors.Is(ctx.Err(), context.Canceled) { // not cut short by the caller
@@ -266,7 +267,10 @@ func (o *HTTPOrigin) pingAt(ctx context.Context, b *originBase) error {
 	return err
 }
 
-// Ping implements Pinger: nil once a replica answers GET /livez. Every
+// Ping implements Pinger: nil once a replica answers GET /readyz with 200:
+// it is caught up and knows a leader, so what it serves is current (a
+// replica cut off with a minority of the cluster answers 503 there once it
+// has lost its leader, and the edge marks its pages stale). Every
 // replica is asked at once (each within hungAfter), so one that hangs
 // does not make the origin look silent; the answers also say which
 // replicas calls should try first.
@@ -276,7 +280,7 @@ func (o *HTTPOrigin) Ping(ctx context.Context) error {
 		go func() {
 			pctx, cancel := context.WithTimeout(ctx, o.hungAfter)
 			defer cancel()
-			errs <- o.pingAt(pctx, b)
+			errs <- o.pingAt(pctx, b, "/readyz")
 		}()
 	}
 	var ok bool

@@ -40,6 +40,7 @@ func (n *Node) internalRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /internal/v1/versions", n.internalOnly(true, n.internalVersions))
 	mux.Handle("GET /internal/v1/render", n.internalOnly(true, n.internalRender))
 	mux.Handle("GET /internal/v1/gossip-key", n.internalOnly(true, n.internalGossipKey))
+	mux.Handle("GET /internal/v1/member", n.internalOnly(false, n.internalMember))
 	n.certRoutes(mux)
 }
 
