@@ -38,6 +38,10 @@ type RegistryEntry struct {
 	// answers 404 for any other id or page number without a render (a
 	// flood of made-up ids costs the origin nothing).
 	Pages *PageIndex `json:"pages,omitempty"`
+	// Tag names everything in the entry but Version (and itself), as the
+	// origin serves it: an edge holding the entry tagged so asks for it
+	// with the tag and is told when it is unchanged.
+	Tag string `json:"tag,omitempty"`
 }
 
 // PageIndex is what the edge needs to tell a made-up page from a real one.

@@ -27,7 +27,10 @@ type Origin interface {
 	// Render renders one page at MinVersion or newer.
 	Render(ctx context.Context, r RenderRequest) (Rendered, error)
 	// Entry returns one site's registry entry (ErrNotFound: no such site).
-	Entry(ctx context.Context, siteID string) (content.RegistryEntry, error)
+	// With tag (content.RegistryEntry.Tag of the entry the edge holds), the origin may answer
+	// that this entry is still the site's: Unchanged, with the site's
+	// Version now.
+	Entry(ctx context.Context, siteID, tag string) (EntryAnswer, error)
 	// Versions blocks until the registry version passes after (or wait
 	// elapses) and returns the per-site versions.
 	Versions(ctx context.Context, after uint64, wait time.Duration) (Versions, error)
@@ -182,7 +185,7 @@ func (o *HTTPOrigin) getWatched(ctx context.Context, b *originBase, path string,
 	var t *time.Timer
 	t = time.AfterFunc(o.hungAfter, func() {
 		pctx, pcancel := context.WithTimeout(rctx, o.hungAfter)
-		err := o.pingAt(pctx, b)
+		err := o.pingAt(pctx, b, "/livez")
 		pcancel()
 		mu.Lock()
 		defer mu.Unlock()
@@ -241,14 +244,15 @@ func (o *HTTPOrigin) getAt(ctx context.Context, base, path string, q url.Values)
 	return resp, nil
 }
 
-// pingAt asks b GET /livez and records whether it answered.
-func (o *HTTPOrigin) pingAt(ctx context.Context, b *originBase) error {
-	resp, err := o.getAt(ctx, b.url, "/livez", nil)
+// pingAt asks b GET path (/livez: does it answer at all; /readyz: is it
+// also caught up, with a leader) and records whether it answered 200.
+func (o *HTTPOrigin) pingAt(ctx context.Context, b *originBase, path string) error {
+	resp, err := o.getAt(ctx, b.url, path, nil)
 	if err == nil {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			err = fmt.Errorf("%w: livez: status %d", ErrUnavailable, resp.StatusCode)
+			err = fmt.Errorf("%w: %s: status %d", ErrUnavailable, path, resp.StatusCode)
 		}
 	}
 	if !errors.Is(ctx.Err(), context.Canceled) { // not cut short by the caller
@@ -257,7 +261,10 @@ func (o *HTTPOrigin) pingAt(ctx context.Context, b *originBase) error {
 	return err
 }
 
-// Ping implements Pinger: nil once a replica answers GET /livez. Every
+// Ping implements Pinger: nil once a replica answers GET /readyz with 200:
+// it is caught up and knows a leader, so what it serves is current (a
+// replica cut off with a minority of the cluster answers 503 there once it
+// has lost its leader, and the edge marks its pages stale). Every
 // replica is asked at once (each within hungAfter), so one that hangs
 // does not make the origin look silent; the answers also say which
 // replicas calls should try first.
@@ -267,7 +274,7 @@ func (o *HTTPOrigin) Ping(ctx context.Context) error {
 		go func() {
 			pctx, cancel := context.WithTimeout(ctx, o.hungAfter)
 			defer cancel()
-			errs <- o.pingAt(pctx, b)
+			errs <- o.pingAt(pctx, b, "/readyz")
 		}()
 	}
 	var ok bool
@@ -396,21 +403,42 @@ func (o *HTTPOrigin) GossipVerifyKey(ctx context.Context) (ed25519.PublicKey, er
 	return ed25519.PublicKey(k), nil
 }
 
-// Entry implements Origin.
-func (o *HTTPOrigin) Entry(ctx context.Context, siteID string) (content.RegistryEntry, error) {
-	var e content.RegistryEntry
-	resp, err := o.get(ctx, "/internal/v1/registry", url.Values{"site": {siteID}})
+// EntryAnswer is Origin.Entry's answer: the entry, or, when the one tagged
+// as asked is Unchanged, the site's Version only.
+type EntryAnswer struct {
+	Entry     content.RegistryEntry
+	Unchanged bool
+	Version   uint64
+}
+
+// Entry implements Origin (tag goes as have=; a 304 is Unchanged).
+func (o *HTTPOrigin) Entry(ctx context.Context, siteID, tag string) (EntryAnswer, error) {
+	var a EntryAnswer
+	q := url.Values{"site": {siteID}}
+	if tag != "" {
+		q.Set("have", tag)
+	}
+	resp, err := o.get(ctx, "/internal/v1/registry", q)
 	if err != nil {
-		return e, err
+		return a, err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return e, statusErr("registry entry", resp)
+	switch resp.StatusCode {
+	case http.StatusNotModified:
+		v, err := strconv.ParseUint(resp.Header.Get("X-Statusedge-Version"), 10, 64)
+		if err != nil {
+			return a, fmt.Errorf("%w: registry entry: bad X-Statusedge-Version: %w", ErrUnavailable, err)
+		}
+		return EntryAnswer{Unchanged: true, Version: v}, nil
+	case http.StatusOK:
+	default:
+		return a, statusErr("registry entry", resp)
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxEntry)).Decode(&e); err != nil {
-		return e, fmt.Errorf("%w: registry entry: decode: %w", ErrUnavailable, err)
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxEntry)).Decode(&a.Entry); err != nil {
+		return a, fmt.Errorf("%w: registry entry: decode: %w", ErrUnavailable, err)
 	}
-	return e, nil
+	a.Version = a.Entry.Version
+	return a, nil
 }
 
 // maxEntry bounds one site's registry entry read from the origin.

@@ -60,6 +60,7 @@ func startOrigin(tb testing.TB, sites ...*content.Site) *testOrigin {
 	mux.HandleFunc("GET /internal/v1/render", o.auth(o.render))
 	mux.HandleFunc("GET /internal/v1/versions", o.auth(o.versions))
 	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{"status":"live"}`)) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{"status":"ready"}`)) })
 	o.srv = &http.Server{Handler: mux}
 	go func() { _ = o.srv.Serve(ln) }()
 	tb.Cleanup(o.Kill)

@@ -97,7 +97,7 @@ func (s *Server) fetchEntries(ids []string, versions map[string]uint64, gone []s
 	type fetch struct {
 		id, key string
 		c       *call
-		e       content.RegistryEntry
+		got     content.RegistryEntry
 	}
 	var mine []*fetch
 	var others []*call
@@ -115,13 +115,13 @@ func (s *Server) fetchEntries(ids []string, versions map[string]uint64, gone []s
 	}
 	var wg sync.WaitGroup
 	for _, f := range mine {
-		wg.Go(func() { f.e, f.c.err = s.getEntry(f.id) })
+		wg.Go(func() { f.got, f.c.err = s.getEntry(f.id) })
 	}
 	wg.Wait()
 	var got []content.RegistryEntry
 	for _, f := range mine {
 		if f.c.err == nil {
-			got = append(got, f.e)
+			got = append(got, f.got)
 		}
 	}
 	if len(got) > 0 || len(gone) > 0 {
@@ -154,7 +154,9 @@ func (s *Server) hasEntry(id string, v uint64) bool {
 	return st != nil && st.entry.Load().e.Version >= v
 }
 
-// getEntry fetches site id's entry from the origin.
+// getEntry fetches site id's entry from the origin. The origin answers
+// "unchanged" for the entry the edge holds if only the site's version moved
+// (an incident's update): then it is that entry at the new version.
 func (s *Server) getEntry(id string) (content.RegistryEntry, error) {
 	select {
 	case s.entries.slots <- struct{}{}:
@@ -162,20 +164,37 @@ func (s *Server) getEntry(id string) (content.RegistryEntry, error) {
 		return content.RegistryEntry{}, s.ctx.Err()
 	}
 	defer func() { <-s.entries.slots }()
+	var held *siteEntry
+	if st := s.table.Load().byID[id]; st != nil {
+		held = st.entry.Load()
+	}
+	var tag string
+	if held != nil {
+		tag = held.e.Tag
+	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RenderTimeout)
 	defer cancel()
 	s.m.entryFetches.Inc()
-	e, err := s.origin.Entry(ctx, id)
-	if err == nil && e.ID != id {
-		err = fmt.Errorf("%w: the entry asked for site %q is site %q's", ErrUnavailable, id, e.ID)
+	a, err := s.origin.Entry(ctx, id, tag)
+	switch {
+	case err != nil:
+	case a.Unchanged && (held == nil || tag == ""):
+		err = fmt.Errorf("%w: the origin said site %q's entry is unchanged, and none was held", ErrUnavailable, id)
+	case a.Unchanged:
+		e := held.e
+		e.Version = a.Version
+		return e, nil
+	case a.Entry.ID != id:
+		err = fmt.Errorf("%w: the entry asked for site %q is site %q's", ErrUnavailable, id, a.Entry.ID)
 	}
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		s.log.Warn("registry entry fetch failed", "site", id, "err", err)
+	if err != nil {
+		if !errors.Is(err, ErrNotFound) {
+			s.log.Warn("registry entry fetch failed", "site", id, "err", err)
+		}
+		return content.RegistryEntry{}, err
 	}
-	if err == nil {
-		s.heard()
-	}
-	return e, err
+	s.heard()
+	return a.Entry, nil
 }
 
 // refreshEntry fetches site id's entry and swaps it into the table, one
@@ -193,12 +212,12 @@ func (s *Server) refreshEntry(id string) *call {
 	}
 	s.goBackground(func() {
 		defer s.flights.finish(key, c)
-		e, err := s.getEntry(id)
+		f, err := s.getEntry(id)
 		if err != nil {
 			c.err = err
 			return
 		}
-		s.applyEntries([]content.RegistryEntry{e}, nil, 0)
+		s.applyEntries([]content.RegistryEntry{f}, nil, 0)
 		if st := s.table.Load().byID[id]; st != nil {
 			raise(&st.entryChecked, known)
 		}

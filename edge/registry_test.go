@@ -57,8 +57,9 @@ func originAPI(tb testing.TB, url, method, path string, body any) (int, map[stri
 }
 
 // registryServed reads, from the origin's /metrics, how many registry
-// answers of each kind ("full", "entry") it has served.
-func registryServed(tb testing.TB, url string) (full, entry int) {
+// answers of each kind it has served: whole tables, entries, and "the entry
+// you hold is current" (304).
+func registryServed(tb testing.TB, url string) (full, entry, unchanged int) {
 	tb.Helper()
 	req, _ := http.NewRequest(http.MethodGet, url+"/metrics", nil)
 	req.Header.Set("Authorization", "Bearer "+testOperator)
@@ -79,9 +80,11 @@ func registryServed(tb testing.TB, url string) (full, entry int) {
 			full = int(n)
 		case `statusedge_origin_registry_served_total{kind="entry"}`:
 			entry = int(n)
+		case `statusedge_origin_registry_served_total{kind="unchanged"}`:
+			unchanged = int(n)
 		}
 	}
-	return full, entry
+	return full, entry, unchanged
 }
 
 // A change on one site costs every edge that one site's entry, not the
@@ -101,7 +104,7 @@ func TestRegistryChangeFetchesOnlyItsEntry(t *testing.T) {
 			t.Fatalf("%s: %d", h, r.status)
 		}
 	}
-	full0, entry0 := registryServed(t, url)
+	full0, entry0, _ := registryServed(t, url)
 	ctx := context.Background()
 
 	// Site A renamed, with a new hostname.
@@ -114,11 +117,28 @@ func TestRegistryChangeFetchesOnlyItsEntry(t *testing.T) {
 		r := e.get(t, "a2.test", "/")
 		return r.status == 200 && strings.Contains(r.body, "Site A renamed")
 	})
-	if full, entry := registryServed(t, url); full != full0 || entry != entry0+1 {
+	if full, entry, _ := registryServed(t, url); full != full0 || entry != entry0+1 {
 		t.Fatalf("after a change on A the origin served %d full registries and %d entries; want 0 and 1", full-full0, entry-entry0)
 	}
 	if r := e.get(t, "b.test", "/"); r.status != 200 {
 		t.Fatalf("b.test: %d", r.status)
+	}
+
+	// An update to one of B's incidents changes B's pages, not its entry:
+	// the edge asks (it cannot know) and the origin says its entry is
+	// current, sending no entry.
+	_, _, unchanged0 := registryServed(t, url)
+	st, body := originAPI(t, url, http.MethodPost, "/v1/sites/"+b.ID+"/incidents/"+b.Incidents[0].ID+"/updates",
+		map[string]any{"status": "monitoring", "body": "Watching it closely"})
+	if st != http.StatusCreated {
+		t.Fatalf("incident update: %d %v", st, body)
+	}
+	eventually(t, 20*time.Second, "B's update on the edge", func() bool {
+		return strings.Contains(e.get(t, "b.test", "/").body, "Watching it closely")
+	})
+	if full, entry, unchanged := registryServed(t, url); full != full0 || entry != entry0+1 || unchanged != unchanged0+1 {
+		t.Fatalf("after an incident update on B the origin served %d full registries, %d entries and %d unchanged answers; want 0, 0, 1",
+			full-full0, entry-entry0-1, unchanged-unchanged0)
 	}
 
 	// Site C deleted: gone from the edge, with nothing fetched.
@@ -133,7 +153,7 @@ func TestRegistryChangeFetchesOnlyItsEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 20*time.Second, "the new site on the edge", func() bool { return e.get(t, "d.test", "/").status == 200 })
-	if full, entry := registryServed(t, url); full != full0 || entry != entry0+2 {
+	if full, entry, _ := registryServed(t, url); full != full0 || entry != entry0+2 {
 		t.Fatalf("after a change, a deletion and a new site the origin served %d full registries and %d entries; want 0 and 2", full-full0, entry-entry0)
 	}
 	if got := counter(e.m.registryLoads); got != 1 {
@@ -167,7 +187,7 @@ func TestTenantAtItsBoundDoesNotHoldBackOthers(t *testing.T) {
 			t.Fatalf("%s: %d", h, r.status)
 		}
 	}
-	full0, _ := registryServed(t, url)
+	full0, _, _ := registryServed(t, url)
 
 	// X at its bound: the write that would pass it is refused, naming the field.
 	for i := range 3 {
@@ -205,7 +225,7 @@ func TestTenantAtItsBoundDoesNotHoldBackOthers(t *testing.T) {
 		r := e.get(t, "x.test", "/")
 		return r.status == 200 && strings.Contains(r.body, "tenantx0000Z")
 	})
-	if full, _ := registryServed(t, url); full != full0 {
+	if full, _, _ := registryServed(t, url); full != full0 {
 		t.Fatalf("the origin served %d full registries after start; want 0", full-full0)
 	}
 	_ = n

@@ -57,6 +57,7 @@ func testConfig() Config {
 	c.CommitTimeout = 5 * time.Millisecond
 	c.MaintenanceTick = 50 * time.Millisecond
 	c.ApplyTimeout = 5 * time.Second
+	c.PromoteAfter = 100 * time.Millisecond
 	c.Logger = hclog.New(&hclog.LoggerOptions{Name: "origin", Level: hclog.Error, Output: os.Stderr})
 	return c
 }

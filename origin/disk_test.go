@@ -110,6 +110,10 @@ func (d *loopDisk) unmount() {
 	}
 	d.unmounted = true
 	if out, err := exec.Command("umount", d.mnt).CombinedOutput(); err != nil {
+		// Still busy (a process the test failed to stop): detach it
+		// lazily, so that neither the mount nor the loop device outlives
+		// the test.
+		exec.Command("umount", "-l", d.mnt).Run()
 		d.t.Errorf("umount %s: %v: %s", d.mnt, err, out)
 	}
 }

@@ -40,6 +40,7 @@ func (n *Node) internalRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /internal/v1/versions", n.internalOnly(true, n.internalVersions))
 	mux.Handle("GET /internal/v1/render", n.internalOnly(true, n.internalRender))
 	mux.Handle("GET /internal/v1/gossip-key", n.internalOnly(true, n.internalGossipKey))
+	mux.Handle("GET /internal/v1/member", n.internalOnly(false, n.internalMember))
 	n.certRoutes(mux)
 }
 
@@ -123,12 +124,36 @@ func (n *Node) internalRegistry(w http.ResponseWriter, r *http.Request) {
 			writeError(w, notFound("site", "site"))
 			return
 		}
-		n.writeRegistry(w, "entry", s.Entry())
+		e := s.Entry()
+		// An edge that holds the entry as it is (only the version moved:
+		// an incident's update) gets 304 and the version, not the bytes.
+		e.Tag = entryTag(e)
+		tag := e.Tag
+		w.Header().Set("ETag", tag)
+		w.Header().Set("X-Statusedge-Version", strconv.FormatUint(e.Version, 10))
+		if q := r.URL.Query(); q.Get("have") == tag || r.Header.Get("If-None-Match") == tag {
+			n.m.registry.WithLabelValues("unchanged").Inc()
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		n.writeRegistry(w, "entry", e)
 		return
 	}
 	reg := n.Registry()
+	for i := range reg.Sites {
+		reg.Sites[i].Tag = entryTag(reg.Sites[i])
+	}
 	w.Header().Set("X-Statusedge-Version", strconv.FormatUint(reg.Version, 10))
 	n.writeRegistry(w, "full", reg)
+}
+
+// entryTag is the tag of a registry entry whatever its version: a hash of
+// everything else in it (content.RegistryEntry.Tag).
+func entryTag(e content.RegistryEntry) string {
+	e.Version, e.Tag = 0, ""
+	b, _ := json.Marshal(e) // plain data: cannot fail
+	sum := sha256.Sum256(b)
+	return `"` + hex.EncodeToString(sum[:16]) + `"`
 }
 
 // writeRegistry writes a registry answer and counts it by kind.

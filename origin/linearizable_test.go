@@ -213,12 +213,16 @@ func startProcBurst(t *testing.T, c *procCluster) *procBurst {
 }
 
 // startProcBurstN is startProcBurst with clients clients (fewer for a long
-// test: an incident takes at most MaxUpdates updates).
-func startProcBurstN(t *testing.T, c *procCluster, clients int) *procBurst {
+// test: an incident takes at most MaxUpdates updates), writing through the
+// replicas in on (all if none).
+func startProcBurstN(t *testing.T, c *procCluster, clients int, on ...*procNode) *procBurst {
 	t.Helper()
 	pb := procFixture(t, c)
+	if len(on) == 0 {
+		on = c.nodes
+	}
 	var urls []string
-	for _, p := range c.nodes {
+	for _, p := range on {
 		urls = append(urls, p.url())
 	}
 	pb.burst = startBurst(clients, urls, pb.path, pb.token, pb.initial)

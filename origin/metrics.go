@@ -21,8 +21,9 @@ type metrics struct {
 	// diskStalls counts the times this replica stepped down on a stalled disk.
 	diskStalls prometheus.Counter
 	// registry counts what the internal registry route served: the whole
-	// table ("full") or one site's entry ("entry"), and registryBytes their
-	// encoded bytes.
+	// table ("full"), one site's entry ("entry"), or a 304 for an entry the
+	// edge holds as it is ("unchanged"); registryBytes the bytes of the
+	// first two.
 	registry, registryBytes *prometheus.CounterVec
 	handler                 http.Handler
 }
@@ -45,7 +46,7 @@ func newMetrics(n *Node) *metrics {
 		Name: "statusedge_origin_disk_stalls_total", Help: "Times this replica stepped down because a write to raft.db took longer than the stall bound.",
 	})
 	m.registry = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "statusedge_origin_registry_served_total", Help: "Registry answers to edges: the whole table (kind=full) or one site's entry (kind=entry).",
+		Name: "statusedge_origin_registry_served_total", Help: "Registry answers to edges: the whole table (kind=full), one site's entry (kind=entry), or that the entry the edge holds is current (kind=unchanged, a 304).",
 	}, []string{"kind"})
 	m.registryBytes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "statusedge_origin_registry_served_bytes_total", Help: "Bytes of registry answers to edges, by kind (full, entry).",

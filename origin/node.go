@@ -61,6 +61,12 @@ type Config struct {
 	// term stays fenced, retrying, before Node.Fatal reports ErrDiskFailed
 	// (default DefaultDiskFailTimeout).
 	DiskFailTimeout time.Duration
+	// PromoteAfter is how long a joining (or emptied) replica must stay
+	// caught up, within PromoteLag entries of the leader's applied index,
+	// before the leader makes it a voter (default DefaultPromoteAfter;
+	// see autopilot.go). PromoteLag's default is DefaultPromoteLag.
+	PromoteAfter time.Duration
+	PromoteLag   uint64
 	// diskHook runs before every write to raft.db (tests stall disks).
 	diskHook func()
 
@@ -179,6 +185,7 @@ type Node struct {
 	store  *raftboltdb.BoltStore
 	disk   *diskWatch
 	stream *identityStream
+	votes  *voteGate
 	id     *identity
 	// hasState: the replica started on raft state of its own.
 	hasState bool
@@ -282,6 +289,13 @@ func Open(cfg Config) (*Node, error) {
 	if giveUp <= 0 {
 		giveUp = DefaultDiskFailTimeout
 	}
+	gate := newVoteGate(trans, cfg.ID, stop)
+	if cfg.PromoteAfter <= 0 {
+		cfg.PromoteAfter = DefaultPromoteAfter
+	}
+	if cfg.PromoteLag == 0 {
+		cfg.PromoteLag = DefaultPromoteLag
+	}
 	store.term = &termGuard{stream: stream, closeConns: trans.CloseStreams, log: log.Error, stop: stop, fatal: fatal,
 		giveUp: giveUp, retryEvery: 250 * time.Millisecond}
 	rc := raft.DefaultConfig()
@@ -321,7 +335,7 @@ func Open(cfg Config) (*Node, error) {
 		log.Info("bootstrapped a new cluster", "cluster", id.get())
 	}
 	f := newFSM()
-	r, err := raft.NewRaft(rc, f, logs, store, snaps, trans)
+	r, err := raft.NewRaft(rc, f, logs, store, snaps, gate)
 	if err != nil {
 		return fail(fmt.Errorf("origin: start raft: %w", err))
 	}
@@ -330,16 +344,19 @@ func Open(cfg Config) (*Node, error) {
 		now = time.Now
 	}
 	n := &Node{
-		cfg: cfg, log: log, raft: r, fsm: f, trans: trans, store: bolt, disk: store, stream: stream, id: id, hasState: has, now: now,
+		cfg: cfg, log: log, raft: r, fsm: f, trans: trans, store: bolt, disk: store, stream: stream, votes: gate, id: id, hasState: has, now: now,
 		client: &http.Client{Timeout: cfg.ApplyTimeout},
 		stop:   stop, fatal: fatal,
 	}
 	n.m = newMetrics(n)
 	n.caughtUp.Store(has || cfg.Bootstrap)
+	mayVote := n.caughtUpNow
+	gate.allow.Store(&mayVote)
 	if n.minReady, err = store.GetUint64(watermarkKey); err != nil {
 		n.minReady = 0 // not found: a fresh replica
 	}
-	n.wg.Add(4)
+	n.wg.Add(5)
+	go n.autopilotLoop()
 	go n.every(cfg.MaintenanceTick, n.maintenanceTick)
 	go n.registerLoop()
 	go n.watermarkLoop()
@@ -541,10 +558,19 @@ func (n *Node) Ready() bool {
 	if n.AppliedIndex() < n.minReady {
 		return false
 	}
+	return n.caughtUpNow()
+}
+
+// caughtUpNow reports whether the replica holds what was committed when
+// it first heard from the leader: always for one that started on state of
+// its own; for one that started empty, once it has applied the leader's
+// commit index of the first entries it was sent (it latches). Until then
+// it may not vote (voteGate).
+func (n *Node) caughtUpNow() bool {
 	if n.caughtUp.Load() {
 		return true
 	}
-	if c := n.raft.CommitIndex(); c > 0 && n.raft.AppliedIndex() >= c {
+	if c := n.votes.leaderCommit.Load(); c > 0 && n.raft.AppliedIndex() >= c {
 		n.caughtUp.Store(true)
 		return true
 	}
@@ -957,8 +983,12 @@ func (n *Node) Join(ctx context.Context, in JoinInput) (uint64, error) {
 	if !n.IsLeader() {
 		return 0, raft.ErrNotLeader
 	}
+	// A voter already in the configuration stays one (a repeated join);
+	// anyone else starts as a non-voter, promoted by autopilotLoop once
+	// caught up. A replica without an API address cannot be asked how far
+	// it is, so it is made a voter at once.
 	var f raft.IndexFuture
-	if in.Voter {
+	if in.Voter && in.APIAddr == "" {
 		f = n.raft.AddVoter(raft.ServerID(in.ID), raft.ServerAddress(in.Address), 0, n.cfg.ApplyTimeout)
 	} else {
 		f = n.raft.AddNonvoter(raft.ServerID(in.ID), raft.ServerAddress(in.Address), 0, n.cfg.ApplyTimeout)
@@ -971,6 +1001,11 @@ func (n *Node) Join(ctx context.Context, in JoinInput) (uint64, error) {
 	res, err := n.Propose(ctx, &Command{Op: OpRegisterMember, At: n.now(), Member: &Member{ID: in.ID, APIAddr: in.APIAddr}})
 	if err != nil {
 		return 0, err
+	}
+	if in.Voter {
+		if err := n.waitVoter(ctx, in.ID); err != nil {
+			return 0, err
+		}
 	}
 	return res.Index, nil
 }

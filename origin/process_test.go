@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,6 +54,8 @@ func freeAddr(t testing.TB) string {
 // survive restarts.
 type procNode struct {
 	id, dir, raftAddr, apiAddr, logPath string
+	// netns, if set, is the network namespace the process runs in (see netLab).
+	netns string
 
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the process has exited
@@ -144,6 +148,10 @@ func (c *procCluster) relaunch(p *procNode, args []string) {
 		c.t.Fatal(err)
 	}
 	p.cmd = exec.Command(c.bin, args...)
+	if p.netns != "" {
+		// ip netns exec execs the binary: the pid is the replica's own.
+		p.cmd = exec.Command("ip", append([]string{"netns", "exec", p.netns, c.bin}, args...)...)
+	}
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
 	if err := p.cmd.Start(); err != nil {
 		logf.Close()
@@ -238,7 +246,7 @@ func (c *procCluster) status(p *procNode) (ClusterStatus, error) {
 }
 
 // waitMembers waits until every live replica knows every replica (as a
-// server, with its API address) and a live leader.
+// voter, promoted once caught up, with its API address) and a live leader.
 func (c *procCluster) waitMembers() {
 	c.t.Helper()
 	poll(c.t, 30*time.Second, "every replica to see the whole cluster", func() bool {
@@ -248,7 +256,7 @@ func (c *procCluster) waitMembers() {
 				return false
 			}
 			for _, s := range st.Servers {
-				if s.API == "" {
+				if s.API == "" || s.Suffrage != "voter" {
 					return false
 				}
 			}
@@ -402,4 +410,52 @@ func jsonUnmarshal(b []byte, v any) error {
 		return fmt.Errorf("decode %.200q: %w", b, err)
 	}
 	return nil
+}
+
+// startEdge runs `statusedge edge` with args (in network namespace netns,
+// if set) until the test ends.
+func (c *procCluster) startEdge(t *testing.T, id, netns string, args ...string) *procNode {
+	t.Helper()
+	e := &procNode{id: id, netns: netns, logPath: filepath.Join(t.TempDir(), id+".log")}
+	c.relaunch(e, append([]string{"edge", "--cluster-secret", testSecret, "--log-level", "warn"}, args...))
+	t.Cleanup(func() {
+		e.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-e.done:
+		case <-time.After(10 * time.Second):
+			e.cmd.Process.Kill()
+			<-e.done
+		}
+		if t.Failed() {
+			t.Logf("%s log:\n%s", e.id, c.logTail(e))
+		}
+	})
+	return e
+}
+
+// edgeSummary fetches host's /api/v2/summary.json from the edge at base:
+// whether it came marked stale, and the body ("" unless 200).
+func edgeSummary(base, host string) (stale bool, body string) {
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/v2/summary.json", nil)
+	req.Host = host
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false, ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return false, ""
+	}
+	return resp.Header.Get("X-Statusedge-Stale") == "1", string(b)
+}
+
+// mustWrite appends the update body to the incident at path through p,
+// retrying (the same Idempotency-Key: body) until it is acknowledged.
+func mustWrite(t *testing.T, p *procNode, path, token, body string) {
+	t.Helper()
+	poll(t, 20*time.Second, "the write "+body, func() bool {
+		a, err := tryCall(p.url(), "POST", path, token, map[string]any{"status": "identified", "body": body}, "Idempotency-Key", body)
+		return err == nil && a.status == 201
+	})
 }
