@@ -14,7 +14,7 @@ import (
 // A short run of the tls scenario with the real parts (statusedge dev
 // --https built from this repo, Pebble, nginx, wrk) yields a well-formed
 // report, and the edge's /metrics counted what wrk did on each of its
-// loads: a hit per request, a handshake per connection with keep-alive
+// loads: a page answer per request, a handshake per connection with keep-alive
 // and per request without.
 func TestTLSScenario(t *testing.T) {
 	dir := t.TempDir()
@@ -83,13 +83,13 @@ func TestTLSEdgeCountAgrees(t *testing.T) {
 		keepAlive bool
 		want      bool
 	}{
-		{"keep-alive, exact", TLSEdgeCount{Connections: 8, Requests: 100, Hits: 100, Handshakes: 8}, true, true},
-		{"keep-alive, requests in flight at the end", TLSEdgeCount{Connections: 8, Requests: 100, Hits: 108, Handshakes: 8}, true, true},
-		{"hits missing", TLSEdgeCount{Connections: 8, Requests: 100, Hits: 99, Handshakes: 8}, true, false},
-		{"more hits than wrk could have caused", TLSEdgeCount{Connections: 8, Requests: 100, Hits: 109, Handshakes: 8}, true, false},
-		{"keep-alive with a handshake per request", TLSEdgeCount{Connections: 8, Requests: 100, Hits: 100, Handshakes: 100}, true, false},
-		{"new connections, a handshake each", TLSEdgeCount{Connections: 4, Requests: 50, Hits: 52, Handshakes: 52}, false, true},
-		{"new connections, handshakes missing", TLSEdgeCount{Connections: 4, Requests: 50, Hits: 50, Handshakes: 10}, false, false},
+		{"keep-alive, exact", TLSEdgeCount{Connections: 8, Requests: 100, Answers: 100, Handshakes: 8}, true, true},
+		{"keep-alive, requests in flight at the end", TLSEdgeCount{Connections: 8, Requests: 100, Answers: 108, Handshakes: 8}, true, true},
+		{"answers missing", TLSEdgeCount{Connections: 8, Requests: 100, Answers: 99, Handshakes: 8}, true, false},
+		{"more answers than wrk could have caused", TLSEdgeCount{Connections: 8, Requests: 100, Answers: 109, Handshakes: 8}, true, false},
+		{"keep-alive with a handshake per request", TLSEdgeCount{Connections: 8, Requests: 100, Answers: 100, Handshakes: 100}, true, false},
+		{"new connections, a handshake each", TLSEdgeCount{Connections: 4, Requests: 50, Answers: 52, Handshakes: 52}, false, true},
+		{"new connections, handshakes missing", TLSEdgeCount{Connections: 4, Requests: 50, Answers: 50, Handshakes: 10}, false, false},
 	}
 	for _, tt := range tests {
 		if got := tt.c.Agrees(tt.keepAlive); got != tt.want {

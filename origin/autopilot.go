@@ -219,7 +219,7 @@ func (n *Node) waitVoter(ctx context.Context, id string) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("origin: join %s: not promoted to voter yet (it is a non-voter until caught up): %w", id, ctx.Err())
+			return fmt.Errorf("origin: %s not promoted to voter yet (a non-voter until caught up): %w", id, ctx.Err())
 		case <-t.C:
 		}
 	}

@@ -317,8 +317,41 @@ func TestLeaderRestartsFromEmptyDataDir(t *testing.T) {
 	}
 	pb.waitAcks(t, 60, "writes after the kill")
 	c.start(killed)
+	watchPromotion(t, c, p)
 	pb.waitAcks(t, 60, "writes with the emptied replica back")
 	pb.settle(t, c, c.nodes)
+}
+
+// watchPromotion follows an emptied member p back to voter, with writes
+// going on: once the leader has demoted it to non-voter, it must not list
+// it as a voter again before p reports it is caught up (which latches).
+func watchPromotion(t *testing.T, c *procCluster, p *procNode) {
+	t.Helper()
+	demoted := false
+	poll(t, 30*time.Second, p.id+" a voter again, caught up", func() bool {
+		l := c.waitLeader()
+		st, err := c.status(l)
+		if err != nil {
+			return false
+		}
+		i := slices.IndexFunc(st.Servers, func(s ClusterServer) bool { return s.ID == p.id })
+		if i < 0 {
+			return false
+		}
+		a, err := tryCall(p.url(), "GET", "/internal/v1/member", testSecret, nil)
+		var ms MemberState
+		if err != nil || a.status != 200 || jsonUnmarshal(a.body, &ms) != nil {
+			return false
+		}
+		switch voter := st.Servers[i].Suffrage == "voter"; {
+		case !voter:
+			demoted = true
+		case demoted && !ms.CaughtUp:
+			t.Fatalf("%s was promoted back to voter before it caught up (applied %d)", p.id, ms.Applied)
+		}
+		return st.Servers[i].Suffrage == "voter" && ms.CaughtUp
+	})
+	t.Logf("%s back as a voter (seen demoted meanwhile: %v)", p.id, demoted)
 }
 
 // TestForeignDataDirAtAMembersAddress: a member is replaced mid-burst by a

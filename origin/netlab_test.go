@@ -87,3 +87,13 @@ func (l *netLab) remove() {
 	}
 	exec.Command("ip", "netns", "del", l.sw()).Run()
 }
+
+// inNetLab puts replica ni in namespace i of lab, on fixed ports of its
+// own address there.
+func inNetLab(lab *netLab) func(*procNode) {
+	return func(p *procNode) {
+		var i int
+		fmt.Sscanf(p.id, "n%d", &i)
+		p.netns, p.raftAddr, p.apiAddr = lab.NS(i), lab.Addr(i)+":7000", lab.Addr(i)+":7080"
+	}
+}

@@ -978,7 +978,9 @@ func (n *Node) Status() (ClusterStatus, error) {
 
 // Join adds a server to the cluster; it must run on the leader. It
 // returns the raft index after which every replica that has applied it
-// knows the new member (its configuration and its API address).
+// knows the new member (its configuration and its API address). A voter
+// joins as a non-voter and votes once autopilot has promoted it (caught
+// up); Join waits for that up to half of ApplyTimeout.
 func (n *Node) Join(ctx context.Context, in JoinInput) (uint64, error) {
 	if !n.IsLeader() {
 		return 0, raft.ErrNotLeader
@@ -1003,8 +1005,13 @@ func (n *Node) Join(ctx context.Context, in JoinInput) (uint64, error) {
 		return 0, err
 	}
 	if in.Voter {
-		if err := n.waitVoter(ctx, in.ID); err != nil {
-			return 0, err
+		// Usually a joiner catches up in moments: answer once it votes. One
+		// with much to catch up stays a member, promoted later.
+		wctx, cancel := context.WithTimeout(ctx, n.cfg.ApplyTimeout/2)
+		err := n.waitVoter(wctx, in.ID)
+		cancel()
+		if err != nil {
+			n.log.Info("join: still catching up; autopilot makes it a voter once it is", "server", in.ID)
 		}
 	}
 	return res.Index, nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -172,4 +173,55 @@ func BenchmarkWriteOutageLeaderFrozenDisk(b *testing.B) {
 		})
 	}
 	b.ReportMetric(total.Seconds()/float64(b.N), "s-outage")
+}
+
+// BenchmarkPartitionedEdgeProcesses measures, on real processes in network
+// namespaces (netLab: three `statusedge origin`, one `statusedge edge`
+// next to replica n0, production defaults, --stale-after 5 s), how long
+// after n0's namespace is cut off the edge there marks its pages stale
+// (s-to-stale; goal: at most one versions-poll interval, 30 s), and how
+// long after the cut heals it serves a write made meanwhile, unmarked
+// (s-catch-up; goal: at most 2 s).
+//
+//	go test ./origin -run '^$' -bench PartitionedEdgeProcesses -benchtime 2x
+func BenchmarkPartitionedEdgeProcesses(b *testing.B) {
+	lab := newNetLab(b, 3)
+	c := newProcCluster(b, 3, inNetLab(lab))
+	pb := procFixture(b, c)
+	var origins []string
+	for _, p := range c.nodes {
+		origins = append(origins, p.url())
+	}
+	edge := "http://" + lab.Addr(0) + ":8080"
+	c.startEdge(b, "edge0", lab.NS(0), "--listen", lab.Addr(0)+":8080", "--origin", strings.Join(origins, ","))
+	served := func(want string) bool {
+		stale, body := edgeSummary(edge, "acme.localhost")
+		return !stale && strings.Contains(body, want)
+	}
+	var toStale, catchUp time.Duration
+	for k := range b.N {
+		before, during := fmt.Sprintf("before-%d", k), fmt.Sprintf("during-%d", k)
+		mustWrite(b, c.waitLeader(), pb.path, pb.token, before)
+		poll(b, 30*time.Second, "the edge to serve "+before, func() bool { return served(before) })
+		cut := time.Now()
+		lab.cut(0)
+		poll(b, 60*time.Second, "the edge's pages marked stale", func() bool {
+			out, err := lab.curl(0, "-i", "-H", "Host: acme.localhost", edge+"/api/v2/summary.json")
+			return err == nil && strings.Contains(strings.ToLower(out), "x-statusedge-stale: 1")
+		})
+		toStale += time.Since(cut)
+		var maj *procNode
+		poll(b, 30*time.Second, "a leader on the majority side", func() bool {
+			st, err := c.status(c.nodes[1])
+			maj = c.leaderOf(st)
+			return err == nil && maj != nil && maj != c.nodes[0]
+		})
+		mustWrite(b, maj, pb.path, pb.token, during)
+		healed := time.Now()
+		lab.heal(0)
+		poll(b, 30*time.Second, "the edge to serve "+during, func() bool { return served(during) })
+		catchUp += time.Since(healed)
+	}
+	b.ReportMetric(toStale.Seconds()/float64(b.N), "s-to-stale")
+	b.ReportMetric(catchUp.Seconds()/float64(b.N), "s-catch-up")
 }

@@ -22,11 +22,7 @@ import (
 func TestPartitionedLeaderProcesses(t *testing.T) {
 	t.Parallel()
 	lab := newNetLab(t, 3)
-	c := newProcCluster(t, 3, func(p *procNode) {
-		var i int
-		fmt.Sscanf(p.id, "n%d", &i)
-		p.netns, p.raftAddr, p.apiAddr = lab.NS(i), lab.Addr(i)+":7000", lab.Addr(i)+":7080"
-	})
+	c := newProcCluster(t, 3, inNetLab(lab))
 	li := slices.Index(c.nodes, c.waitLeader())
 	mi := (li + 1) % 3 // a replica of the majority
 	edgeURL := func(i int) string { return "http://" + lab.Addr(i) + ":8080" }

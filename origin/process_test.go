@@ -414,7 +414,7 @@ func jsonUnmarshal(b []byte, v any) error {
 
 // startEdge runs `statusedge edge` with args (in network namespace netns,
 // if set) until the test ends.
-func (c *procCluster) startEdge(t *testing.T, id, netns string, args ...string) *procNode {
+func (c *procCluster) startEdge(t testing.TB, id, netns string, args ...string) *procNode {
 	t.Helper()
 	e := &procNode{id: id, netns: netns, logPath: filepath.Join(t.TempDir(), id+".log")}
 	c.relaunch(e, append([]string{"edge", "--cluster-secret", testSecret, "--log-level", "warn"}, args...))
@@ -452,7 +452,7 @@ func edgeSummary(base, host string) (stale bool, body string) {
 
 // mustWrite appends the update body to the incident at path through p,
 // retrying (the same Idempotency-Key: body) until it is acknowledged.
-func mustWrite(t *testing.T, p *procNode, path, token, body string) {
+func mustWrite(t testing.TB, p *procNode, path, token, body string) {
 	t.Helper()
 	poll(t, 20*time.Second, "the write "+body, func() bool {
 		a, err := tryCall(p.url(), "POST", path, token, map[string]any{"status": "identified", "body": body}, "Idempotency-Key", body)

@@ -2,12 +2,15 @@ package tls
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -75,6 +78,10 @@ type Manager struct {
 	acme   *certmagic.ACMEIssuer
 	local  *sealedFiles // nil without CacheDir
 	tlsCfg *tls.Config
+	// tickets seals TLS 1.3 session tickets with keys every edge derives
+	// alike (sharedTickets); tickets12 TLS 1.2's with this process's own.
+	tickets, tickets12 *tls.Config
+	stopTickets        chan struct{}
 
 	// Handshakes completed (full, resumed from a ticket) and refused for
 	// want of a verified name.
@@ -151,7 +158,13 @@ func NewManager(cfg Config) (*Manager, error) {
 		// records and 4 writes on a new connection instead of one).
 		DynamicRecordSizingDisabled: true,
 		VerifyConnection:            m.countHandshake,
+		WrapSession:                 m.wrapSession,
+		UnwrapSession:               m.unwrapSession,
 	}
+	m.tickets, m.tickets12 = &tls.Config{}, &tls.Config{}
+	m.stopTickets = make(chan struct{})
+	m.tickets.SetSessionTicketKeys(ticketKeys(cfg.Storage.cfg.Secret, time.Now()))
+	go m.rotateTickets()
 	return m, nil
 }
 
@@ -272,8 +285,70 @@ func (m *Manager) Held(name string) *x509.Certificate {
 	return nil
 }
 
-// Stop ends the renewal and OCSP maintenance.
-func (m *Manager) Stop() { m.cache.Stop() }
+// Stop ends the renewal and OCSP maintenance and the ticket key rotation.
+func (m *Manager) Stop() {
+	m.cache.Stop()
+	select {
+	case <-m.stopTickets:
+	default:
+		close(m.stopTickets)
+	}
+}
+
+// Session tickets. A visitor's TLS 1.3 session resumes on any edge of any
+// region (a load balancer moves it, an edge restarts): the ticket keys are
+// derived from the cert secret and the day, the same on every edge, a new
+// one each day and the last seven accepted (Go's longest ticket lifetime).
+// TLS 1.3 resumption still runs an ECDHE exchange (Go offers only
+// psk_dhe_ke), so someone who learns a ticket key cannot read recorded
+// sessions. A TLS 1.2 ticket carries the session's master secret itself:
+// those stay sealed with this process's own rotating keys (Go's default),
+// and resume on this edge only.
+const (
+	ticketPeriod = 24 * time.Hour
+	ticketKeep   = 7
+)
+
+// ticketKeys are the shared ticket keys at now: the current period's
+// first (it seals new tickets), then the previous ones (still opened).
+func ticketKeys(secret string, now time.Time) [][32]byte {
+	period := now.Unix() / int64(ticketPeriod/time.Second)
+	keys := make([][32]byte, ticketKeep)
+	for i := range keys {
+		k, _ := hkdf.Key(sha256.New, []byte(secret), nil, "statusedge tls session ticket key v1 "+strconv.FormatInt(period-int64(i), 10), 32)
+		copy(keys[i][:], k)
+	}
+	return keys
+}
+
+func (m *Manager) rotateTickets() {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stopTickets:
+			return
+		case now := <-t.C:
+			m.tickets.SetSessionTicketKeys(ticketKeys(m.cfg.Storage.cfg.Secret, now))
+		}
+	}
+}
+
+func (m *Manager) wrapSession(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
+	if cs.Version >= tls.VersionTLS13 {
+		return m.tickets.EncryptTicket(cs, ss)
+	}
+	return m.tickets12.EncryptTicket(cs, ss)
+}
+
+// unwrapSession opens a ticket; one that does not open (another edge's
+// TLS 1.2 ticket, an expired key) is a full handshake, not an error.
+func (m *Manager) unwrapSession(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
+	if cs.Version >= tls.VersionTLS13 {
+		return m.tickets.DecryptTicket(identity, cs)
+	}
+	return m.tickets12.DecryptTicket(identity, cs)
+}
 
 // limitedIssuer asks the origin before each order (the CA's limits,
 // counted across the cluster, and a failing name's backoff) and reports

@@ -591,3 +591,53 @@ func waitRedisHas(t *testing.T, addr, key, want string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// A visitor's TLS 1.3 session resumes on the other region's edge (the
+// ticket keys are the cluster's); a TLS 1.2 ticket, which carries the
+// session's secret itself, resumes only on the edge that issued it.
+func TestSessionResumesAcrossEdges(t *testing.T) {
+	r := newRig(t, 0, dev.HTTPS{DisableARI: true})
+	name := uniqueName("resume")
+	r.addDomain("acme", name, true, nil)
+	roots := r.pebble.Roots()
+	if _, _, _, err := r.httpsGet(0, roots, name, name); err != nil { // the order
+		t.Fatal(err)
+	}
+	resumed := func(t *testing.T, i int, cache tls.ClientSessionCache, version uint16) bool {
+		t.Helper()
+		c, err := tls.Dial("tcp", r.sys.Regions[i].HTTPSAddr, &tls.Config{RootCAs: roots, ServerName: name,
+			ClientSessionCache: cache, MinVersion: version, MaxVersion: version})
+		if err != nil {
+			t.Fatalf("region %d: %v", i, err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", name)
+		b, _ := io.ReadAll(c) // TLS 1.3 tickets arrive after the handshake
+		if !bytes.HasPrefix(b, []byte("HTTP/1.1 200 ")) {
+			t.Fatalf("region %d: %.80q", i, b)
+		}
+		return c.ConnectionState().DidResume
+	}
+	tests := []struct {
+		name       string
+		version    uint16
+		first, see int
+		want       bool
+	}{
+		{"TLS 1.3, the other region", tls.VersionTLS13, 0, 1, true},
+		{"TLS 1.3, the same region", tls.VersionTLS13, 1, 1, true},
+		{"TLS 1.2, the same region", tls.VersionTLS12, 0, 0, true},
+		{"TLS 1.2, the other region: a full handshake", tls.VersionTLS12, 0, 1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cache := tls.NewLRUClientSessionCache(4)
+			if resumed(t, tt.first, cache, tt.version) {
+				t.Fatal("the first connection resumed")
+			}
+			if got := resumed(t, tt.see, cache, tt.version); got != tt.want {
+				t.Fatalf("resumed = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
