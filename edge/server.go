@@ -533,7 +533,7 @@ func (s *Server) follow() {
 				return
 			}
 			ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RenderTimeout)
-			vs, err = s.origin.Versions(ctx, 0, 0)
+			vs, err = s.origin.Versions(ctx, after, 0) // a delta since the last
 			cancel()
 		} else {
 			ctx, cancel := context.WithTimeout(s.ctx, s.cfg.VersionsWait+10*time.Second)
