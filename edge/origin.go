@@ -32,7 +32,8 @@ type Origin interface {
 	// Version now.
 	Entry(ctx context.Context, siteID, tag string) (EntryAnswer, error)
 	// Versions blocks until the registry version passes after (or wait
-	// elapses) and returns the per-site versions.
+	// elapses) and returns the per-site versions: with after > 0, those
+	// changed since after (a Delta) when the origin can tell.
 	Versions(ctx context.Context, after uint64, wait time.Duration) (Versions, error)
 }
 
@@ -66,6 +67,11 @@ type Versions struct {
 	Version uint64            `json:"version"`
 	Applied uint64            `json:"applied"`
 	Sites   map[string]uint64 `json:"sites"`
+	// Delta: Sites holds only the sites changed after the version asked
+	// for, and Removed the sites deleted after it (an origin that cannot
+	// say, or from before deltas, answers with every site).
+	Delta   bool     `json:"delta,omitempty"`
+	Removed []string `json:"removed,omitempty"`
 }
 
 // Errors from an Origin that the edge branches on.
@@ -364,6 +370,9 @@ func (o *HTTPOrigin) Render(ctx context.Context, r RenderRequest) (Rendered, err
 func (o *HTTPOrigin) Versions(ctx context.Context, after uint64, wait time.Duration) (Versions, error) {
 	var vs Versions
 	q := url.Values{"after": {strconv.FormatUint(after, 10)}, "wait": {wait.String()}}
+	if after > 0 {
+		q.Set("delta", "1")
+	}
 	resp, err := o.get(ctx, "/internal/v1/versions", q)
 	if err != nil {
 		return vs, err

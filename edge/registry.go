@@ -58,8 +58,11 @@ type entryFetcher struct {
 // is cheaper, or the error of an entry it could not fetch (the caller asks
 // again; the sites fetched are in).
 func (s *Server) takeVersions(vs Versions) error {
-	s.clampVersions(vs)
 	t := s.table.Load()
+	if vs.Delta {
+		vs.Sites = s.fullVersions(t, vs)
+	}
+	s.clampVersions(vs)
 	var want []string
 	for id, v := range vs.Sites {
 		if st := t.byID[id]; st == nil || st.entry.Load().e.Version < v {
@@ -84,6 +87,25 @@ func (s *Server) takeVersions(vs Versions) error {
 		}
 	}
 	return err
+}
+
+// fullVersions is every site's version after a delta answer: the sites it
+// lists at their versions, the sites removed left out, and every other site
+// at its entry's version (the site has not changed since the version the
+// delta is from, and the edge took every entry of that version before it
+// asked for changes since: it then holds the origin's truth).
+func (s *Server) fullVersions(t *table, vs Versions) map[string]uint64 {
+	full := make(map[string]uint64, len(t.byID)+len(vs.Sites))
+	for id, st := range t.byID {
+		full[id] = st.entry.Load().e.Version
+	}
+	for _, id := range vs.Removed {
+		delete(full, id)
+	}
+	for id, v := range vs.Sites {
+		full[id] = v
+	}
+	return full
 }
 
 // fetchEntries fetches the entries of ids (at most maxEntryFetches at

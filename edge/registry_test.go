@@ -61,6 +61,14 @@ func originAPI(tb testing.TB, url, method, path string, body any) (int, map[stri
 // you hold is current" (304).
 func registryServed(tb testing.TB, url string) (full, entry, unchanged int) {
 	tb.Helper()
+	m := originMetrics(tb, url)
+	return m[`statusedge_origin_registry_served_total{kind="full"}`], m[`statusedge_origin_registry_served_total{kind="entry"}`],
+		m[`statusedge_origin_registry_served_total{kind="unchanged"}`]
+}
+
+// originMetrics reads the origin's counters, by name and labels as written.
+func originMetrics(tb testing.TB, url string) map[string]int {
+	tb.Helper()
 	req, _ := http.NewRequest(http.MethodGet, url+"/metrics", nil)
 	req.Header.Set("Authorization", "Bearer "+testOperator)
 	res, err := http.DefaultClient.Do(req)
@@ -68,23 +76,15 @@ func registryServed(tb testing.TB, url string) (full, entry, unchanged int) {
 		tb.Fatal(err)
 	}
 	defer res.Body.Close()
+	m := map[string]int{}
 	sc := bufio.NewScanner(res.Body)
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), " ")
-		if !ok {
-			continue
-		}
-		n, _ := strconv.ParseFloat(v, 64)
-		switch k {
-		case `statusedge_origin_registry_served_total{kind="full"}`:
-			full = int(n)
-		case `statusedge_origin_registry_served_total{kind="entry"}`:
-			entry = int(n)
-		case `statusedge_origin_registry_served_total{kind="unchanged"}`:
-			unchanged = int(n)
+		if n, err := strconv.ParseFloat(v, 64); ok && err == nil && !strings.HasPrefix(k, "#") {
+			m[k] = int(n)
 		}
 	}
-	return full, entry, unchanged
+	return m
 }
 
 // A change on one site costs every edge that one site's entry, not the
@@ -105,6 +105,7 @@ func TestRegistryChangeFetchesOnlyItsEntry(t *testing.T) {
 		}
 	}
 	full0, entry0, _ := registryServed(t, url)
+	m0 := originMetrics(t, url)
 	ctx := context.Background()
 
 	// Site A renamed, with a new hostname.
@@ -158,6 +159,14 @@ func TestRegistryChangeFetchesOnlyItsEntry(t *testing.T) {
 	}
 	if got := counter(e.m.registryLoads); got != 1 {
 		t.Fatalf("the edge loaded the whole registry %v times; want once (at start)", got)
+	}
+	// The versions answers were deltas too: they listed the sites that
+	// moved (A, B, D; C as removed), not every site each time.
+	m := originMetrics(t, url)
+	deltas := m[`statusedge_origin_versions_served_total{kind="delta"}`] - m0[`statusedge_origin_versions_served_total{kind="delta"}`]
+	listed := m[`statusedge_origin_versions_sites_total{kind="delta"}`] - m0[`statusedge_origin_versions_sites_total{kind="delta"}`]
+	if deltas < 4 || listed > 2*3 {
+		t.Fatalf("%d versions deltas listing %d sites; want one per change at least, listing the sites that moved", deltas, listed)
 	}
 }
 

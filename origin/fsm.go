@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -34,7 +35,23 @@ type fsm struct {
 	subMu  sync.Mutex
 	subs   map[int]func(Change)
 	nextID int
+
+	// gone lists the sites deleted at an index past goneFloor, oldest
+	// first (at most maxGone; under mu): what a versions delta says was
+	// removed. It is not replicated state: a replica knows the deletions
+	// it applied itself since it started or last restored a snapshot.
+	gone      []goneSite
+	goneFloor uint64
 }
+
+type goneSite struct {
+	id    string
+	index uint64
+}
+
+// maxGone bounds the deletions a replica remembers for versions deltas;
+// an edge further behind gets the whole versions map.
+const maxGone = 4096
 
 func newFSM() *fsm {
 	return &fsm{st: newState(), changed: make(chan struct{}), subs: map[int]func(Change){}}
@@ -57,6 +74,13 @@ func (f *fsm) Apply(l *raft.Log) any {
 func (f *fsm) applyCommand(index uint64, cmd *Command) *Result {
 	f.mu.Lock()
 	res := f.st.apply(index, cmd)
+	if res.Err == nil && res.Deleted && !res.Replayed {
+		if len(f.gone) == maxGone {
+			f.goneFloor = f.gone[0].index
+			f.gone = slices.Delete(f.gone, 0, 1)
+		}
+		f.gone = append(f.gone, goneSite{res.SiteID, index})
+	}
 	f.advance(index)
 	f.mu.Unlock()
 	if res.Err == nil && !res.Replayed && res.SiteID != "" {
@@ -98,6 +122,29 @@ func (f *fsm) subscribe(fn func(Change)) func() {
 		delete(f.subs, id)
 		f.subMu.Unlock()
 	}
+}
+
+// versions returns the registry version and every site's version, or,
+// when after > 0 and the deletions since after are known (delta), only the
+// sites changed after it and the ids of those deleted after it.
+func (f *fsm) versions(after uint64) (v uint64, sites map[string]uint64, removed []string, delta bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	delta = after > 0 && after >= f.goneFloor && after <= f.st.Changed
+	sites = map[string]uint64{}
+	for id, s := range f.st.Sites {
+		if !delta || s.Version > after {
+			sites[id] = s.Version
+		}
+	}
+	if delta {
+		for _, g := range f.gone {
+			if _, back := sites[g.id]; g.index > after && !back {
+				removed = append(removed, g.id)
+			}
+		}
+	}
+	return f.st.Changed, sites, removed, delta
 }
 
 // read runs fn with the state under a read lock; fn must not keep the state.
@@ -144,6 +191,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	f.mu.Lock()
 	old := f.st
 	f.st = st
+	f.gone, f.goneFloor = nil, st.Index // deletions up to the snapshot are not known one by one
 	f.advance(st.Index)
 	f.mu.Unlock()
 	for id, s := range st.Sites {

@@ -173,11 +173,16 @@ func (n *Node) writeRegistry(w http.ResponseWriter, kind string, v any) {
 // an index this replica had applied when Sites was read (Sites reflects at
 // least that much of the log): a site version at or below it that Sites
 // does not reach does not exist, which lets an edge clamp back a version
-// it heard of elsewhere.
+// it heard of elsewhere. Asked with delta=1, the answer is a Delta when the
+// replica can give one: Sites holds only the sites changed after the
+// asked version, Removed those deleted after it (an edge far behind, or
+// one asking a replica that restored a snapshot since, gets every site).
 type VersionsAnswer struct {
 	Version uint64            `json:"version"`
 	Applied uint64            `json:"applied"`
 	Sites   map[string]uint64 `json:"sites"`
+	Delta   bool              `json:"delta,omitempty"`
+	Removed []string          `json:"removed,omitempty"`
 }
 
 func (n *Node) internalVersions(w http.ResponseWriter, r *http.Request) {
@@ -205,8 +210,19 @@ func (n *Node) internalVersions(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	_ = n.fsm.wait(ctx, func(st *state) bool { return st.Changed > after })
 	applied := n.AppliedIndex() // before Sites: Sites then reflects at least this
-	v, sites := n.Versions()
-	writeJSON(w, http.StatusOK, VersionsAnswer{Version: v, Applied: applied, Sites: sites})
+	since := uint64(0)
+	if q.Get("delta") == "1" {
+		since = after
+	}
+	a := VersionsAnswer{Applied: applied}
+	a.Version, a.Sites, a.Removed, a.Delta = n.fsm.versions(since)
+	kind := "full"
+	if a.Delta {
+		kind = "delta"
+	}
+	n.m.versions.WithLabelValues(kind).Inc()
+	n.m.versionsSites.WithLabelValues(kind).Add(float64(len(a.Sites)))
+	writeJSON(w, http.StatusOK, a)
 }
 
 func (n *Node) internalRender(w http.ResponseWriter, r *http.Request) {

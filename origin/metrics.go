@@ -25,6 +25,10 @@ type metrics struct {
 	// edge holds as it is ("unchanged"); registryBytes the bytes of the
 	// first two.
 	registry, registryBytes *prometheus.CounterVec
+	// versions counts the versions answers, every site's (kind=full) or
+	// the changes since the edge's last (kind=delta), and versionsSites
+	// the sites they listed.
+	versions, versionsSites *prometheus.CounterVec
 	handler                 http.Handler
 }
 
@@ -45,13 +49,14 @@ func newMetrics(n *Node) *metrics {
 	m.diskStalls = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "statusedge_origin_disk_stalls_total", Help: "Times this replica stepped down because a write to raft.db took longer than the stall bound.",
 	})
-	m.registry = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "statusedge_origin_registry_served_total", Help: "Registry answers to edges: the whole table (kind=full), one site's entry (kind=entry), or that the entry the edge holds is current (kind=unchanged, a 304).",
-	}, []string{"kind"})
-	m.registryBytes = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "statusedge_origin_registry_served_bytes_total", Help: "Bytes of registry answers to edges, by kind (full, entry).",
-	}, []string{"kind"})
-	m.reg.MustRegister(m.requests, m.proposals, m.diskStalls, m.registry, m.registryBytes,
+	byKind := func(name, help string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: "statusedge_origin_" + name, Help: help}, []string{"kind"})
+	}
+	m.registry = byKind("registry_served_total", "Registry answers to edges: the whole table (kind=full), one site's entry (kind=entry), or that the entry the edge holds is current (kind=unchanged, a 304).")
+	m.registryBytes = byKind("registry_served_bytes_total", "Bytes of registry answers to edges, by kind (full, entry).")
+	m.versions = byKind("versions_served_total", "Versions answers to edges: every site's version (kind=full) or the changes since the edge's last answer (kind=delta).")
+	m.versionsSites = byKind("versions_sites_total", "Sites listed in versions answers, by kind (full, delta).")
+	m.reg.MustRegister(m.requests, m.proposals, m.diskStalls, m.registry, m.registryBytes, m.versions, m.versionsSites,
 		gauge("fenced", "1 while this replica is cut off from raft because its disk stalled.", func() float64 { return b2f(n.Fenced()) }),
 		gauge("is_leader", "1 while this replica is the raft leader.", func() float64 { return b2f(n.IsLeader()) }),
 		gauge("ready", "1 once this replica has caught up with what it served before its last stop.", func() float64 { return b2f(n.Ready()) }),
