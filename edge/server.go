@@ -647,7 +647,12 @@ func (s *Server) sweepAhead() {
 	}
 }
 
-func (s *Server) sweepLoop() { s.every(s.cfg.RenderAheadRetry, s.sweepAhead) }
+func (s *Server) sweepLoop() {
+	s.every(s.cfg.RenderAheadRetry, func() {
+		s.sweepAhead()
+		s.saveRegistry()
+	})
+}
 
 // minuteLoop renders, MinuteLead before each minute begins, the hot paths of
 // every live site (its pages hold one minute) as of that minute, so the
