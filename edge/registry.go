@@ -46,8 +46,11 @@ type entryFetcher struct {
 	// for and had no entry (gossip's news of a site the region's replica
 	// does not have yet, or of one deleted); a fetch is tried again only
 	// for a newer version.
-	absent  map[string]uint64
+	absent map[string]uint64
+	// lastPut is when the table was last copied to Redis after incremental
+	// changes, unsaved whether it changed since (both under tableMu).
 	lastPut time.Time
+	unsaved bool
 }
 
 // takeVersions brings the table in line with a versions answer: clamps
@@ -302,12 +305,10 @@ func (s *Server) applyEntries(es []content.RegistryEntry, gone []string, version
 	}
 	if changed {
 		s.install(max(version, old.version), order)
-	}
-	put := changed && s.l2 != nil && time.Since(s.entries.lastPut) > registryPutEvery
-	if put {
-		s.entries.lastPut = time.Now()
+		s.entries.unsaved = true
 	}
 	s.tableMu.Unlock()
+	s.saveRegistry()
 	if len(es) > 0 {
 		f := &s.entries
 		f.mu.Lock()
@@ -319,6 +320,22 @@ func (s *Server) applyEntries(es []content.RegistryEntry, gone []string, version
 	for _, st := range raised {
 		s.queueAhead(st)
 	}
+}
+
+// saveRegistry writes the table to Redis (the copy a cold edge routes by
+// while the origin is down) if it changed since the last copy and that copy
+// is registryPutEvery old. The sweep calls it too, so
+// the last change of a burst gets in.
+func (s *Server) saveRegistry() {
+	if s.l2 == nil {
+		return
+	}
+	s.tableMu.Lock()
+	put := s.entries.unsaved && time.Since(s.entries.lastPut) > registryPutEvery
+	if put {
+		s.entries.unsaved, s.entries.lastPut = false, time.Now()
+	}
+	s.tableMu.Unlock()
 	if put {
 		s.goBackground(func() {
 			if b, err := json.Marshal(s.table.Load().registry()); err == nil {

@@ -533,7 +533,7 @@ func (s *Server) follow() {
 				return
 			}
 			ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RenderTimeout)
-			vs, err = s.origin.Versions(ctx, 0, 0)
+			vs, err = s.origin.Versions(ctx, after, 0) // a delta since the last
 			cancel()
 		} else {
 			ctx, cancel := context.WithTimeout(s.ctx, s.cfg.VersionsWait+10*time.Second)
@@ -647,7 +647,12 @@ func (s *Server) sweepAhead() {
 	}
 }
 
-func (s *Server) sweepLoop() { s.every(s.cfg.RenderAheadRetry, s.sweepAhead) }
+func (s *Server) sweepLoop() {
+	s.every(s.cfg.RenderAheadRetry, func() {
+		s.sweepAhead()
+		s.saveRegistry()
+	})
+}
 
 // minuteLoop renders, MinuteLead before each minute begins, the hot paths of
 // every live site (its pages hold one minute) as of that minute, so the
