@@ -67,3 +67,37 @@ func TestEmptyMemberCannotElectAStaleLeader(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptiedVoterDemotedUntilCaughtUp: a member (in a network namespace
+// of its own, netLab) loses its data dir and restarts empty with its raft
+// port blocked (nftables in its namespace), so it cannot catch up while
+// its API answers. The leader's autopilot demotes it to non-voter, the
+// other two keep writing, and once the port opens it catches up and is a
+// voter again, never before it reports caught up; every acknowledged write
+// is on all three exactly once.
+func TestEmptiedVoterDemotedUntilCaughtUp(t *testing.T) {
+	t.Parallel()
+	lab := newNetLab(t, 3)
+	c := newProcCluster(t, 3, inNetLab(lab))
+	li := slices.Index(c.nodes, c.waitLeader())
+	bi := (li + 1) % 3
+	b := c.nodes[bi]
+	pb := startProcBurstN(t, c, 1, c.except(bi)...)
+	pb.waitAcks(t, 20, "writes before the wipe")
+	c.kill(bi)
+	if err := os.RemoveAll(b.dir); err != nil {
+		t.Fatal(err)
+	}
+	lab.blockPort(bi, 7000)
+	c.start(bi)
+	poll(t, 20*time.Second, b.id+" demoted to non-voter", func() bool {
+		st, err := c.status(c.waitLeader())
+		i := slices.IndexFunc(st.Servers, func(s ClusterServer) bool { return s.ID == b.id })
+		return err == nil && i >= 0 && st.Servers[i].Suffrage == "nonvoter"
+	})
+	pb.waitAcks(t, 20, "writes with "+b.id+" a non-voter")
+	lab.unblock(bi)
+	watchPromotion(t, c, b)
+	pb.waitAcks(t, 20, "writes with "+b.id+" a voter again")
+	pb.settle(t, c, c.nodes)
+}

@@ -40,7 +40,7 @@ func (n *Node) internalRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /internal/v1/versions", n.internalOnly(true, n.internalVersions))
 	mux.Handle("GET /internal/v1/render", n.internalOnly(true, n.internalRender))
 	mux.Handle("GET /internal/v1/gossip-key", n.internalOnly(true, n.internalGossipKey))
-	mux.Handle("GET /internal/v1/member", n.internalOnly(false, n.internalMember))
+	mux.Handle("GET /internal/v1/member", n.internal(false, false, n.internalMember))
 	n.certRoutes(mux)
 }
 
@@ -58,6 +58,12 @@ func (n *Node) internalGossipKey(w http.ResponseWriter, r *http.Request) {
 // internalOnly admits requests bearing the cluster secret, or for the
 // edges' reads (edgeOK) the edge secret.
 func (n *Node) internalOnly(edgeOK bool, fn http.HandlerFunc) http.Handler {
+	return n.internal(edgeOK, true, fn)
+}
+
+// internal is internalOnly; with gated false a GET does not wait for the
+// replica to be ready (GET /internal/v1/member must say it is not).
+func (n *Node) internal(edgeOK, gated bool, fn http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok := bearer(r)
 		// Both comparisons run whatever the first says: the time taken does
@@ -73,7 +79,7 @@ func (n *Node) internalOnly(edgeOK bool, fn http.HandlerFunc) http.Handler {
 			writeError(w, &Error{Status: http.StatusUnauthorized, Message: "missing or wrong cluster secret", Err: ErrUnauthorized})
 			return
 		}
-		if r.Method == http.MethodGet && !n.waitReady(r.Context()) {
+		if gated && r.Method == http.MethodGet && !n.waitReady(r.Context()) {
 			writeError(w, &Error{Status: http.StatusServiceUnavailable, Message: "replica is catching up after a restart", Err: ErrBehind})
 			return
 		}

@@ -97,3 +97,16 @@ func inNetLab(lab *netLab) func(*procNode) {
 		p.netns, p.raftAddr, p.apiAddr = lab.NS(i), lab.Addr(i)+":7000", lab.Addr(i)+":7080"
 	}
 }
+
+// blockPort drops, inside node i's namespace only (nftables), every TCP
+// packet to its port: one of its listeners is cut off while the others
+// still answer. unblock removes the rule.
+func (l *netLab) blockPort(i, port int) {
+	l.ip("netns", "exec", l.NS(i), "nft", "add", "table", "inet", "statusedge_lab")
+	l.ip("netns", "exec", l.NS(i), "nft", "add chain inet statusedge_lab in { type filter hook input priority 0; policy accept; }")
+	l.ip("netns", "exec", l.NS(i), "nft", "add", "rule", "inet", "statusedge_lab", "in", "tcp", "dport", fmt.Sprint(port), "drop")
+}
+
+func (l *netLab) unblock(i int) {
+	l.ip("netns", "exec", l.NS(i), "nft", "delete", "table", "inet", "statusedge_lab")
+}

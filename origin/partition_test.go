@@ -56,13 +56,7 @@ func TestPartitionedLeaderProcesses(t *testing.T) {
 	}
 	// The clients write through the majority's replicas (one through the
 	// cut-off leader would wait out its timeout on every try).
-	var majority []*procNode
-	for i, p := range c.nodes {
-		if i != li {
-			majority = append(majority, p)
-		}
-	}
-	pb := startProcBurstN(t, c, 2, majority...)
+	pb := startProcBurstN(t, c, 2, c.except(li)...)
 	pb.waitAcks(t, 20, "writes before the partition")
 	// The markers the edges are checked for go to an incident of their
 	// own (the burst's incident holds the burst's writes only).

@@ -223,6 +223,11 @@ func (c *procCluster) live() []*procNode {
 	return out
 }
 
+// except lists every replica but the i-th.
+func (c *procCluster) except(i int) []*procNode {
+	return slices.Delete(slices.Clone(c.nodes), i, i+1)
+}
+
 // liveURLs are the API URLs of the running replicas.
 func (c *procCluster) liveURLs() []string {
 	var us []string
