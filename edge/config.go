@@ -16,6 +16,7 @@ const (
 	DefaultL1Bytes        = 256 << 20
 	DefaultRenderBudget   = 150 * time.Millisecond
 	DefaultRenderTimeout  = 10 * time.Second
+	DefaultEntryWait      = time.Second
 	DefaultRedisTTL       = 24 * time.Hour
 	DefaultRedisLocalTTL  = 30 * time.Second
 	DefaultSessionTTL     = 12 * time.Hour
@@ -60,6 +61,14 @@ type Config struct {
 	RenderBudget time.Duration
 	// RenderTimeout bounds one origin render (it runs in the background).
 	RenderTimeout time.Duration
+	// EntryWait is how long a visitor of a site that changed since the
+	// edge's registry entry waits for the fresh entry (its access rules may
+	// have changed, so nobody is admitted with the old one) while an origin
+	// answers; past it, or at once when no origin has answered within
+	// StaleAfter, RenderBudget bounds the wait, then 503. Default
+	// DefaultEntryWait: the fetch is one small round trip, begun when the
+	// edge heard of the version, so a visitor waits only on a slow origin.
+	EntryWait time.Duration
 	// RedisTTL is how long a page lives in Redis; RedisLocalTTL how long the
 	// rueidis client-side cache may keep it (tracking invalidates it sooner).
 	RedisTTL, RedisLocalTTL time.Duration
@@ -170,6 +179,7 @@ func (c *Config) fill() {
 	c.L1Bytes = cmp.Or(c.L1Bytes, d.L1Bytes)
 	c.RenderBudget = cmp.Or(c.RenderBudget, d.RenderBudget)
 	c.RenderTimeout = cmp.Or(c.RenderTimeout, d.RenderTimeout)
+	c.EntryWait = cmp.Or(c.EntryWait, DefaultEntryWait)
 	c.RedisTTL = cmp.Or(c.RedisTTL, d.RedisTTL)
 	c.RedisLocalTTL = cmp.Or(c.RedisLocalTTL, d.RedisLocalTTL)
 	c.RedisTimeout = cmp.Or(c.RedisTimeout, d.RedisTimeout)
@@ -217,6 +227,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: L1Bytes %d is under 1 MiB", ErrBadConfig, c.L1Bytes)
 	case c.RenderBudget < 0 || c.RenderTimeout < c.RenderBudget:
 		return fmt.Errorf("%w: need 0 <= RenderBudget <= RenderTimeout", ErrBadConfig)
+	case c.EntryWait < 0:
+		return fmt.Errorf("%w: EntryWait %v < 0", ErrBadConfig, c.EntryWait)
 	case c.BrotliLevel < 0 || c.BrotliLevel > 11:
 		return fmt.Errorf("%w: BrotliLevel must be 0..11", ErrBadConfig)
 	case c.RedisTimeout < 0:

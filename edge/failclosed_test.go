@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -66,5 +67,57 @@ func TestSiteMadePrivateIsNotServedFromAnOldEntry(t *testing.T) {
 	e.Invalidate(other.ID, s3.Version)
 	if r := e.get(t, "bystander.test", "/"); r.status == 200 {
 		t.Errorf("bystander made private: %d", r.status)
+	}
+}
+
+// heldEntryOrigin holds every entry fetch, once held is set, until release
+// is closed.
+type heldEntryOrigin struct {
+	Origin
+	held    atomic.Bool
+	release chan struct{}
+}
+
+func (o *heldEntryOrigin) Entry(ctx context.Context, siteID, tag string) (EntryAnswer, error) {
+	if o.held.Load() {
+		select {
+		case <-o.release:
+		case <-ctx.Done():
+			return EntryAnswer{}, ctx.Err()
+		}
+	}
+	return o.Origin.Entry(ctx, siteID, tag)
+}
+
+// The spike run: after each update, visitors who came while the edge was
+// fetching the site's fresh entry from a slow (loaded, not down) origin
+// got "being updated" 503s once the render budget ran out. A visitor now
+// waits for the entry while the origin answers, and gets the page.
+func TestVisitorWaitsForAFreshEntryFromASlowOrigin(t *testing.T) {
+	d := demo.Site(time.Now())
+	n, url, _ := realOrigin(t, d)
+	o := &heldEntryOrigin{Origin: NewHTTPOrigin(url, testSecret, nil), release: make(chan struct{})}
+	e := realEdge(t, url, func(c *Config) {
+		c.Origin, c.VersionsWait = o, -1
+		c.RenderBudget = time.Millisecond // far under the hold below
+		c.EntryWait = time.Minute
+	})
+	if r := e.get(t, demo.Hostname, "/"); r.status != 200 {
+		t.Fatalf("first page: %d", r.status)
+	}
+	o.held.Store(true)
+	changed := demo.Site(time.Now())
+	changed.Name = "Acme Cloud Renamed"
+	s2, err := n.ImportSite(context.Background(), changed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Invalidate(d.ID, s2.Version) // the entry fetch starts, and is held
+	got := make(chan resp, 1)
+	go func() { got <- e.get(t, demo.Hostname, "/") }()
+	time.Sleep(50 * time.Millisecond) // long past RenderBudget: the old code had answered 503
+	close(o.release)
+	if r := <-got; r.status != 200 || !strings.Contains(r.body, "Acme Cloud") {
+		t.Fatalf("visitor during the entry fetch: %d %.120q", r.status, r.body)
 	}
 }

@@ -707,12 +707,18 @@ func (s *Server) fillNow(r fillReq) *call {
 
 // freshEntry refreshes st's registry entry from the origin (one fetch per
 // site at a time) and returns it, or nil if the origin did not answer
-// within the render budget. The origin's entry is as new as what it can
-// render, so it is taken even if a replica behind the news is older than
-// the version the edge heard of.
+// within EntryWait (RenderBudget when no origin has answered lately: the
+// visitor gets its 503 at once rather than after a wait that cannot end
+// well). The origin's entry is as new as what it can render, so it is
+// taken even if a replica behind the news is older than the version the
+// edge heard of.
 func (s *Server) freshEntry(st *site) *siteEntry {
 	c := s.refreshEntry(st.id)
-	t := time.NewTimer(s.cfg.RenderBudget)
+	wait := s.cfg.EntryWait
+	if s.originSilent(time.Now().UnixNano()) {
+		wait = min(wait, s.cfg.RenderBudget)
+	}
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-c.done:
