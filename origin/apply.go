@@ -1077,6 +1077,9 @@ func (a *applier) checkEntryBytes(prev, next *content.Site) *Error {
 	if field == "" || a.cmd.Limits < LimitsEntryBytes {
 		return nil
 	}
+	if a.cmd.Limits >= LimitsPostAtBound && (a.cmd.Op == OpCreateIncident || a.cmd.Op == OpCreateMaintenance) {
+		return nil // bounded by MaxContentBytes instead: posting never waits on configuration
+	}
 	n := entryBytes(next)
 	if n <= MaxEntryBytes || prev != nil && n <= entryBytes(prev) {
 		return nil

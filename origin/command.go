@@ -134,7 +134,13 @@ const (
 	// compact record of an incident or maintenance answer (answerRef),
 	// rebuilt from the state on a replay, not the answer's bytes.
 	LimitsContent = 3
-	CurrentLimits = LimitsContent
+	// LimitsPostAtBound: creating an incident or maintenance is not held to
+	// MaxEntryBytes (it adds only its id to the entry's page index, and
+	// MaxContentBytes bounds how many a site can have): a site at its bound
+	// can still post during an outage, and only configuration changes that
+	// grow the entry are refused.
+	LimitsPostAtBound = 4
+	CurrentLimits     = LimitsPostAtBound
 )
 
 // Per-site limits from LimitsAudiences on. With MaxComponents they bound a

@@ -172,10 +172,16 @@ func TestEntryByteBound(t *testing.T) {
 		{"an audience past the bound", func() *Result {
 			return m.apply(&Command{Op: OpCreateAudience, Site: s, NewIDs: []string{"aud1"}, Limits: CurrentLimits, AudienceIn: &AudienceInput{Name: ptrTo("A")}})
 		}, "audience"},
-		{"an incident past the bound", func() *Result {
-			return m.apply(&Command{Op: OpCreateIncident, Site: s, NewIDs: []string{"inc1", "upd1"}, Limits: CurrentLimits,
+		{"an incident past the bound, under the limits that held posts to it", func() *Result {
+			return m.apply(&Command{Op: OpCreateIncident, Site: s, NewIDs: []string{"inc1", "upd1"}, Limits: LimitsContent,
 				IncidentIn: &IncidentInput{Name: ptrTo("Down"), Status: ptrTo(content.Investigating), Body: ptrTo("down")}})
 		}, "incident"},
+		// A responder posts mid-outage whatever the site's configuration
+		// weighs: the post is bounded by MaxContentBytes, not the entry.
+		{"an incident at the bound", func() *Result {
+			return m.apply(&Command{Op: OpCreateIncident, Site: s, NewIDs: []string{"inc2", "upd2"}, Limits: CurrentLimits,
+				IncidentIn: &IncidentInput{Name: ptrTo("Down"), Status: ptrTo(content.Investigating), Body: ptrTo("down")}})
+		}, ""},
 		{"a site rename that grows it", func() *Result {
 			return m.apply(&Command{Op: OpPatchSite, Site: s, Limits: CurrentLimits, SiteIn: &SiteInput{Name: ptrTo("acme renamed")}})
 		}, "site"},
