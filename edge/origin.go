@@ -141,7 +141,7 @@ func NewHTTPOrigin(base, secret string, client *http.Client, fallbacks ...string
 	return o
 }
 
-// maxPage bounds a rendered page (and the registry) read from the origin.
+// maxPage bounds a rendered page read from the origin.
 const maxPage = 64 << 20
 
 // order lists the replicas to try: those that answered last first, each
@@ -323,10 +323,96 @@ func (o *HTTPOrigin) Registry(ctx context.Context) (content.Registry, error) {
 	if resp.StatusCode != http.StatusOK {
 		return reg, statusErr("registry", resp)
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxPage)).Decode(&reg); err != nil {
+	if reg, err = decodeRegistry(resp.Body); err != nil {
 		return reg, fmt.Errorf("%w: registry: decode: %w", ErrUnavailable, err)
 	}
 	return reg, nil
+}
+
+// maxRegistry bounds the whole registry an edge reads at start: what the
+// platform's sites take together, not one tenant (each entry has maxEntry).
+const maxRegistry = 4 << 30
+
+// decodeRegistry reads a content.Registry entry by entry, each under
+// maxEntry, so the table is bounded per tenant, not by the sum of all of
+// them (a single 64 MiB bound on the whole answer was filled by 64 sites
+// at the origin's entry bound, and then no edge could start).
+func decodeRegistry(r io.Reader) (content.Registry, error) {
+	var reg content.Registry
+	lr := &entryLimitReader{r: io.LimitReader(r, maxRegistry)}
+	dec := json.NewDecoder(lr)
+	lr.dec = dec
+	if err := expectDelim(dec, '{'); err != nil {
+		return reg, err
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return reg, err
+		}
+		switch tok {
+		case "version":
+			if err := dec.Decode(&reg.Version); err != nil {
+				return reg, fmt.Errorf("version: %w", err)
+			}
+		case "sites":
+			if err := expectDelim(dec, '['); err != nil {
+				return reg, err
+			}
+			for dec.More() {
+				var e content.RegistryEntry
+				at := dec.InputOffset()
+				if err := dec.Decode(&e); err != nil {
+					return reg, fmt.Errorf("site %d: %w", len(reg.Sites), err)
+				}
+				if dec.InputOffset()-at > maxEntry {
+					return reg, fmt.Errorf("site %d: %w", len(reg.Sites), errEntryTooLarge)
+				}
+				reg.Sites = append(reg.Sites, e)
+			}
+			if err := expectDelim(dec, ']'); err != nil {
+				return reg, err
+			}
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return reg, fmt.Errorf("%v: %w", tok, err)
+			}
+		}
+	}
+	return reg, expectDelim(dec, '}')
+}
+
+func expectDelim(dec *json.Decoder, d json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok != d {
+		return fmt.Errorf("want %v, got %v", d, tok)
+	}
+	return nil
+}
+
+// errEntryTooLarge: one registry value is larger than maxEntry.
+var errEntryTooLarge = fmt.Errorf("a registry entry is over %d bytes", maxEntry)
+
+// entryLimitReader fails once the decoder holds more than maxEntry bytes it
+// has not consumed (one value larger than maxEntry), so what the decoder
+// buffers stays bounded; decodeRegistry checks each entry's exact size.
+type entryLimitReader struct {
+	r    io.Reader
+	dec  *json.Decoder
+	read int64
+}
+
+func (l *entryLimitReader) Read(p []byte) (int, error) {
+	if l.read-l.dec.InputOffset() > maxEntry {
+		return 0, errEntryTooLarge
+	}
+	n, err := l.r.Read(p)
+	l.read += int64(n)
+	return n, err
 }
 
 // Render implements Origin.
