@@ -104,6 +104,21 @@ http {
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
 		return nil, fmt.Errorf("bench: nginx dir: %w", err)
 	}
+	cmd, err := startNginxConf(bin, dir, conf)
+	if err != nil {
+		return nil, err
+	}
+	n := &Nginx{URL: "http://127.0.0.1:" + strconv.Itoa(port), cmd: cmd, dir: dir}
+	if err := waitHTTP(ctx, n.URL+"/", 5*time.Second); err != nil {
+		n.Stop()
+		return nil, fmt.Errorf("bench: nginx did not come up: %w", err)
+	}
+	return n, nil
+}
+
+// startNginxConf writes conf as dir/nginx.conf and starts nginx (bin) on
+// it, with dir as its prefix and its error log there.
+func startNginxConf(bin, dir, conf string) (*exec.Cmd, error) {
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		return nil, fmt.Errorf("bench: nginx conf: %w", err)
@@ -113,12 +128,7 @@ http {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("bench: start nginx: %w", err)
 	}
-	n := &Nginx{URL: "http://127.0.0.1:" + strconv.Itoa(port), cmd: cmd, dir: dir}
-	if err := waitHTTP(ctx, n.URL+"/", 5*time.Second); err != nil {
-		n.Stop()
-		return nil, fmt.Errorf("bench: nginx did not come up: %w", err)
-	}
-	return n, nil
+	return cmd, nil
 }
 
 // PID is the nginx master's process id (its worker is a child).

@@ -595,14 +595,9 @@ http {
 %[7]s  }
 }
 `, user, affinity, dir, port, tlsDevDomain, root, adds.String())
-	confPath := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		return nil, fmt.Errorf("bench: nginx conf: %w", err)
-	}
-	cmd := exec.Command(bin, "-c", confPath, "-p", dir, "-e", filepath.Join(dir, "error.log"))
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("bench: start nginx: %w", err)
+	cmd, err := startNginxConf(bin, dir, conf)
+	if err != nil {
+		return nil, err
 	}
 	n := &nginxTLS{Nginx: &Nginx{URL: fmt.Sprintf("https://%s:%d", tlsDevDomain, port), cmd: cmd, dir: dir}, port: port}
 	deadline := time.Now().Add(5 * time.Second)
