@@ -49,13 +49,23 @@ vet:
 unit:
 	$(GO) test $(TESTFLAGS) ./...
 
-# A short run of every fuzz target beyond its committed seed corpus.
+# A short run of every fuzz target beyond its committed seed corpus. A
+# failure prints the run's output. One that found an input (go test writes
+# it under the package's testdata/fuzz/) fails at once; one that left no
+# input (the fuzzing engine itself, e.g. a worker the loaded machine starved)
+# is run again, and fails only if it fails again.
 fuzz-short:
-	@set -e; for pkg in $$($(GO) list ./...); do \
+	@set -e; out=$$(mktemp); trap 'rm -f $$out' EXIT; \
+	for pkg in $$($(GO) list ./...); do \
+	  dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	    echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) $$pkg >/dev/null || { \
-	      $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) $$pkg; exit 1; }; \
+	    before=$$(ls $$dir/testdata/fuzz/$$f 2>/dev/null | wc -l); \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) $$pkg >$$out 2>&1 || { \
+	      cat $$out; \
+	      if [ "$$(ls $$dir/testdata/fuzz/$$f 2>/dev/null | wc -l)" != "$$before" ]; then echo "fuzz: $$f found the input above"; exit 1; fi; \
+	      echo "fuzz: $$f failed without an input; once more"; \
+	      $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) $$pkg; }; \
 	  done; \
 	done
 
