@@ -89,6 +89,18 @@ func TestNginxUnderWrk(t *testing.T) {
 	if r.Requests < 100 || r.Errors != 0 || r.P99 <= 0 {
 		t.Fatalf("implausible run: %+v", r)
 	}
+	if r.LoadCoreBusy != 0 {
+		t.Errorf("an unpinned load generator's core busy %v: which core?", r.LoadCoreBusy)
+	}
+	pinned, err := Run(ctx, Load{Name: "nginx", URL: n.URL + "/", Duration: time.Second, Connections: 8,
+		Headers: []string{"Accept-Encoding: gzip"}, CPU: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// wrk on core 0 kept it busy (with nginx, unpinned, perhaps beside it).
+	if pinned.LoadCoreBusy <= 0.2 || pinned.LoadCoreBusy > 1 {
+		t.Errorf("load generator's core busy %v under a closed loop", pinned.LoadCoreBusy)
+	}
 	// The worker (a child of the master whose pid was given) did the work.
 	if r.ServerCPU <= 0 || r.CPUPerRequest <= 0 || r.CPUPerRequest > r.ServerCPU {
 		t.Fatalf("server CPU not measured: %+v", r)
@@ -108,6 +120,37 @@ func TestNginxUnderWrk(t *testing.T) {
 	}
 	if len(files) != 4 {
 		t.Errorf("Write listed %v", files)
+	}
+}
+
+func TestParseCore(t *testing.T) {
+	const stat = "cpu  10 0 10 100 0 0 0 0 0 0\ncpu0 5 1 4 50 10 1 2 3 0 0\ncpu1 7 0 3 60 0 0 0 0 0 0\ncpu10 1 1 1 1 1 1 1 1 0 0\nintr 1\n"
+	for _, tc := range []struct {
+		name       string
+		stat       string
+		cpu        int
+		busy, idle uint64
+		wantErr    bool
+	}{
+		{"core 0: user nice system irq softirq steal busy, idle and iowait idle", stat, 0, 16, 60, false},
+		{"core 1 is not core 10", stat, 1, 10, 60, false},
+		{"core 10", stat, 10, 6, 2, false},
+		{"a core the machine lacks", stat, 3, 0, 0, true},
+		{"a line cut short", "cpu0 1 2 3\n", 0, 0, 0, true},
+		{"a field that is no number", "cpu0 1 2 3 x 5 6 7 8\n", 0, 0, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseCore(tc.stat, tc.cpu)
+			if (err != nil) != tc.wantErr || got.Busy != tc.busy || got.Idle != tc.idle {
+				t.Fatalf("parseCore = %+v, %v; want busy %d idle %d, error %v", got, err, tc.busy, tc.idle, tc.wantErr)
+			}
+		})
+	}
+	if b := (CoreTimes{Busy: 30, Idle: 30}).BusySince(CoreTimes{Busy: 10, Idle: 20}); b != 2.0/3 {
+		t.Errorf("BusySince = %v, want 2/3", b)
+	}
+	if b := (CoreTimes{Busy: 3}).BusySince(CoreTimes{Busy: 3}); b != 0 {
+		t.Errorf("BusySince with no ticks = %v, want 0", b)
 	}
 }
 

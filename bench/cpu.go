@@ -73,3 +73,54 @@ func children(pid int) []int {
 	}
 	return out
 }
+
+// CoreTimes is one core's line of /proc/stat: the ticks it spent in each
+// state since boot.
+type CoreTimes struct {
+	Busy, Idle uint64 // idle counts iowait too
+}
+
+// ReadCore reads core cpu's times from /proc/stat.
+func ReadCore(cpu int) (CoreTimes, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return CoreTimes{}, fmt.Errorf("bench: %w", err)
+	}
+	return parseCore(string(b), cpu)
+}
+
+func parseCore(stat string, cpu int) (CoreTimes, error) {
+	prefix := "cpu" + strconv.Itoa(cpu) + " "
+	for line := range strings.Lines(stat) {
+		if !strings.HasPrefix(line, prefix) {
+			continue
+		}
+		f := strings.Fields(line)[1:]
+		if len(f) < 8 {
+			break
+		}
+		var t CoreTimes
+		for i, s := range f[:8] { // user nice system idle iowait irq softirq steal
+			n, err := strconv.ParseUint(s, 10, 64)
+			if err != nil {
+				return CoreTimes{}, fmt.Errorf("bench: /proc/stat %s: %w", prefix, err)
+			}
+			if i == 3 || i == 4 {
+				t.Idle += n
+			} else {
+				t.Busy += n
+			}
+		}
+		return t, nil
+	}
+	return CoreTimes{}, fmt.Errorf("bench: /proc/stat has no line for cpu%d", cpu)
+}
+
+// BusySince is the share of the ticks since earlier that the core was busy.
+func (t CoreTimes) BusySince(earlier CoreTimes) float64 {
+	busy, idle := t.Busy-earlier.Busy, t.Idle-earlier.Idle
+	if busy+idle == 0 {
+		return 0
+	}
+	return float64(busy) / float64(busy+idle)
+}

@@ -108,14 +108,17 @@ func (r Report) Markdown() string {
 		fmt.Fprintf(&b, "- %s: %s\n", k, r.Setup[k])
 	}
 	if len(r.Loads) > 0 {
-		b.WriteString("\n| target | req/s | p50 | p90 | p99 | requests | errors | server CPU/request |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+		b.WriteString("\n| target | req/s | p50 | p90 | p99 | requests | errors | server CPU/request | load generator's core busy |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, l := range r.Loads {
-			cpu := "–"
+			cpu, busy := "–", "–"
 			if l.ServerCPU > 0 {
 				cpu = fmt.Sprintf("%.2fµs", float64(l.CPUPerRequest)/float64(time.Microsecond))
 			}
-			fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %d | %d | %s |\n", l.Name, l.RPS,
-				l.P50.Round(time.Microsecond), l.P90.Round(time.Microsecond), l.P99.Round(time.Microsecond), l.Requests, l.Errors, cpu)
+			if l.LoadCoreBusy > 0 {
+				busy = fmt.Sprintf("%.0f%%", 100*l.LoadCoreBusy)
+			}
+			fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %d | %d | %s | %s |\n", l.Name, l.RPS,
+				l.P50.Round(time.Microsecond), l.P90.Round(time.Microsecond), l.P99.Round(time.Microsecond), l.Requests, l.Errors, cpu, busy)
 		}
 	}
 	if len(r.Samples) > 0 {

@@ -53,6 +53,11 @@ type Result struct {
 	// request even when the load generator, not the server, is the limit.
 	ServerCPU     time.Duration `json:"server_cpu_ns,omitempty"`
 	CPUPerRequest time.Duration `json:"cpu_per_request_ns,omitempty"`
+	// LoadCoreBusy is the share of the time the load generator's core
+	// (Load.CPU) was busy during the run, from /proc/stat, whoever used it.
+	// Near 1, the load generator limits the throughput as much as the
+	// server does: CPUPerRequest is then the figure that compares servers.
+	LoadCoreBusy float64 `json:"load_core_busy,omitempty"`
 	// RPSLow and RPSHigh, when set, are the lowest and highest throughput
 	// of the runs this result is the median of (see Median).
 	RPSLow  float64 `json:"requests_per_second_low,omitempty"`
@@ -92,15 +97,25 @@ func Run(ctx context.Context, l Load) (Result, error) {
 			return Result{}, err
 		}
 	}
+	var core0 CoreTimes
+	if l.CPU >= 0 {
+		core0, _ = ReadCore(l.CPU) // a missing /proc/stat leaves LoadCoreBusy 0
+	}
 	out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput()
 	if err != nil {
 		return Result{}, fmt.Errorf("bench: %s: %w: %s", strings.Join(args, " "), err, out)
+	}
+	var busy float64
+	if l.CPU >= 0 {
+		if core1, err := ReadCore(l.CPU); err == nil {
+			busy = core1.BusySince(core0)
+		}
 	}
 	r, err := ParseWrk(out)
 	if err != nil {
 		return Result{}, fmt.Errorf("bench: %s: %w", l.Name, err)
 	}
-	r.Name, r.URL = l.Name, l.URL
+	r.Name, r.URL, r.LoadCoreBusy = l.Name, l.URL, busy
 	if l.PID > 0 {
 		cpu1, err := ProcessCPU(l.PID)
 		if err != nil {

@@ -86,9 +86,15 @@
 // idle keep-alives cannot hold the edge. A connection whose client sent
 // nothing by its read deadline is closed unanswered, never sent a 408
 // (a client writing its first request on it would take that for its
-// answer). A connection holds an 8 KiB read
-// and a 16 KiB write buffer (a typical page and its headers go out in one
-// write; see HTTPServer).
+// answer). The limiter sets every read deadline itself (fasthttp's rules:
+// 10 s for a new connection's first request, 2 min for a kept-alive one's
+// next first byte, 10 s from that byte), so pressure cuts each one; it
+// hands fasthttp the *net.TCPConn itself and learns of each close from
+// the server's ConnState hook. On such a connection fasthttp writes a page
+// larger than the 4 KiB write buffer as one writev of its headers and its
+// cached bytes, uncopied (see HTTPServer); over TLS the write buffer is
+// 16 KiB, so a page and its headers leave in one record. A connection
+// holds an 8 KiB read buffer.
 //
 // Each edge also leaves the registry in Redis, so an edge that starts while
 // the origin is down still routes and serves what Redis holds.

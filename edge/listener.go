@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/netip"
@@ -9,6 +10,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // Connection limits (Config.MaxConns, MaxConnsPerClient, PressureIdle).
@@ -57,6 +60,17 @@ func defaultMaxConns() int {
 //     each connection after its answer, so idle keep-alives (the cheapest
 //     way to hold a slot) give way at once to the visitors queued behind
 //     them, and a connection that sends nothing goes after pressureIdle.
+//
+// Accept hands fasthttp the connection itself (a *net.TCPConn), not a
+// wrapper: only on a connection it knows the type of does fasthttp write
+// an answer larger than its write buffer as one writev from where the
+// bytes are (HTTPServer). So the limiter learns of a connection's life
+// from the server's ConnState hook (connState), and sets its read
+// deadlines there itself, where pressure can cut each of them: fasthttp
+// sets none (its ReadTimeout and IdleTimeout are 0, httpServer). They are
+// fasthttp's own rules: a new connection has readTimeout from its accept
+// for its first request, a kept-alive one idleTimeout for its next
+// request's first byte and readTimeout from that byte for the rest.
 type limiter struct {
 	max, perClient int
 	pressureIdle   time.Duration
@@ -67,16 +81,37 @@ type limiter struct {
 	// after their answer while it is set) and every read deadline.
 	pressure atomic.Bool
 
+	// conns holds a *connRec for each open connection, by the connection
+	// Accept got from its listener: written at accept and close, read on
+	// every request (connState) without a lock.
+	conns sync.Map
+
 	mu      sync.Mutex
 	cond    *sync.Cond
 	open    int
 	clients map[netip.Prefix]int
-	conns   map[*limitConn]struct{}
 }
+
+// connRec is one counted connection.
+type connRec struct {
+	key netip.Prefix // the client's; invalid for a trusted proxy
+	// sent is set at the first byte of the first request: from then on the
+	// connection has requests behind it (errorHandler answers a timeout
+	// with a 408), and the next first bytes restart readTimeout.
+	sent atomic.Bool
+}
+
+// The read timeouts the limiter sets (see limiter): the first request's
+// from the accept, a kept-alive connection's wait for its next request,
+// and a request's from its first byte.
+const (
+	readTimeout = 10 * time.Second
+	idleTimeout = 2 * time.Minute
+)
 
 func newLimiter(max, perClient int, pressureIdle time.Duration, trusted []netip.Prefix, m *metrics) *limiter {
 	l := &limiter{max: max, perClient: perClient, pressureIdle: pressureIdle,
-		trusted: trusted, m: m, clients: map[netip.Prefix]int{}, conns: map[*limitConn]struct{}{}}
+		trusted: trusted, m: m, clients: map[netip.Prefix]int{}}
 	l.cond = sync.NewCond(&l.mu)
 	return l
 }
@@ -122,14 +157,15 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			continue
 		}
 		backoff = 0
-		if lc := l.admit(c); lc != nil {
-			return lc, nil
+		if l.admit(c) {
+			return c, nil
 		}
 	}
 }
 
-// admit counts c in, or closes it if its client is over its bound.
-func (l *limiter) admit(c net.Conn) *limitConn {
+// admit counts c in and arms its first read deadline, or closes it if its
+// client is over its bound.
+func (l *limiter) admit(c net.Conn) bool {
 	var key netip.Prefix
 	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		addr := a.AddrPort().Addr().Unmap()
@@ -137,28 +173,39 @@ func (l *limiter) admit(c net.Conn) *limitConn {
 			key = clientKey(addr)
 		}
 	}
+	// Armed before c is counted, so that pressure starting meanwhile cuts
+	// this deadline rather than being undone by it.
+	_ = l.setReadDeadline(c, readTimeout)
 	l.mu.Lock()
 	if key.IsValid() && l.clients[key] >= l.perClient {
 		l.mu.Unlock()
 		l.m.connsRefused.Inc()
 		_ = c.Close()
-		return nil
+		return false
 	}
 	if key.IsValid() {
 		l.clients[key]++
 	}
 	l.open++
-	lc := &limitConn{Conn: c, l: l, key: key}
-	l.conns[lc] = struct{}{}
+	l.conns.Store(c, &connRec{key: key})
 	if l.open*pressureDen > l.max*pressureNum {
 		l.setPressureLocked(true)
 	}
 	l.mu.Unlock()
 	l.m.conns.Inc()
 	if l.pressure.Load() {
-		_ = lc.SetReadDeadline(time.Now().Add(l.pressureIdle))
+		_ = l.setReadDeadline(c, l.pressureIdle)
 	}
-	return lc
+	return true
+}
+
+// setReadDeadline sets c's read deadline d from now, or pressureIdle from
+// now if that is sooner and the edge is under pressure.
+func (l *limiter) setReadDeadline(c net.Conn, d time.Duration) error {
+	if l.pressure.Load() {
+		d = min(d, l.pressureIdle)
+	}
+	return c.SetReadDeadline(time.Now().Add(d))
 }
 
 // setPressureLocked turns pressure on or off; turning it on cuts every
@@ -173,28 +220,71 @@ func (l *limiter) setPressureLocked(on bool) {
 	}
 	l.m.pressureEvents.Inc()
 	deadline := time.Now().Add(l.pressureIdle)
-	for c := range l.conns {
-		_ = c.Conn.SetReadDeadline(deadline)
+	l.conns.Range(func(c, _ any) bool {
+		_ = c.(net.Conn).SetReadDeadline(deadline)
+		return true
+	})
+}
+
+// connState is the ConnState hook of the servers under l: it sets the read
+// deadlines of a connection's requests (see limiter), and a connection
+// that closed (or left the server) gives up its slot.
+func (l *limiter) connState(c net.Conn, st fasthttp.ConnState) {
+	switch st {
+	case fasthttp.StateActive: // a request's first byte
+		v, ok := l.conns.Load(acceptedConn(c))
+		if !ok {
+			return
+		}
+		if r := v.(*connRec); !r.sent.Load() {
+			r.sent.Store(true) // the first request: readTimeout from the accept
+			return
+		}
+		_ = l.setReadDeadline(c, readTimeout)
+	case fasthttp.StateIdle: // answered: waiting for the next request
+		_ = l.setReadDeadline(c, idleTimeout)
+	case fasthttp.StateClosed, fasthttp.StateHijacked:
+		l.release(c)
 	}
 }
 
-func (l *limiter) release(c *limitConn) {
-	l.mu.Lock()
-	if _, ok := l.conns[c]; ok {
-		delete(l.conns, c)
-		l.open--
-		if c.key.IsValid() {
-			if l.clients[c.key]--; l.clients[c.key] <= 0 {
-				delete(l.clients, c.key)
-			}
-		}
-		if l.open*2 < l.max { // well below the bound again
-			l.setPressureLocked(false)
-		}
-		l.cond.Signal()
+// sent reports whether the client of c (as fasthttp serves it) has sent a
+// byte; true for a connection the limiter does not count.
+func (l *limiter) sent(c net.Conn) bool {
+	v, ok := l.conns.Load(acceptedConn(c))
+	return !ok || v.(*connRec).sent.Load()
+}
+
+// release frees the slot of c (as Accept returned it, or its TLS layer); a
+// connection released before is ignored.
+func (l *limiter) release(c net.Conn) {
+	v, ok := l.conns.LoadAndDelete(acceptedConn(c))
+	if !ok {
+		return
 	}
+	r := v.(*connRec)
+	l.mu.Lock()
+	l.open--
+	if r.key.IsValid() {
+		if l.clients[r.key]--; l.clients[r.key] <= 0 {
+			delete(l.clients, r.key)
+		}
+	}
+	if l.open*2 < l.max { // well below the bound again
+		l.setPressureLocked(false)
+	}
+	l.cond.Signal()
 	l.mu.Unlock()
 	l.m.conns.Dec()
+}
+
+// acceptedConn is the connection Accept got from its listener under c:
+// c itself, or the one under its TLS layer.
+func acceptedConn(c net.Conn) net.Conn {
+	if t, ok := c.(*tls.Conn); ok {
+		return t.NetConn()
+	}
+	return c
 }
 
 // Close implements net.Listener and wakes an Accept waiting for a slot.
@@ -204,48 +294,6 @@ func (l *limitListener) Close() error {
 	l.cond.Broadcast()
 	l.mu.Unlock()
 	return l.Listener.Close()
-}
-
-// limitConn is one counted connection. Under pressure, a read deadline
-// later than pressureIdle from now is cut to it.
-type limitConn struct {
-	net.Conn
-	l    *limiter
-	key  netip.Prefix
-	once sync.Once
-	// sent is set once the client sent a byte (read by the goroutine that
-	// serves the connection, as errorHandler is).
-	sent bool
-}
-
-func (c *limitConn) Read(b []byte) (int, error) {
-	n, err := c.Conn.Read(b)
-	if n > 0 {
-		c.sent = true
-	}
-	return n, err
-}
-
-func (c *limitConn) SetReadDeadline(t time.Time) error {
-	if c.l.pressure.Load() {
-		if short := time.Now().Add(c.l.pressureIdle); t.IsZero() || t.After(short) {
-			t = short
-		}
-	}
-	return c.Conn.SetReadDeadline(t)
-}
-
-func (c *limitConn) SetDeadline(t time.Time) error {
-	if err := c.SetReadDeadline(t); err != nil {
-		return err
-	}
-	return c.Conn.SetWriteDeadline(t)
-}
-
-func (c *limitConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(func() { c.l.release(c) })
-	return err
 }
 
 // retryAccept reports whether an Accept error is worth retrying: anything

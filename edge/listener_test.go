@@ -16,12 +16,14 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/statusedge/statusedge/content"
+	"github.com/valyala/fasthttp"
 )
 
 // dialFrom opens a connection to addr from the loopback address src and
@@ -346,5 +348,201 @@ func TestSilentConnectionClosedUnanswered(t *testing.T) {
 	}
 	if r := e.get(t, "a.test", "/"); r.status != 200 {
 		t.Fatalf("the edge after: %d", r.status)
+	}
+}
+
+// However a connection ends (answered, refused, reset, a failed TLS
+// handshake, a server that closed it after a bad request), its slot is
+// free again: one client at its MaxConnsPerClient that opened and ended
+// many more connections than that is served on as many again, and the
+// edge counts no connection open once they closed.
+func TestSlotsFreedHoweverAConnectionEnds(t *testing.T) {
+	const perClient = 4
+	o := startOrigin(t, testSite("site00000001", "a.test", content.Public))
+	e := startEdge(t, o, func(c *Config) { c.MaxConnsPerClient = perClient })
+	cert, pool := selfSigned(t, "a.test")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = e.ServeWith(ln, &tls.Config{Certificates: []tls.Certificate{cert}}, e.HTTPSHandler()) }()
+	dial := func(t *testing.T, addr string) *net.TCPConn {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.8.1")}, Timeout: 2 * time.Second}
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		return c.(*net.TCPConn)
+	}
+	readAll := func(c net.Conn) string { b, _ := io.ReadAll(c); return string(b) }
+	// closedByEdge sends req and reads until the edge closes, which must
+	// have answered with want.
+	closedByEdge := func(req, want string) func(t *testing.T) {
+		return func(t *testing.T) {
+			c := dial(t, e.addr)
+			fmt.Fprint(c, req)
+			if got := readAll(c); !strings.HasPrefix(got, want) {
+				t.Fatalf("got %.40q, want %q…", got, want)
+			}
+			c.Close()
+		}
+	}
+	ends := []struct {
+		name string
+		end  func(t *testing.T)
+	}{
+		{"answered, then closed by the client", func(t *testing.T) {
+			c := dial(t, e.addr)
+			fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+			if !answered(t, c) {
+				t.Fatal("not answered")
+			}
+			c.Close()
+		}},
+		{"closed before a byte", func(t *testing.T) { dial(t, e.addr).Close() }},
+		{"closed mid-request", func(t *testing.T) {
+			c := dial(t, e.addr)
+			fmt.Fprintf(c, "GET / HTTP/1.1\r\nHo")
+			c.Close()
+		}},
+		{"reset", func(t *testing.T) {
+			c := dial(t, e.addr)
+			fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+			_ = c.SetLinger(0)
+			c.Close()
+		}},
+		{"closed by the edge after Connection: close", closedByEdge("GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n", "HTTP/1.1 200 ")},
+		{"closed by the edge after a bad request", closedByEdge("NOT HTTP\r\n\r\n", "HTTP/1.1 400 ")},
+		{"a TLS handshake that fails", func(t *testing.T) {
+			c := dial(t, ln.Addr().String())
+			fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+			readAll(c)
+			c.Close()
+		}},
+		{"answered over TLS", func(t *testing.T) {
+			c := tls.Client(dial(t, ln.Addr().String()), &tls.Config{ServerName: "a.test", RootCAs: pool})
+			fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+			if !answered(t, c) {
+				t.Fatal("not answered")
+			}
+			c.Close()
+		}},
+	}
+	for _, tt := range ends {
+		t.Run(tt.name, func(t *testing.T) {
+			for range 2 * perClient {
+				tt.end(t)
+			}
+			eventually(t, 10*time.Second, "no connection counted open", func() bool { return gauge(e.m.conns) == 0 })
+			var held []net.Conn
+			for range perClient {
+				c := dial(t, e.addr)
+				fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+				held = append(held, c)
+			}
+			for i, c := range held {
+				if !answered(t, c) {
+					t.Errorf("connection %d of %d within the bound refused", i+1, perClient)
+				}
+				c.Close()
+			}
+			eventually(t, 10*time.Second, "no connection counted open", func() bool { return gauge(e.m.conns) == 0 })
+		})
+	}
+}
+
+// Pressure that begins while a connection is kept alive cuts the read
+// deadlines the limiter sets for its next request too: left idle, it is
+// closed unanswered after PressureIdle; sending half of its next request,
+// it gets a 408 after PressureIdle. (A connection answered under pressure
+// is closed after its answer.)
+func TestKeptAliveConnectionsUnderPressure(t *testing.T) {
+	o := startOrigin(t, testSite("site00000001", "a.test", content.Public))
+	e := startEdge(t, o, func(c *Config) { c.MaxConns, c.PressureIdle = 8, 200*time.Millisecond })
+	for _, tt := range []struct {
+		name    string
+		next    string // sent after the first answer, once pressure is on
+		want408 bool
+	}{
+		{"left idle", "", false},
+		{"half a second request", "GET / HTTP/1.1\r\nHo", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			eventually(t, 10*time.Second, "no connection counted open", func() bool { return gauge(e.m.conns) == 0 })
+			var crowd []net.Conn
+			press := func() { // 6 more silent connections: 7 of 8 open, past 3/4
+				for i := range 6 {
+					d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(fmt.Sprintf("127.0.9.%d", i+1))}}
+					c, err := d.Dial("tcp", e.addr)
+					if err != nil {
+						t.Fatal(err)
+					}
+					crowd = append(crowd, c)
+				}
+				eventually(t, 10*time.Second, "pressure", func() bool { return e.lim.pressure.Load() })
+			}
+			defer func() {
+				for _, c := range crowd {
+					c.Close()
+				}
+			}()
+			c, err := net.Dial("tcp", e.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+			br := bufio.NewReader(c)
+			_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.Close {
+				t.Fatal("closed after the first answer: pressure already?")
+			}
+			press()
+			fmt.Fprint(c, tt.next)
+			rest, err := io.ReadAll(br) // until the edge closes, within the 10 s above
+			if err != nil && !errors.Is(err, syscall.ECONNRESET) {
+				t.Fatalf("not closed: %v", err)
+			}
+			if got := bytes.HasPrefix(rest, []byte("HTTP/1.1 408 ")); got != tt.want408 {
+				t.Errorf("after the first answer got %.40q, want a 408: %v", rest, tt.want408)
+			}
+		})
+	}
+}
+
+// Accept hands fasthttp the *net.TCPConn itself: only on a connection it
+// knows the type of does fasthttp write an answer past its write buffer
+// as one writev from the cached bytes (HTTPServer).
+func TestAcceptHandsOutTheTCPConn(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim := newLimiter(8, 8, time.Second, nil, newMetrics("test"))
+	ll := lim.listen(ln)
+	defer ll.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	got, err := ll.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got.(*net.TCPConn); !ok {
+		t.Errorf("Accept gave a %T", got)
+	}
+	lim.connState(got, fasthttp.StateClosed)
+	got.Close()
+	if lim.open != 0 {
+		t.Errorf("%d connections counted open after the close", lim.open)
 	}
 }

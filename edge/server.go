@@ -117,9 +117,8 @@ func New(cfg Config) (*Server, error) {
 	s.ccPublic = buildPublicCC(cfg.PublicMaxAge)
 	s.hdr = newHeaderBlocks(s.csp, s.ccPublic)
 	s.metricH = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{}))
-	s.srv = HTTPServer(s.PlainHandler(nil, false, "")) // pages, and pending domains' ownership tokens (https.go)
-	s.srv.Logger = slogPrinter{s.log}
 	s.lim = newLimiter(cfg.MaxConns, cfg.MaxConnsPerClient, cfg.PressureIdle, cfg.TrustedProxies, s.m)
+	s.srv = s.httpServer(s.PlainHandler(nil, false, ""), false) // pages, and pending domains' ownership tokens (https.go)
 	if cfg.RedisAddr != "" {
 		s.l2 = &l2{addr: cfg.RedisAddr, ttl: cfg.RedisTTL, localTTL: cfg.RedisLocalTTL, timeout: cfg.RedisTimeout,
 			m: s.m, log: s.log, writes: make(chan l2Write, l2WriteQueue)}
@@ -153,43 +152,69 @@ func New(cfg Config) (*Server, error) {
 // HTTPServer is the fasthttp server an edge runs h in: its timeouts, limits
 // and buffers. The load benchmark runs its bare yardstick in the same one,
 // so that the comparison measures the edge's handler and nothing else.
+// The edge's own servers (httpServer) leave the read timeouts, the same
+// ones, to its connection limiter.
 //
-// The write buffer holds a typical compressed page with its headers (up
-// to 16 KiB), so a cache hit goes out in one write; with fasthttp's 4 KiB
-// the headers and the start of the body went in one write and the rest in
-// another (two syscalls per hit: about a fifth more CPU per hit, measured
-// under wrk on the demo page). It costs 12 KiB more per open connection.
+// An answer larger than the 4 KiB write buffer (a page is, compressed:
+// 9 KiB for the demo) leaves in one writev of its headers and its cached
+// bytes, uncopied: fasthttp does so on a *net.TCPConn, which is why the
+// limiter hands out the connection itself. A smaller one is copied into
+// the buffer and leaves in one write. Over TLS (no writev) the buffer is
+// 16 KiB, so that a page and its headers leave in one record.
 func HTTPServer(h fasthttp.RequestHandler) *fasthttp.Server {
 	return &fasthttp.Server{
 		Handler: h, Name: "statusedge",
-		ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
-		MaxRequestBodySize: 16 << 10, ReadBufferSize: 8 << 10, WriteBufferSize: 16 << 10,
+		ReadTimeout: readTimeout, WriteTimeout: 30 * time.Second, IdleTimeout: idleTimeout,
+		MaxRequestBodySize: 16 << 10, ReadBufferSize: 8 << 10, WriteBufferSize: plainWriteBuffer,
 		DisablePreParseMultipartForm: true, NoDefaultContentType: true,
-		ErrorHandler: errorHandler,
+		ErrorHandler: errorHandler(nil),
 	}
+}
+
+// Write buffers: plain HTTP (answers past it go out by writev) and TLS.
+const (
+	plainWriteBuffer = 4 << 10
+	tlsWriteBuffer   = 16 << 10
+)
+
+// httpServer is HTTPServer for h under the edge's connection limiter (its
+// read deadlines, slots and first-byte tracking) and logger.
+func (s *Server) httpServer(h fasthttp.RequestHandler, overTLS bool) *fasthttp.Server {
+	srv := HTTPServer(h)
+	srv.Logger = slogPrinter{s.log}
+	srv.ReadTimeout, srv.IdleTimeout = 0, 0 // the limiter sets them (limiter)
+	srv.ConnState = s.lim.connState
+	srv.ErrorHandler = errorHandler(s.lim.sent)
+	if overTLS {
+		srv.WriteBufferSize = tlsWriteBuffer
+	}
+	return srv
 }
 
 // errorHandler answers a request fasthttp could not read as fasthttp
 // would (431, 408, 400), but for a connection that timed out before its
-// client sent a byte: that one is closed unanswered, as an idle keep-alive
-// is. A client that opened it and left it in its pool (an HTTP client that
-// dialed for a request another connection then took) may be writing its
-// first request on it just then, and would read an unsolicited 408 as the
-// answer to that request; a connection closed unanswered it retries.
-func errorHandler(ctx *fasthttp.RequestCtx, err error) {
-	var small *fasthttp.ErrSmallBuffer
-	var ne net.Error
-	switch {
-	case errors.As(err, &small):
-		ctx.Error("Too big request header", fasthttp.StatusRequestHeaderFieldsTooLarge)
-	case errors.As(err, &ne) && ne.Timeout():
-		if c, ok := ctx.Conn().(*limitConn); ok && !c.sent {
-			_ = c.Close()
-			return
+// client sent a byte (sent reports it; nil: always sent): that one is
+// closed unanswered, as an idle keep-alive is. A client that opened it
+// and left it in its pool (an HTTP client that dialed for a request
+// another connection then took) may be writing its first request on it
+// just then, and would read an unsolicited 408 as the answer to that
+// request; a connection closed unanswered it retries.
+func errorHandler(sent func(net.Conn) bool) func(*fasthttp.RequestCtx, error) {
+	return func(ctx *fasthttp.RequestCtx, err error) {
+		var small *fasthttp.ErrSmallBuffer
+		var ne net.Error
+		switch {
+		case errors.As(err, &small):
+			ctx.Error("Too big request header", fasthttp.StatusRequestHeaderFieldsTooLarge)
+		case errors.As(err, &ne) && ne.Timeout():
+			if sent != nil && !sent(ctx.Conn()) {
+				_ = ctx.Conn().Close()
+				return
+			}
+			ctx.Error("Request timeout", fasthttp.StatusRequestTimeout)
+		default:
+			ctx.Error("Error when parsing request", fasthttp.StatusBadRequest)
 		}
-		ctx.Error("Request timeout", fasthttp.StatusRequestTimeout)
-	default:
-		ctx.Error("Error when parsing request", fasthttp.StatusBadRequest)
 	}
 }
 
@@ -315,8 +340,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // them all. With tlsCfg, ln is served with TLS (the handshake inside the
 // read timeout).
 func (s *Server) ServeWith(ln net.Listener, tlsCfg *tls.Config, h fasthttp.RequestHandler) error {
-	srv := HTTPServer(h)
-	srv.Logger = s.srv.Logger
+	srv := s.httpServer(h, tlsCfg != nil)
 	s.lnMu.Lock()
 	s.servers = append(s.servers, srv)
 	s.lnMu.Unlock()
