@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -82,7 +83,7 @@ func TestNginxUnderWrk(t *testing.T) {
 		t.Fatal("a header value nginx.conf cannot hold was accepted")
 	}
 	r, err := Run(ctx, Load{Name: "nginx", URL: n.URL + "/", Duration: time.Second, Connections: 8,
-		Headers: []string{"Accept-Encoding: gzip"}, CPU: -1, PID: n.PID()})
+		Headers: []string{"Accept-Encoding: gzip"}, PID: n.PID()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,13 +94,27 @@ func TestNginxUnderWrk(t *testing.T) {
 		t.Errorf("an unpinned load generator's core busy %v: which core?", r.LoadCoreBusy)
 	}
 	pinned, err := Run(ctx, Load{Name: "nginx", URL: n.URL + "/", Duration: time.Second, Connections: 8,
-		Headers: []string{"Accept-Encoding: gzip"}, CPU: 0})
+		Headers: []string{"Accept-Encoding: gzip"}, CPUs: []int{0}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// wrk on core 0 kept it busy (with nginx, unpinned, perhaps beside it).
 	if pinned.LoadCoreBusy <= 0.2 || pinned.LoadCoreBusy > 1 {
 		t.Errorf("load generator's core busy %v under a closed loop", pinned.LoadCoreBusy)
+	}
+	// On every core, a thread each (bench load's wrk on a larger machine):
+	// the mean of the cores' shares.
+	all := make([]int, runtime.NumCPU())
+	for i := range all {
+		all[i] = i
+	}
+	spread, err := Run(ctx, Load{Name: "nginx", URL: n.URL + "/", Duration: time.Second, Connections: 8,
+		Headers: []string{"Accept-Encoding: gzip"}, CPUs: all})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spread.Requests < 100 || spread.LoadCoreBusy <= 0.1 || spread.LoadCoreBusy > 1 {
+		t.Errorf("wrk on %d cores: %d requests, cores busy %v", len(all), spread.Requests, spread.LoadCoreBusy)
 	}
 	// The worker (a child of the master whose pid was given) did the work.
 	if r.ServerCPU <= 0 || r.CPUPerRequest <= 0 || r.CPUPerRequest > r.ServerCPU {

@@ -124,3 +124,29 @@ func (t CoreTimes) BusySince(earlier CoreTimes) float64 {
 	}
 	return float64(busy) / float64(busy+idle)
 }
+
+// readCores reads the times of cores; a core it cannot read is left zero.
+func readCores(cores []int) []CoreTimes {
+	out := make([]CoreTimes, len(cores))
+	for i, c := range cores {
+		out[i], _ = ReadCore(c)
+	}
+	return out
+}
+
+// busySince is the mean share of the time cores were busy since earlier
+// (readCores of the same cores); 0 if a core could not be read.
+func busySince(cores []int, earlier []CoreTimes) float64 {
+	if len(cores) == 0 {
+		return 0
+	}
+	var sum float64
+	for i, c := range cores {
+		now, err := ReadCore(c)
+		if err != nil || earlier[i] == (CoreTimes{}) {
+			return 0
+		}
+		sum += now.BusySince(earlier[i])
+	}
+	return sum / float64(len(cores))
+}

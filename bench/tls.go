@@ -172,7 +172,7 @@ func RunTLS(ctx context.Context, cfg TLSConfig) (TLSRun, error) {
 	}
 	load := func(t target, dur time.Duration) (Result, error) {
 		l := Load{Name: t.name, URL: fmt.Sprintf("https://%s:%d/", tlsDevDomain, t.port), Script: script, Duration: dur,
-			Connections: cfg.Connections, CPU: cfg.LoadCPU, PID: t.pid, Headers: []string{"Accept-Encoding: gzip"}}
+			Connections: cfg.Connections, CPUs: cores(cfg.LoadCPU), PID: t.pid, Headers: []string{"Accept-Encoding: gzip"}}
 		if !t.keepAlive {
 			l.Connections = cfg.HandshakeConnections
 			l.Headers = append(l.Headers, "Connection: close")
@@ -255,6 +255,14 @@ func RunTLS(ctx context.Context, cfg TLSConfig) (TLSRun, error) {
 	rep.Notes = append(rep.Notes, fmt.Sprintf("First request for a newly verified domain → first byte: %s (ACME order with a local Pebble).", run.FirstByte.Round(time.Millisecond)))
 	run.Report = rep
 	return run, nil
+}
+
+// cores is the one core cpu, or none if cpu < 0 (unpinned).
+func cores(cpu int) []int {
+	if cpu < 0 {
+		return nil
+	}
+	return []int{cpu}
 }
 
 func pinned(cpu int) string {

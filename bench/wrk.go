@@ -24,13 +24,13 @@ type Load struct {
 	URL         string        // the target, on loopback
 	Duration    time.Duration // default 10s
 	Connections int           // default 64
-	Threads     int           // default 1
+	Threads     int           // default: one per core in CPUs, or 1
 	Headers     []string      // "Name: value"
 	// Script, when set, is a Lua script for wrk (-s): e.g. one that makes
 	// up each request's path, or paces requests with delay().
 	Script string
-	// CPU pins wrk to this core with taskset when >= 0.
-	CPU int
+	// CPUs pins wrk to these cores with taskset (none: unpinned).
+	CPUs []int
 	// PID, when set, is the server process: the CPU time it and its
 	// children use during the run is reported (Result.ServerCPU).
 	PID int
@@ -53,8 +53,9 @@ type Result struct {
 	// request even when the load generator, not the server, is the limit.
 	ServerCPU     time.Duration `json:"server_cpu_ns,omitempty"`
 	CPUPerRequest time.Duration `json:"cpu_per_request_ns,omitempty"`
-	// LoadCoreBusy is the share of the time the load generator's core
-	// (Load.CPU) was busy during the run, from /proc/stat, whoever used it.
+	// LoadCoreBusy is the share of the time the load generator's cores
+	// (Load.CPUs, on average) were busy during the run, from /proc/stat,
+	// whoever used them.
 	// Near 1, the load generator limits the throughput as much as the
 	// server does: CPUPerRequest is then the figure that compares servers.
 	LoadCoreBusy float64 `json:"load_core_busy,omitempty"`
@@ -76,7 +77,7 @@ func Run(ctx context.Context, l Load) (Result, error) {
 		l.Connections = 64
 	}
 	if l.Threads <= 0 {
-		l.Threads = 1
+		l.Threads = max(len(l.CPUs), 1)
 	}
 	args := []string{"wrk", "--latency", "-t", strconv.Itoa(l.Threads), "-c", strconv.Itoa(l.Connections),
 		"-d", fmt.Sprintf("%ds", int(l.Duration.Seconds()))}
@@ -87,8 +88,12 @@ func Run(ctx context.Context, l Load) (Result, error) {
 		args = append(args, "-s", l.Script)
 	}
 	args = append(args, l.URL)
-	if l.CPU >= 0 {
-		args = append([]string{"taskset", "-c", strconv.Itoa(l.CPU)}, args...)
+	if len(l.CPUs) > 0 {
+		list := make([]string, len(l.CPUs))
+		for i, c := range l.CPUs {
+			list[i] = strconv.Itoa(c)
+		}
+		args = append([]string{"taskset", "-c", strings.Join(list, ",")}, args...)
 	}
 	var cpu0 time.Duration
 	if l.PID > 0 {
@@ -97,20 +102,12 @@ func Run(ctx context.Context, l Load) (Result, error) {
 			return Result{}, err
 		}
 	}
-	var core0 CoreTimes
-	if l.CPU >= 0 {
-		core0, _ = ReadCore(l.CPU) // a missing /proc/stat leaves LoadCoreBusy 0
-	}
+	cores0 := readCores(l.CPUs)
 	out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput()
 	if err != nil {
 		return Result{}, fmt.Errorf("bench: %s: %w: %s", strings.Join(args, " "), err, out)
 	}
-	var busy float64
-	if l.CPU >= 0 {
-		if core1, err := ReadCore(l.CPU); err == nil {
-			busy = core1.BusySince(core0)
-		}
-	}
+	busy := busySince(l.CPUs, cores0)
 	r, err := ParseWrk(out)
 	if err != nil {
 		return Result{}, fmt.Errorf("bench: %s: %w", l.Name, err)

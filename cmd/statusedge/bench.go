@@ -44,7 +44,7 @@ Load is open loop (vegeta); each writes report.md, report.json and plots.
   propagation   write acknowledged → every region's edge serves it, with latency on
                 gossip, raft and the writer's link; plain, under the spike, with gossip loss
   load          closed-loop yardstick: an edge next to nginx and a bare fasthttp server
-                serving the same precompressed page, each pinned to core 0, wrk on core 1
+                serving the same precompressed page, each pinned to core 0, wrk on the others
   standard      all of the above, short, into --out (what make bench runs)
   tls           HTTPS: the edge next to nginx with the same certificate, keep-alive and a
                 new TLS connection per request, each pinned to core 0, wrk on core 1
@@ -87,9 +87,16 @@ func benchLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "statusedge bench load: --duration must be ≥ 1s, --connections and --rounds ≥ 1")
 		return 2
 	}
-	serverCPU, loadCPU := 0, 1
-	if runtime.NumCPU() < 2 {
-		serverCPU, loadCPU = -1, -1
+	// The servers share core 0; wrk has every other core, a thread on each,
+	// so that on a machine of more than two cores the server, not wrk, sets
+	// the pace (on two, wrk's one core is often as busy as the server's:
+	// the report says so).
+	serverCPU, loadCPUs := 0, []int{}
+	for c := 1; c < runtime.NumCPU(); c++ {
+		loadCPUs = append(loadCPUs, c)
+	}
+	if len(loadCPUs) == 0 {
+		serverCPU, loadCPUs = -1, nil
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -156,7 +163,7 @@ func benchLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	rep := bench.Report{Title: "cache-hit throughput: demo page, gzip", When: time.Now(), Command: "statusedge bench load " + strings.Join(args, " "), Setup: map[string]string{
 		"cores":           strconv.Itoa(runtime.NumCPU()),
 		"servers pinned":  fmt.Sprintf("core %d", serverCPU),
-		"wrk pinned":      fmt.Sprintf("core %d, 1 thread, %d connections, %s per run", loadCPU, *conns, *dur),
+		"wrk pinned":      fmt.Sprintf("%s, %d thread(s), %d connections, %s per run", coreList(loadCPUs), max(len(loadCPUs), 1), *conns, *dur),
 		"rounds":          fmt.Sprintf("%d, the order of the targets rotating; medians shown", *rounds),
 		"page bytes gzip": strconv.Itoa(len(gz)),
 	}}
@@ -168,7 +175,7 @@ func benchLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	// each server settle before any round counts.
 	for _, t := range targets {
 		fmt.Fprintf(stdout, "warming up %s…\n", t.name)
-		if _, err := bench.Run(ctx, bench.Load{Name: t.name, URL: t.url, Duration: 2 * time.Second, Connections: *conns, Headers: headers, CPU: loadCPU}); err != nil {
+		if _, err := bench.Run(ctx, bench.Load{Name: t.name, URL: t.url, Duration: 2 * time.Second, Connections: *conns, Headers: headers, CPUs: loadCPUs}); err != nil {
 			return fail(err)
 		}
 	}
@@ -178,7 +185,7 @@ func benchLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			i := (j + round) % len(targets) // each round starts with another target
 			t := targets[i]
 			fmt.Fprintf(stdout, "round %d/%d: loading %s for %s…\n", round+1, *rounds, t.name, *dur)
-			r, err := bench.Run(ctx, bench.Load{Name: t.name, URL: t.url, Duration: *dur, Connections: *conns, Headers: headers, CPU: loadCPU, PID: t.pid})
+			r, err := bench.Run(ctx, bench.Load{Name: t.name, URL: t.url, Duration: *dur, Connections: *conns, Headers: headers, CPUs: loadCPUs, PID: t.pid})
 			if err != nil {
 				return fail(err)
 			}
@@ -200,6 +207,21 @@ func benchLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fmt.Fprint(stdout, rep.Markdown())
 	fmt.Fprintf(stdout, "\nwrote %s\n", strings.Join(files, ", "))
 	return 0
+}
+
+// coreList names cores for the report ("cores 1, 2, 3"; none: unpinned).
+func coreList(cores []int) string {
+	switch len(cores) {
+	case 0:
+		return "not pinned"
+	case 1:
+		return fmt.Sprintf("core %d", cores[0])
+	}
+	s := make([]string, len(cores))
+	for i, c := range cores {
+		s[i] = strconv.Itoa(c)
+	}
+	return "cores " + strings.Join(s, ", ")
 }
 
 // loadVerdict compares the edge's runs to nginx's and bare fasthttp's,
