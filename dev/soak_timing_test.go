@@ -52,14 +52,14 @@ func BenchmarkSoak(b *testing.B) {
 	for _, mode := range []string{"go-fresh", "wrk-fresh", "wrk-keepalive"} {
 		b.Run(mode, func(b *testing.B) {
 			load := bench.Load{Name: "cached", URL: r.PageURL + "/", Duration: 10 * time.Second, Connections: 32,
-				Headers: []string{"Host: " + demo.Hostname, "Accept-Encoding: br"}, CPU: -1}
+				Headers: []string{"Host: " + demo.Hostname, "Accept-Encoding: br"}}
 			floodLoad := bench.Load{Name: "flood", URL: r.PageURL, Duration: 10 * time.Second, Connections: 6,
-				Headers: []string{"Host: " + demo.Hostname, "Accept-Encoding: br"}, Script: script, CPU: -1}
+				Headers: []string{"Host: " + demo.Hostname, "Accept-Encoding: br"}, Script: script}
 			if mode == "wrk-fresh" {
 				floodLoad.Headers = append(floodLoad.Headers, "Connection: close")
 			}
 			if mode != "go-fresh" && pinned {
-				load.CPU, floodLoad.CPU = 0, 1
+				load.CPUs, floodLoad.CPUs = []int{0}, []int{1}
 			}
 			for b.Loop() {
 				soakRound(b, s, r.PageURL, mode, load, floodLoad)
