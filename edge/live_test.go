@@ -24,18 +24,24 @@ func (o *countingOrigin) Render(ctx context.Context, r RenderRequest) (Rendered,
 	return o.Origin.Render(ctx, r)
 }
 
+// liveClock is a fixed clock for an edge serving the demo site, 5 s into a
+// minute: within 10 minutes of the real one (the origin renders within
+// that of its own clock) and clear of the site's midnight for them.
+func liveClock() time.Time {
+	base := time.Now().Truncate(time.Minute).Add(5 * time.Second)
+	if loc := demo.Site(base).Location(); content.DayNumber(base, loc) != content.DayNumber(base.Add(9*time.Minute), loc) {
+		base = base.Add(-10 * time.Minute)
+	}
+	return base
+}
+
 // While something on a site is not operational its pages are right at
 // read time within a minute (as of, time down, uptime) though nothing was
 // written: the edge keys them by the minute, and renders the next minute's
 // hot paths ahead. An all-operational site keeps one page a day.
 func TestLiveSitePagesFollowTheClock(t *testing.T) {
-	// The origin renders within 10 minutes of its clock (the real one), so
-	// the edge's clock stays within that, and clear of the sites' midnight.
-	base := time.Now().Truncate(time.Minute).Add(5 * time.Second)
+	base := liveClock()
 	live := demo.Site(base.Add(-time.Hour)) // the API in a partial outage
-	if loc := live.Location(); content.DayNumber(base, loc) != content.DayNumber(base.Add(9*time.Minute), loc) {
-		base = base.Add(-10 * time.Minute)
-	}
 	quiet := demo.Operational(base.Add(-time.Hour))
 	quiet.ID, quiet.Slug, quiet.Hostnames = "quietsite001", "quiet", []string{"quiet.test"}
 	_, url, _ := realOrigin(t, live, quiet)
@@ -138,11 +144,8 @@ func (o *failOnceOrigin) Render(ctx context.Context, r RenderRequest) (Rendered,
 // live site (its pages keyed by the minute) the retry renders only what
 // failed, not again the paths it already has.
 func TestLiveRenderAheadRetryRendersOnlyWhatFailed(t *testing.T) {
-	base := time.Now().Truncate(time.Minute).Add(5 * time.Second)
+	base := liveClock()
 	live := demo.Site(base.Add(-time.Hour)) // the API in a partial outage
-	if loc := live.Location(); content.DayNumber(base, loc) != content.DayNumber(base.Add(9*time.Minute), loc) {
-		base = base.Add(-10 * time.Minute)
-	}
 	n, url, _ := realOrigin(t, live)
 	o := &failOnceOrigin{countingOrigin: countingOrigin{Origin: NewHTTPOrigin(url, testSecret, nil)}, path: hotPaths[2]}
 	e := realEdge(t, url, func(cfg *Config) {
